@@ -1,0 +1,169 @@
+//! The operation and result enums and the body codec, driven by one table per direction.
+
+use parsec_wire::Opcode;
+use prost::Message;
+
+use crate::error::DecodeError;
+use crate::ops::{self, Contract};
+use crate::proto;
+
+fn decode_typed<T: Contract>(body: &[u8]) -> Result<T, DecodeError> {
+    T::from_proto(T::Proto::decode(body)?)
+}
+
+fn decode_empty<P: Message + Default>(body: &[u8]) -> Result<(), DecodeError> {
+    P::decode(body)?;
+    Ok(())
+}
+
+fn encode_typed<T: Contract>(value: &T) -> Vec<u8> {
+    let mut proto = value.to_proto();
+    let body = proto.encode_to_vec();
+    T::wipe(&mut proto);
+    body
+}
+
+macro_rules! contracts {
+    (
+        $(#[$meta:meta])* enum $name:ident, $decode:ident, $encode:ident;
+        empty { $($empty:ident = $proto:ty,)* }
+        typed { $($typed:ident($ty:ty),)* }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, PartialEq, Eq)]
+        #[non_exhaustive]
+        pub enum $name {
+            $($empty,)*
+            $($typed($ty),)*
+        }
+
+        impl $name {
+            /// The opcode this value belongs to.
+            pub fn opcode(&self) -> Opcode {
+                match self {
+                    $($name::$empty => Opcode::$empty,)*
+                    $($name::$typed(_) => Opcode::$typed,)*
+                }
+            }
+        }
+
+        pub(crate) fn $decode(opcode: Opcode, body: &[u8]) -> Result<$name, DecodeError> {
+            match opcode {
+                $(Opcode::$empty => {
+                    decode_empty::<$proto>(body)?;
+                    Ok($name::$empty)
+                })*
+                $(Opcode::$typed => Ok($name::$typed(decode_typed::<$ty>(body)?)),)*
+                #[allow(unreachable_patterns)]
+                _ => Err(DecodeError::InvalidEncoding("opcode without a contract")),
+            }
+        }
+
+        pub(crate) fn $encode(value: &$name) -> Vec<u8> {
+            match value {
+                $($name::$empty => Vec::new(),)*
+                $($name::$typed(inner) => encode_typed(inner),)*
+            }
+        }
+    };
+}
+
+contracts! {
+    /// A decoded request body, one variant per opcode (named like [`Opcode`]).
+    enum Operation, decode_op, encode_op;
+    empty {
+        Ping = proto::ping::Operation,
+        ListProviders = proto::list_providers::Operation,
+        ListAuthenticators = proto::list_authenticators::Operation,
+        ListClients = proto::list_clients::Operation,
+    }
+    typed {
+        ListOpcodes(ops::ListOpcodes),
+        ListKeys(ops::ListKeys),
+        DeleteClient(ops::DeleteClient),
+        PsaGenerateKey(ops::GenerateKey),
+        PsaDestroyKey(ops::DestroyKey),
+        PsaSignHash(ops::SignHash),
+        PsaVerifyHash(ops::VerifyHash),
+        PsaImportKey(ops::ImportKey),
+        PsaExportPublicKey(ops::ExportPublicKey),
+        PsaAsymmetricEncrypt(ops::AsymmetricEncrypt),
+        PsaAsymmetricDecrypt(ops::AsymmetricDecrypt),
+        PsaExportKey(ops::ExportKey),
+        PsaGenerateRandom(ops::GenerateRandom),
+        PsaHashCompute(ops::HashCompute),
+        PsaHashCompare(ops::HashCompare),
+        PsaAeadEncrypt(ops::AeadEncrypt),
+        PsaAeadDecrypt(ops::AeadDecrypt),
+        PsaRawKeyAgreement(ops::RawKeyAgreement),
+        PsaCipherEncrypt(ops::CipherEncrypt),
+        PsaCipherDecrypt(ops::CipherDecrypt),
+        PsaMacCompute(ops::MacCompute),
+        PsaMacVerify(ops::MacVerify),
+        PsaSignMessage(ops::SignMessage),
+        PsaVerifyMessage(ops::VerifyMessage),
+        AttestKey(ops::AttestKey),
+        PrepareKeyAttestation(ops::PrepareKeyAttestation),
+        CanDoCrypto(ops::CanDoCrypto),
+    }
+}
+
+contracts! {
+    /// A response body, one variant per opcode (named like [`Opcode`]).
+    enum OpResult, decode_res, encode_res;
+    empty {
+        DeleteClient = proto::delete_client::Result,
+        PsaGenerateKey = proto::psa_generate_key::Result,
+        PsaDestroyKey = proto::psa_destroy_key::Result,
+        PsaVerifyHash = proto::psa_verify_hash::Result,
+        PsaImportKey = proto::psa_import_key::Result,
+        PsaHashCompare = proto::psa_hash_compare::Result,
+        PsaMacVerify = proto::psa_mac_verify::Result,
+        PsaVerifyMessage = proto::psa_verify_message::Result,
+        CanDoCrypto = proto::can_do_crypto::Result,
+    }
+    typed {
+        Ping(ops::PingResult),
+        ListProviders(ops::ListProvidersResult),
+        ListOpcodes(ops::ListOpcodesResult),
+        ListAuthenticators(ops::ListAuthenticatorsResult),
+        ListKeys(ops::ListKeysResult),
+        ListClients(ops::ListClientsResult),
+        PsaSignHash(ops::SignHashResult),
+        PsaExportPublicKey(ops::ExportPublicKeyResult),
+        PsaAsymmetricEncrypt(ops::AsymmetricEncryptResult),
+        PsaAsymmetricDecrypt(ops::AsymmetricDecryptResult),
+        PsaExportKey(ops::ExportKeyResult),
+        PsaGenerateRandom(ops::GenerateRandomResult),
+        PsaHashCompute(ops::HashComputeResult),
+        PsaAeadEncrypt(ops::AeadEncryptResult),
+        PsaAeadDecrypt(ops::AeadDecryptResult),
+        PsaRawKeyAgreement(ops::RawKeyAgreementResult),
+        PsaCipherEncrypt(ops::CipherEncryptResult),
+        PsaCipherDecrypt(ops::CipherDecryptResult),
+        PsaMacCompute(ops::MacComputeResult),
+        PsaSignMessage(ops::SignMessageResult),
+        AttestKey(ops::AttestKeyResult),
+        PrepareKeyAttestation(ops::PrepareKeyAttestationResult),
+    }
+}
+
+/// Decodes the body of a request with this opcode.
+pub fn decode_operation(opcode: Opcode, body: &[u8]) -> Result<Operation, DecodeError> {
+    decode_op(opcode, body)
+}
+
+/// Encodes a request body (for clients and tests).
+pub fn encode_operation(op: &Operation) -> Vec<u8> {
+    encode_op(op)
+}
+
+/// Decodes the body of a successful response to a request with this opcode.
+pub fn decode_result(opcode: Opcode, body: &[u8]) -> Result<OpResult, DecodeError> {
+    decode_res(opcode, body)
+}
+
+/// Encodes the body of a successful response.
+pub fn encode_result(result: &OpResult) -> Vec<u8> {
+    encode_res(result)
+}

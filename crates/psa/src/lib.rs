@@ -1,0 +1,32 @@
+//! PSA Crypto types and the Parsec operation contracts.
+//!
+//! Two layers:
+//!
+//! - [`proto`]: the protobuf messages of every operation, written by hand with prost. Package,
+//!   message and field names, field numbers, types, oneofs and enumeration values are the same
+//!   as the `parsec-operations` contracts, so bodies are byte-compatible with every upstream
+//!   client.
+//! - The typed layer: [`types`] (key attributes, algorithms), [`ops`] (one struct per operation
+//!   and result) and the [`Operation`] / [`OpResult`] enums. Converting from protobuf checks
+//!   every value; a typed value is always valid, so encoding cannot fail.
+//!
+//! [`decode_operation`] and [`decode_result`] never panic. A body that is not protobuf gives
+//! [`DecodeError::NotProtobuf`] (status 7); a body that decodes but breaks the contract (unknown
+//! or placeholder enumeration value, missing required oneof or message, out-of-range id) gives
+//! [`DecodeError::InvalidEncoding`] (status 16). Secret bytes are held in [`Secret`], which is
+//! wiped on drop.
+
+mod codec;
+mod convert;
+mod error;
+pub mod ops;
+pub mod proto;
+mod secret;
+pub mod types;
+
+pub use codec::{
+    decode_operation, decode_result, encode_operation, encode_result, OpResult, Operation,
+};
+pub use error::DecodeError;
+pub use secret::Secret;
+pub use types::*;

@@ -1,0 +1,10 @@
+//! `delete_client.proto`: remove an application and its keys (admin only).
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Operation {
+    #[prost(string, tag = "1")]
+    pub client: String,
+}
+
+#[derive(Clone, Copy, PartialEq, prost::Message)]
+pub struct Result {}

@@ -1,0 +1,14 @@
+//! `ping.proto`: the highest wire protocol version the service speaks.
+
+#[derive(Clone, Copy, PartialEq, prost::Message)]
+pub struct Operation {}
+
+#[derive(Clone, Copy, PartialEq, prost::Message)]
+pub struct Result {
+    /// Fits in a u8.
+    #[prost(uint32, tag = "1")]
+    pub wire_protocol_version_maj: u32,
+    /// Fits in a u8.
+    #[prost(uint32, tag = "2")]
+    pub wire_protocol_version_min: u32,
+}

@@ -1,0 +1,19 @@
+//! `psa_asymmetric_encrypt.proto`. An empty `salt` means no salt.
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Operation {
+    #[prost(string, tag = "1")]
+    pub key_name: String,
+    #[prost(message, optional, tag = "2")]
+    pub alg: Option<super::psa_algorithm::algorithm::AsymmetricEncryption>,
+    #[prost(bytes = "vec", tag = "3")]
+    pub plaintext: Vec<u8>,
+    #[prost(bytes = "vec", tag = "4")]
+    pub salt: Vec<u8>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Result {
+    #[prost(bytes = "vec", tag = "1")]
+    pub ciphertext: Vec<u8>,
+}

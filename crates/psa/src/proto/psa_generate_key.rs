@@ -1,0 +1,12 @@
+//! `psa_generate_key.proto`.
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Operation {
+    #[prost(string, tag = "1")]
+    pub key_name: String,
+    #[prost(message, optional, tag = "2")]
+    pub attributes: Option<super::psa_key_attributes::KeyAttributes>,
+}
+
+#[derive(Clone, Copy, PartialEq, prost::Message)]
+pub struct Result {}

@@ -1,0 +1,16 @@
+//! `psa_verify_hash.proto`.
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Operation {
+    #[prost(string, tag = "1")]
+    pub key_name: String,
+    #[prost(message, optional, tag = "2")]
+    pub alg: Option<super::psa_algorithm::algorithm::AsymmetricSignature>,
+    #[prost(bytes = "vec", tag = "3")]
+    pub hash: Vec<u8>,
+    #[prost(bytes = "vec", tag = "4")]
+    pub signature: Vec<u8>,
+}
+
+#[derive(Clone, Copy, PartialEq, prost::Message)]
+pub struct Result {}

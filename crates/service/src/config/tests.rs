@@ -1,0 +1,178 @@
+use super::*;
+
+/// The shape of upstream's config template, with its comments' keys filled in.
+const UPSTREAM: &str = r#"
+[core_settings]
+allow_root = false
+thread_pool_size = 8
+idle_listener_sleep_duration = 10 # in milliseconds
+log_level = "warn"
+log_timestamp = false
+body_len_limit = 1048576
+log_error_details = false
+buffer_size_limit = 1048576
+allow_deprecated = false
+
+[listener]
+listener_type = "DomainSocket"
+timeout = 200 # in milliseconds
+socket_path = "/run/parsec/parsec.sock"
+
+[authenticator]
+auth_type = "UnixPeerCredentials"
+admins = [ { name = "0" }, { name = "1000" } ]
+
+[[key_manager]]
+name = "sqlite-manager"
+manager_type = "SQLite"
+sqlite_db_path = "/var/lib/parsec/kim.sqlite3"
+
+[[provider]]
+name = "mbed-crypto-provider"
+provider_type = "MbedCrypto"
+key_info_manager = "sqlite-manager"
+
+[[provider]]
+provider_type = "Pkcs11"
+key_info_manager = "sqlite-manager"
+library_path = "/usr/lib/softhsm/libsofthsm2.so"
+slot_number = 123456789
+user_pin = "123456"
+"#;
+
+#[test]
+fn upstream_config_loads_without_warnings() {
+    let loaded = Config::parse(UPSTREAM).unwrap();
+    assert_eq!(loaded.warnings, Vec::<String>::new());
+    let c = loaded.config;
+    assert_eq!(c.core.thread_pool_size, Some(8));
+    assert_eq!(c.listener.timeout, Duration::from_millis(200));
+    assert_eq!(
+        c.listener.socket_path,
+        PathBuf::from("/run/parsec/parsec.sock")
+    );
+    assert_eq!(c.authenticators.len(), 1);
+    assert_eq!(c.authenticators[0].kind, AuthKind::UnixPeerCredentials);
+    assert_eq!(c.authenticators[0].admins, ["0", "1000"]);
+    assert_eq!(c.providers.len(), 2);
+    assert_eq!(c.providers[0].kind, ProviderType::Software);
+    assert_eq!(c.providers[1].name, "pkcs11-provider");
+    assert_eq!(c.providers[1].settings.len(), 3);
+}
+
+fn warnings_of(text: &str) -> Vec<String> {
+    Config::parse(text).unwrap().warnings
+}
+
+fn error_of(text: &str) -> ConfigError {
+    Config::parse(text).unwrap_err()
+}
+
+const MINIMAL: &str = "[authenticator]\nauth_type = \"Direct\"\n";
+
+#[test]
+fn store_path_under_sqlite_manager_is_named() {
+    let w = warnings_of(&format!(
+        "{MINIMAL}[[key_manager]]\nname = \"m\"\nmanager_type = \"SQLite\"\nstore_path = \"/x\"\n"
+    ));
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(w[0].contains("`key_manager[0].store_path`"), "{w:?}");
+    assert!(w[0].contains("sqlite_db_path"), "{w:?}");
+}
+
+#[test]
+fn unknown_and_misplaced_keys_are_named() {
+    let w = warnings_of(&format!(
+        "{MINIMAL}[listener]\nallow_root = true\nsocket_pth = \"/x\"\n[extra]\nx = 1\n"
+    ));
+    assert_eq!(w.len(), 3, "{w:?}");
+    assert!(
+        w.iter()
+            .any(|m| m.contains("`listener.allow_root` is misplaced")
+                && m.contains("[core_settings]"))
+    );
+    assert!(w
+        .iter()
+        .any(|m| m.contains("`listener.socket_pth` is unknown")));
+    assert!(w.iter().any(|m| m.contains("`extra` is unknown")));
+}
+
+#[test]
+fn bad_values_name_the_key_and_the_reason() {
+    let cases = [
+        (
+            "[listener]\ntimeout = \"fast\"\n",
+            "listener.timeout",
+            "expected an integer",
+        ),
+        ("[listener]\ntimeout = 0\n", "listener.timeout", "outside"),
+        (
+            "[listener]\nlistener_type = \"Tcp\"\n",
+            "listener.listener_type",
+            "not supported",
+        ),
+        (
+            "[core_settings]\nallow_root = 1\n",
+            "core_settings.allow_root",
+            "true or false",
+        ),
+        (
+            "[core_settings]\nlog_level = \"loud\"\n",
+            "core_settings.log_level",
+            "not one of",
+        ),
+        (
+            "[core_settings]\nbody_len_limit = -5\n",
+            "core_settings.body_len_limit",
+            "outside",
+        ),
+        (
+            "[[provider]]\nprovider_type = \"Magic\"\n",
+            "provider[0].provider_type",
+            "not one of",
+        ),
+        (
+            "[[provider]]\nprovider_type = \"MbedCrypto\"\nkey_info_manager = \"nope\"\n",
+            "provider[0].key_info_manager",
+            "no [[key_manager]]",
+        ),
+    ];
+    for (section, key, reason) in cases {
+        let err = error_of(&format!("{MINIMAL}{section}"));
+        assert_eq!(err.key, key, "{section}");
+        assert!(err.reason.contains(reason), "{section}: {err}");
+    }
+    let err = error_of("[authenticator]\nauth_type = \"Password\"\n");
+    assert_eq!(err.key, "authenticator.auth_type");
+    let err = error_of("[core_settings]\n");
+    assert_eq!(err.key, "authenticator");
+    let err = error_of(
+        "[authenticator]\nauth_type = \"UnixPeerCredentials\"\nadmins = [{name = \"root\"}]\n",
+    );
+    assert_eq!(err.key, "authenticator.admins[0]");
+    assert!(err.reason.contains("not a UID"));
+}
+
+#[test]
+fn several_authenticators_in_preference_order() {
+    let c = Config::parse(
+        "[[authenticator]]\nauth_type = \"UnixPeerCredentials\"\nadmins = [{name = \"0\"}]\n\
+         [[authenticator]]\nauth_type = \"Direct\"\nadmins = [{name = \"boss\"}]\n",
+    )
+    .unwrap()
+    .config;
+    let kinds: Vec<_> = c.authenticators.iter().map(|a| a.kind).collect();
+    assert_eq!(kinds, [AuthKind::UnixPeerCredentials, AuthKind::Direct]);
+    assert_eq!(c.authenticators[1].admins, ["boss"]);
+    let err = error_of(
+        "[[authenticator]]\nauth_type = \"Direct\"\n[[authenticator]]\nauth_type = \"Direct\"\n",
+    );
+    assert_eq!(err.key, "authenticator[1].auth_type");
+}
+
+#[test]
+fn the_shipped_reference_config_loads_cleanly() {
+    let text = include_str!("../../../../config/config.toml");
+    let loaded = Config::parse(text).unwrap();
+    assert_eq!(loaded.warnings, Vec::<String>::new());
+}

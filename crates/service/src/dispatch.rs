@@ -1,0 +1,125 @@
+//! The dispatcher: from a framed request to its response, with upstream's checks in
+//! upstream's order (spec "Order of request checks").
+//!
+//! The rules that differ per operation (core or crypto, admin only, identity needed) come from
+//! one table, [`parsec_wire::Opcode`]; what a provider serves comes from its declaration.
+
+use std::sync::Arc;
+
+use parsec_psa::DecodeError;
+use parsec_wire::{Opcode, ProviderId, RawHeader, RequestHeader, Response, ResponseHeader, Status};
+
+use crate::auth::{Authenticators, Peer};
+use crate::config::Config;
+use crate::front::unix::Limits;
+use crate::keys::KeyIndex;
+use crate::providers::core::Core;
+use crate::providers::Provider;
+
+/// One configuration's worth of service: authenticators, providers (crypto providers in config
+/// order, core last) and limits. Rebuilt whole on reload.
+pub struct Service {
+    auth: Authenticators,
+    providers: Vec<Arc<dyn Provider>>,
+    limits: Limits,
+    buffer_size_limit: usize,
+}
+
+impl Service {
+    /// Builds the service a configuration describes.
+    pub fn new(config: &Config, keys: Arc<dyn KeyIndex>) -> anyhow::Result<Service> {
+        let auth = Authenticators::new(config.authenticators.clone());
+        let mut providers: Vec<Arc<dyn Provider>> = Vec::new();
+        for p in &config.providers {
+            tracing::warn!(
+                "provider `{}` ({:?}) is not available in this version of the service: skipped",
+                p.name,
+                p.kind
+            );
+        }
+        let core = Core::new(&providers, auth.infos(), keys);
+        providers.push(Arc::new(core));
+        Ok(Service {
+            auth,
+            providers,
+            limits: Limits {
+                body_len: config.core.body_len_limit,
+                timeout: config.listener.timeout,
+            },
+            buffer_size_limit: config.core.buffer_size_limit,
+        })
+    }
+
+    /// The limits the front end applies to requests.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Answers one framed request.
+    pub fn handle(&self, raw: &RawHeader, body: &[u8], auth: &[u8], peer: Peer) -> Response {
+        let header = match raw.validate() {
+            Ok(header) => header,
+            Err(e) => return Response::header_error(e),
+        };
+        match self.process(&header, body, auth, peer) {
+            Ok(body) => Response {
+                header: ResponseHeader::echo(&header, Status::Success),
+                body,
+            },
+            Err(status) => Response {
+                header: ResponseHeader::echo(&header, status),
+                body: Vec::new(),
+            },
+        }
+    }
+
+    fn provider(&self, id: ProviderId) -> Option<&Arc<dyn Provider>> {
+        self.providers.iter().find(|p| p.info().id == id)
+    }
+
+    fn process(
+        &self,
+        header: &RequestHeader,
+        body: &[u8],
+        auth: &[u8],
+        peer: Peer,
+    ) -> Result<Vec<u8>, Status> {
+        let opcode = header.opcode;
+        let app = self.auth.authenticate(header.auth_type, auth, peer)?;
+        let provider = self
+            .provider(header.provider)
+            .ok_or(Status::ProviderNotRegistered)?;
+        if opcode.is_core() != (header.provider == ProviderId::Core) {
+            return Err(Status::PsaErrorNotSupported);
+        }
+        if opcode.is_admin() {
+            let app = app.as_ref().ok_or(Status::NotAuthenticated)?;
+            if !self.auth.is_admin(app) {
+                return Err(Status::AdminOperation);
+            }
+        }
+        let operation =
+            parsec_psa::decode_operation(opcode, body).map_err(|e: DecodeError| e.status())?;
+        if app.is_none() && !opcode.runs_without_identity() {
+            return Err(Status::NotAuthenticated);
+        }
+        if !provider.opcodes().contains(&opcode) {
+            return Err(Status::PsaErrorNotSupported);
+        }
+        let result = provider.execute(app.as_ref(), operation)?;
+        let body = parsec_psa::encode_result(&result);
+        if body.len() > self.buffer_size_limit {
+            return Err(Status::ResponseTooLarge);
+        }
+        Ok(body)
+    }
+}
+
+/// Opcodes a provider may list: those an upstream client can parse.
+pub fn listable(opcodes: &[Opcode]) -> Vec<Opcode> {
+    opcodes
+        .iter()
+        .copied()
+        .filter(|op| op.upstream_client_knows())
+        .collect()
+}

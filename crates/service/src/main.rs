@@ -1,0 +1,88 @@
+//! `parsec`: the daemon binary (named as upstream's, so units and scripts keep working).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+use parsec_service::config::{Config, Loaded};
+use parsec_service::keys::MemoryKeyIndex;
+
+/// The Parsec platform security service.
+///
+/// Without arguments it runs with an embedded configuration that needs neither root nor a
+/// config file: the socket is created under $XDG_RUNTIME_DIR/parsec (or ./parsec-run) and the
+/// PARSEC_SERVICE_ENDPOINT value to export is printed on standard output.
+#[derive(Parser, Debug)]
+#[command(name = "parsec", version)]
+struct Args {
+    /// An upstream-compatible config.toml. SIGHUP re-reads it.
+    #[arg(short, long, value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let loaded = match &args.config {
+        Some(path) => match Config::from_file(path) {
+            Ok(loaded) => loaded,
+            Err(e) => {
+                eprintln!("parsec: {}: {e}", path.display());
+                return ExitCode::FAILURE;
+            }
+        },
+        None => Loaded {
+            config: Config::embedded(),
+            warnings: Vec::new(),
+        },
+    };
+    init_logging(&loaded.config);
+    for warning in &loaded.warnings {
+        tracing::warn!("{warning}");
+    }
+    let config = loaded.config;
+    if rustix::process::geteuid().is_root() {
+        if !config.core.allow_root {
+            tracing::error!(
+                "refusing to run as root: run as an unprivileged user (upstream deployments use `parsec`), or set core_settings.allow_root = true"
+            );
+            return ExitCode::FAILURE;
+        }
+        tracing::warn!("running as root: any process of any user that can reach the socket talks to a root daemon");
+    }
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    runtime.enable_all().thread_name("parsec-worker");
+    if let Some(threads) = config.core.thread_pool_size {
+        runtime.worker_threads(threads);
+    }
+    let runtime = match runtime.build() {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!("cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let keys = Arc::new(MemoryKeyIndex::new());
+    match runtime.block_on(parsec_service::server::run(config, args.config, keys)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(config: &Config) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(config.core.log_level.as_deref().unwrap_or("info")));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false);
+    if config.core.log_timestamp {
+        builder.init();
+    } else {
+        builder.without_time().init();
+    }
+}

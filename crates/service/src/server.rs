@@ -1,0 +1,225 @@
+//! The daemon's life: bind (or inherit) the socket, serve, reload on SIGHUP, drain on
+//! SIGTERM/SIGINT, and tell systemd about each step.
+
+use std::io::ErrorKind;
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use anyhow::{bail, Context};
+use sd_notify::NotifyState;
+use tokio::net::UnixListener;
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::watch;
+
+use crate::config::Config;
+use crate::dispatch::Service;
+use crate::keys::KeyIndex;
+
+/// The service configuration in force, swapped whole on reload. Requests in flight keep the
+/// snapshot they started with.
+pub struct Shared {
+    current: RwLock<Arc<Service>>,
+}
+
+impl Shared {
+    pub fn new(service: Service) -> Shared {
+        Shared {
+            current: RwLock::new(Arc::new(service)),
+        }
+    }
+
+    /// The service to use for the next request.
+    pub fn current(&self) -> Arc<Service> {
+        // A poisoned lock only means a panic elsewhere while swapping: the Arc is still whole.
+        self.current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Replaces the service for all later requests.
+    pub fn replace(&self, service: Service) {
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(service);
+    }
+}
+
+/// A listening socket and whether we own its path (and so remove it on exit).
+pub struct Listener {
+    pub listener: UnixListener,
+    /// The path we bound, or `None` when systemd passed the socket to us.
+    pub bound_path: Option<PathBuf>,
+}
+
+/// Takes the socket systemd passed (`LISTEN_FDS`), or binds `path`.
+pub fn listen(path: &Path) -> anyhow::Result<Listener> {
+    let mut fds = listenfd::ListenFd::from_env();
+    if fds.len() > 0 {
+        let std_listener = fds
+            .take_unix_listener(0)
+            .context("LISTEN_FDS is set but descriptor 3 is not a Unix stream socket")?
+            .context("LISTEN_FDS is set but descriptor 3 was already taken")?;
+        std_listener.set_nonblocking(true)?;
+        tracing::info!("using the socket passed by systemd");
+        return Ok(Listener {
+            listener: UnixListener::from_std(std_listener)?,
+            bound_path: None,
+        });
+    }
+    prepare_directory(path)?;
+    remove_stale_socket(path)?;
+    let listener = UnixListener::bind(path)
+        .with_context(|| format!("cannot bind the socket {}", path.display()))?;
+    // Access control rests on the directory (upstream deployment rule); the socket is 0666.
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666))
+        .with_context(|| format!("cannot set the permissions of {}", path.display()))?;
+    Ok(Listener {
+        listener,
+        bound_path: Some(path.to_path_buf()),
+    })
+}
+
+/// Creates the socket's directory (0755) if missing; warns when others may write to it.
+fn prepare_directory(path: &Path) -> anyhow::Result<()> {
+    let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) else {
+        return Ok(());
+    };
+    match std::fs::metadata(dir) {
+        Ok(meta) if meta.is_dir() => {
+            let mode = meta.permissions().mode();
+            if mode & 0o022 != 0 && mode & 0o1000 == 0 {
+                tracing::warn!(
+                    "the socket directory {} is writable by other users (mode {:o}): they could replace the socket",
+                    dir.display(),
+                    mode & 0o7777
+                );
+            }
+            Ok(())
+        }
+        Ok(_) => bail!("{} exists and is not a directory", dir.display()),
+        Err(e) if e.kind() == ErrorKind::NotFound => {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create the socket directory {}", dir.display()))?;
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))?;
+            Ok(())
+        }
+        Err(e) => Err(e).with_context(|| format!("cannot inspect {}", dir.display())),
+    }
+}
+
+/// Removes a socket left by a service that is gone. Refuses to touch anything that is not a
+/// socket, or a socket that a live service still answers on.
+fn remove_stale_socket(path: &Path) -> anyhow::Result<()> {
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e).with_context(|| format!("cannot inspect {}", path.display())),
+    };
+    if !meta.file_type().is_socket() {
+        bail!(
+            "{} exists and is not a socket: refusing to replace it",
+            path.display()
+        );
+    }
+    match std::os::unix::net::UnixStream::connect(path) {
+        Ok(_) => bail!("another service is already listening on {}", path.display()),
+        Err(e) if e.kind() == ErrorKind::ConnectionRefused => {
+            tracing::info!("removing the stale socket {}", path.display());
+            std::fs::remove_file(path)
+                .with_context(|| format!("cannot remove the stale socket {}", path.display()))
+        }
+        Err(e) => Err(e).with_context(|| format!("cannot check the socket {}", path.display())),
+    }
+}
+
+fn notify(state: NotifyState<'_>) {
+    if std::env::var_os("NOTIFY_SOCKET").is_some() {
+        if let Err(e) = sd_notify::notify(&[state]) {
+            tracing::warn!("sd_notify failed: {e}");
+        }
+    }
+}
+
+/// Runs the daemon until SIGTERM or SIGINT. `config_path` is re-read on SIGHUP.
+pub async fn run(
+    config: Config,
+    config_path: Option<PathBuf>,
+    keys: Arc<dyn KeyIndex>,
+) -> anyhow::Result<()> {
+    let Listener {
+        listener,
+        bound_path,
+    } = listen(&config.listener.socket_path)?;
+    let shared = Arc::new(Shared::new(Service::new(&config, keys.clone())?));
+    let endpoint = match &bound_path {
+        Some(p) => std::path::absolute(p).unwrap_or_else(|_| p.clone()),
+        None => config.listener.socket_path.clone(),
+    };
+    println!("PARSEC_SERVICE_ENDPOINT=unix:{}", endpoint.display());
+    tracing::info!("listening on {}", endpoint.display());
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    let signals = {
+        let shared = shared.clone();
+        let listener_config = config.listener.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = term.recv() => break,
+                    _ = int.recv() => break,
+                    _ = hup.recv() => reload(&shared, config_path.as_deref(), &listener_config, &keys),
+                }
+            }
+            tracing::info!("stopping");
+            notify(NotifyState::Stopping);
+            let _ = stop_tx.send(true);
+        })
+    };
+    notify(NotifyState::Ready);
+    crate::front::unix::serve(listener, shared, config.listener.max_connections, stop_rx).await;
+    signals.abort();
+    if let Some(path) = bound_path {
+        let _ = std::fs::remove_file(path);
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn reload(
+    shared: &Shared,
+    path: Option<&Path>,
+    listener: &crate::config::ListenerConfig,
+    keys: &Arc<dyn KeyIndex>,
+) {
+    let Some(path) = path else {
+        tracing::info!("SIGHUP: running with the embedded configuration, nothing to reload");
+        return;
+    };
+    if let Ok(now) = sd_notify::NotifyState::monotonic_usec_now() {
+        if std::env::var_os("NOTIFY_SOCKET").is_some() {
+            let _ = sd_notify::notify(&[NotifyState::Reloading, now]);
+        }
+    }
+    let result = Config::from_file(path)
+        .map_err(anyhow::Error::from)
+        .and_then(|loaded| {
+            for w in &loaded.warnings {
+                tracing::warn!("{w}");
+            }
+            if loaded.config.listener != *listener {
+                tracing::warn!("[listener] changes take effect only after a restart");
+            }
+            Service::new(&loaded.config, keys.clone())
+        });
+    match result {
+        Ok(service) => {
+            shared.replace(service);
+            tracing::info!("configuration reloaded from {}", path.display());
+        }
+        Err(e) => tracing::error!("reload failed, keeping the running configuration: {e:#}"),
+    }
+    notify(NotifyState::Ready);
+}

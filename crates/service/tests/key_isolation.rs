@@ -1,0 +1,178 @@
+//! Applications see only their own keys, and admins manage clients per authenticator. The
+//! service runs in-process here, over a key index seeded by the test (the persistent store and
+//! the crypto providers that fill it come later); the client is the crates.io `parsec-client`.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::direct_client;
+use parsec_psa::types::{
+    Algorithm, AsymmetricSignature, EccFamily, Hash, KeyAttributes, KeyType, Policy, SignHash,
+    UsageFlags,
+};
+use parsec_service::auth::AppId;
+use parsec_service::config::{AuthKind, Config};
+use parsec_service::dispatch::Service;
+use parsec_service::keys::{KeyEntry, MemoryKeyIndex};
+use parsec_service::server::{listen, Shared};
+use parsec_wire::ProviderId;
+use tokio::sync::watch;
+
+/// The service on a temp socket, served by a runtime on its own thread.
+struct InProcess {
+    _dir: tempfile::TempDir,
+    socket: std::path::PathBuf,
+    stop: watch::Sender<bool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl InProcess {
+    fn start(auth: &str, keys: Arc<MemoryKeyIndex>) -> InProcess {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("parsec.sock");
+        let text = common::config(&socket, 3000, auth, "");
+        let config = Config::parse(&text).unwrap().config;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = runtime
+            .block_on(async { listen(&config.listener.socket_path) })
+            .unwrap();
+        let shared = Arc::new(Shared::new(Service::new(&config, keys).unwrap()));
+        let (stop, stop_rx) = watch::channel(false);
+        let thread = std::thread::spawn(move || {
+            runtime.block_on(parsec_service::front::unix::serve(
+                listener.listener,
+                shared,
+                16,
+                stop_rx,
+            ))
+        });
+        InProcess {
+            _dir: dir,
+            socket,
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for InProcess {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+        if let Some(t) = self.thread.take() {
+            t.join().unwrap();
+        }
+    }
+}
+
+fn ecc_key(name: &str) -> KeyEntry {
+    KeyEntry {
+        provider: ProviderId::MbedCrypto,
+        name: name.to_string(),
+        attributes: KeyAttributes {
+            key_type: KeyType::EccKeyPair {
+                curve_family: EccFamily::SecpR1,
+            },
+            bits: 256,
+            policy: Policy {
+                usage_flags: UsageFlags {
+                    sign_hash: true,
+                    verify_hash: true,
+                    ..UsageFlags::default()
+                },
+                permitted_algorithms: Algorithm::AsymmetricSignature(AsymmetricSignature::Ecdsa {
+                    hash_alg: SignHash::Specific(Hash::Sha256),
+                }),
+            },
+        },
+    }
+}
+
+fn direct(name: &str) -> AppId {
+    AppId {
+        auth: AuthKind::Direct,
+        name: name.to_string(),
+    }
+}
+
+fn names(keys: Vec<parsec_client::core::interface::operations::list_keys::KeyInfo>) -> Vec<String> {
+    let mut names: Vec<String> = keys.into_iter().map(|k| k.name).collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn two_direct_applications_cannot_see_each_others_keys() {
+    let keys = Arc::new(MemoryKeyIndex::new());
+    assert!(keys.insert(direct("alice"), ecc_key("alice-1")));
+    assert!(keys.insert(direct("alice"), ecc_key("shared-name")));
+    assert!(keys.insert(direct("bob"), ecc_key("shared-name")));
+    assert!(keys.insert(direct("bob"), ecc_key("bob-1")));
+    let service = InProcess::start("[authenticator]\nauth_type = \"Direct\"\n", keys);
+
+    let alice = direct_client(&service.socket, "alice");
+    let bob = direct_client(&service.socket, "bob");
+    let carol = direct_client(&service.socket, "carol");
+    assert_eq!(
+        names(alice.list_keys().unwrap()),
+        ["alice-1", "shared-name"]
+    );
+    assert_eq!(names(bob.list_keys().unwrap()), ["bob-1", "shared-name"]);
+    assert!(carol.list_keys().unwrap().is_empty());
+
+    // The attributes come back as stored, decoded by the upstream client.
+    let info = alice
+        .list_keys()
+        .unwrap()
+        .into_iter()
+        .find(|k| k.name == "alice-1")
+        .unwrap();
+    assert_eq!(info.attributes.bits, 256);
+    assert!(info.attributes.policy.usage_flags.sign_hash());
+    assert_eq!(
+        info.provider_id,
+        parsec_client::core::interface::requests::ProviderId::MbedCrypto
+    );
+}
+
+#[test]
+fn admins_list_and_delete_clients_of_their_own_authenticator() {
+    let keys = Arc::new(MemoryKeyIndex::new());
+    keys.insert(direct("alice"), ecc_key("a"));
+    keys.insert(direct("bob"), ecc_key("b"));
+    // A peer-credentials client named like a Direct one: a different application.
+    keys.insert(
+        AppId {
+            auth: AuthKind::UnixPeerCredentials,
+            name: "alice".into(),
+        },
+        ecc_key("uid-key"),
+    );
+    let service = InProcess::start(
+        "[authenticator]\nauth_type = \"Direct\"\nadmins = [{ name = \"admin\" }]\n",
+        keys.clone(),
+    );
+    let admin = direct_client(&service.socket, "admin");
+    assert_eq!(admin.list_clients().unwrap(), ["alice", "bob"]);
+    admin.delete_client("alice").unwrap();
+    assert_eq!(admin.list_clients().unwrap(), ["bob"]);
+    assert!(direct_client(&service.socket, "alice")
+        .list_keys()
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        names(direct_client(&service.socket, "bob").list_keys().unwrap()),
+        ["b"]
+    );
+    // The peer-credentials application of the same name kept its key.
+    use parsec_service::keys::KeyIndex;
+    let uid_alice = AppId {
+        auth: AuthKind::UnixPeerCredentials,
+        name: "alice".into(),
+    };
+    assert_eq!(keys.list_keys(&uid_alice).unwrap().len(), 1);
+}

@@ -1,0 +1,293 @@
+//! The daemon's life: start-up checks, config warnings and errors, SIGHUP reload, SIGTERM drain,
+//! socket ownership, systemd notification and socket activation.
+
+mod common;
+
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::{UnixDatagram, UnixListener};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{config, naked_client, read_response, Daemon, DIRECT, PARSEC};
+use parsec_client::core::interface::requests::AuthType;
+use parsec_wire::{Opcode, RawHeader, Status};
+
+/// Runs `parsec` to completion (it is expected to fail at start-up); returns (success, stderr).
+fn run_to_exit(config_text: &str) -> (bool, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, config_text).unwrap();
+    let out = Command::new(PARSEC)
+        .arg("-c")
+        .arg(&path)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn running_as_root() -> bool {
+    let out = Command::new("id").arg("-u").output().unwrap();
+    String::from_utf8_lossy(&out.stdout).trim() == "0"
+}
+
+#[test]
+fn bad_values_stop_start_up_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("s.sock");
+    let (ok, err) = run_to_exit(
+        &config(&sock, 3000, DIRECT, "").replace("timeout = 3000", "timeout = \"soon\""),
+    );
+    assert!(!ok);
+    assert!(
+        err.contains("listener.timeout") && err.contains("expected an integer"),
+        "{err}"
+    );
+    let (ok, err) = run_to_exit(&config(
+        &sock,
+        3000,
+        "[authenticator]\nauth_type = \"Kerberos\"\n",
+        "",
+    ));
+    assert!(!ok);
+    assert!(err.contains("authenticator.auth_type"), "{err}");
+    assert!(!sock.exists(), "nothing was bound");
+}
+
+#[test]
+fn unknown_and_misplaced_keys_are_warned_about_by_name() {
+    let d = Daemon::start(|s| {
+        config(
+            s,
+            3000,
+            DIRECT,
+            "[[key_manager]]\nname = \"m\"\nmanager_type = \"SQLite\"\nstore_path = \"/tmp/x\"\n",
+        )
+        .replace("[listener]", "[listener]\nthread_pool_size = 2")
+    });
+    let err = d.stderr();
+    assert!(
+        err.contains("`key_manager[0].store_path` is ignored"),
+        "{err}"
+    );
+    assert!(
+        err.contains("`listener.thread_pool_size` is misplaced"),
+        "{err}"
+    );
+    assert_eq!(naked_client(&d.socket).ping().unwrap(), (1, 0));
+}
+
+#[test]
+fn root_is_refused_unless_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("s.sock");
+    let text = config(&sock, 3000, DIRECT, "").replace("allow_root = true", "allow_root = false");
+    if running_as_root() {
+        let (ok, err) = run_to_exit(&text);
+        assert!(!ok);
+        assert!(err.contains("refusing to run as root"), "{err}");
+    } else {
+        // Not root: the same config starts (the refusal itself is checked when tests run as root,
+        // as they do in CI).
+        let d = Daemon::start(|s| {
+            config(s, 3000, DIRECT, "").replace("allow_root = true", "allow_root = false")
+        });
+        d.stop();
+    }
+}
+
+#[test]
+fn embedded_default_needs_no_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(PARSEC)
+        .env("XDG_RUNTIME_DIR", dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let socket = dir.path().join("parsec").join("parsec.sock");
+    let mut stdout = child.stdout.take().unwrap();
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    use std::io::Read;
+    while stdout.read(&mut byte).unwrap() == 1 && byte[0] != b'\n' {
+        line.push(byte[0]);
+    }
+    assert_eq!(
+        String::from_utf8(line).unwrap(),
+        format!("PARSEC_SERVICE_ENDPOINT=unix:{}", socket.display())
+    );
+    let client = naked_client(&socket);
+    assert_eq!(client.ping().unwrap(), (1, 0));
+    let auths = client.list_authenticators().unwrap();
+    assert_eq!(auths[0].id, AuthType::UnixPeerCredentials);
+    let mode = std::fs::metadata(socket.parent().unwrap())
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o755);
+    assert_eq!(
+        std::fs::metadata(&socket).unwrap().permissions().mode() & 0o777,
+        0o666
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[test]
+fn sighup_reloads_without_dropping_the_socket() {
+    let d = Daemon::start(|s| config(s, 3000, DIRECT, ""));
+    let client = naked_client(&d.socket);
+    assert_eq!(client.list_authenticators().unwrap().len(), 1);
+    // Keep a connection open across the reload: it is served afterwards.
+    let mut held = d.connect();
+    d.reload(&config(
+        &d.socket,
+        3000,
+        "[[authenticator]]\nauth_type = \"UnixPeerCredentials\"\n[[authenticator]]\nauth_type = \"Direct\"\n",
+        "",
+    ));
+    let ids: Vec<_> = client
+        .list_authenticators()
+        .unwrap()
+        .into_iter()
+        .map(|a| a.id)
+        .collect();
+    assert_eq!(ids, [AuthType::UnixPeerCredentials, AuthType::Direct]);
+    let ping = RawHeader {
+        version_maj: 1,
+        opcode: Opcode::Ping.to_u32(),
+        ..RawHeader::default()
+    };
+    held.write_all(&ping.encode()).unwrap();
+    assert_eq!(
+        read_response(&mut held).unwrap().header.status,
+        Status::Success
+    );
+
+    // A bad config on reload keeps the running one.
+    d.reload("[listener]\ntimeout = -1\n");
+    assert!(d.stderr().contains("reload failed"), "{}", d.stderr());
+    assert_eq!(client.list_authenticators().unwrap().len(), 2);
+    d.stop();
+}
+
+#[test]
+fn sigterm_drains_the_request_in_flight_and_removes_the_socket() {
+    let d = Daemon::start(|s| config(s, 3000, DIRECT, ""));
+    let ping = RawHeader {
+        version_maj: 1,
+        opcode: Opcode::Ping.to_u32(),
+        ..RawHeader::default()
+    }
+    .encode();
+    let mut s = d.connect();
+    s.write_all(&ping[..10]).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    d.signal("TERM");
+    std::thread::sleep(Duration::from_millis(200));
+    s.write_all(&ping[10..]).unwrap();
+    assert_eq!(
+        read_response(&mut s).unwrap().header.status,
+        Status::Success
+    );
+    let socket = d.socket.clone();
+    let mut d = d;
+    assert!(d.wait_exit().success());
+    assert!(!socket.exists(), "the socket file is removed on exit");
+}
+
+#[test]
+fn only_a_stale_socket_is_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("parsec.sock");
+    // A regular file at the socket path is left alone and stops start-up.
+    std::fs::write(&sock, b"precious").unwrap();
+    let (ok, err) = run_to_exit(&config(&sock, 3000, DIRECT, ""));
+    assert!(!ok);
+    assert!(err.contains("is not a socket"), "{err}");
+    assert_eq!(std::fs::read(&sock).unwrap(), b"precious");
+    std::fs::remove_file(&sock).unwrap();
+    // A live socket is not taken over.
+    let live = UnixListener::bind(&sock).unwrap();
+    let (ok, err) = run_to_exit(&config(&sock, 3000, DIRECT, ""));
+    assert!(!ok);
+    assert!(err.contains("already listening"), "{err}");
+    // Once its owner is gone, the stale socket is replaced.
+    drop(live);
+    let d = Daemon::start_at(Some(sock.clone()), |s| config(s, 3000, DIRECT, ""), |_| {});
+    assert_eq!(naked_client(&d.socket).ping().unwrap(), (1, 0));
+}
+
+/// Reads the next datagram sent to the fake systemd notify socket.
+fn next_notification(socket: &UnixDatagram) -> String {
+    let mut buf = [0u8; 512];
+    let n = socket.recv(&mut buf).expect("no notification");
+    String::from_utf8_lossy(&buf[..n]).into_owned()
+}
+
+#[test]
+fn sd_notify_ready_reloading_stopping() {
+    let dir = tempfile::tempdir().unwrap();
+    let notify_path = dir.path().join("notify.sock");
+    let notify = UnixDatagram::bind(&notify_path).unwrap();
+    notify
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let d = Daemon::start_with(
+        |s| config(s, 3000, DIRECT, ""),
+        |cmd| {
+            cmd.env("NOTIFY_SOCKET", &notify_path);
+        },
+    );
+    assert!(next_notification(&notify).contains("READY=1"));
+    d.signal("HUP");
+    let reloading = next_notification(&notify);
+    assert!(
+        reloading.contains("RELOADING=1") && reloading.contains("MONOTONIC_USEC="),
+        "{reloading}"
+    );
+    assert!(next_notification(&notify).contains("READY=1"));
+    d.stop();
+    assert!(next_notification(&notify).contains("STOPPING=1"));
+}
+
+#[test]
+fn systemd_socket_activation() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("activated.sock");
+    let cfg = dir.path().join("config.toml");
+    // The config names another path: the passed socket wins and that path is never created.
+    let unused = dir.path().join("unused.sock");
+    std::fs::write(&cfg, config(&unused, 3000, DIRECT, "")).unwrap();
+    let mut child = Command::new("systemd-socket-activate")
+        .arg("-l")
+        .arg(&sock)
+        .arg(PARSEC)
+        .arg("-c")
+        .arg(&cfg)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("systemd-socket-activate (package systemd) is needed; ./test.sh installs it");
+    let start = Instant::now();
+    while !sock.exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "socket not created"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let client = naked_client(&sock);
+    assert_eq!(client.ping().unwrap(), (1, 0));
+    assert_eq!(client.list_providers().unwrap().len(), 1);
+    assert!(!unused.exists());
+    let _ = child.kill();
+    let _ = child.wait();
+}
