@@ -16,6 +16,7 @@ need_apt() { # need_apt COMMAND PACKAGE
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
 }
 need_apt openssl openssl
+need_apt systemd-socket-activate systemd   # socket-activation test
 
 if ! cargo nextest --version >/dev/null 2>&1; then
   step "installing cargo-nextest"
@@ -40,3 +41,17 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "tests"
 cargo nextest run --workspace --locked --no-fail-fast
 cargo test --workspace --doc --locked
+
+# Every decoder of untrusted bytes has a fuzz target; each runs briefly here so that they keep
+# building and a shallow crash is caught. Longer runs: cargo fuzz run <target> (see fuzz/).
+if ! cargo fuzz --version >/dev/null 2>&1; then
+  step "installing cargo-fuzz"
+  cargo install --locked cargo-fuzz
+fi
+for target in $(cd fuzz && cargo fuzz list); do
+  step "fuzz $target (${PARSEC_FUZZ_SECONDS:-20} s)"
+  # cargo-fuzz needs nightly-only sanitizer flags; RUSTC_BOOTSTRAP lets the stable toolchain
+  # accept them (this machine has no other toolchain).
+  (cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run "$target" -- \
+     -max_total_time="${PARSEC_FUZZ_SECONDS:-20}" -max_len=4096 -print_final_stats=0 2>&1 | tail -n 3)
+done

@@ -24,6 +24,9 @@ pub mod proto;
 mod secret;
 pub mod types;
 
+#[cfg(test)]
+mod tests;
+
 pub use codec::{
     decode_operation, decode_result, encode_operation, encode_result, OpResult, Operation,
 };

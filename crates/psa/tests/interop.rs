@@ -12,13 +12,15 @@ use std::collections::HashSet;
 use common::*;
 use parsec_interface::operations::psa_algorithm as ua;
 use parsec_interface::operations::psa_key_attributes as uk;
-use parsec_interface::operations::{self as up, Convert, NativeOperation as NO, NativeResult as NR};
+use parsec_interface::operations::{
+    self as up, Convert, NativeOperation as NO, NativeResult as NR,
+};
 use parsec_interface::operations_protobuf::ProtobufConverter;
 use parsec_interface::requests::{AuthType, Opcode as UpOpcode, ProviderId, ResponseStatus};
 use parsec_interface::secrecy::Secret as UpSecret;
 use parsec_psa::{
-    decode_operation, decode_result, encode_operation, encode_result, ops, DecodeError,
-    OpResult, Operation, Secret,
+    decode_operation, decode_result, encode_operation, encode_result, ops, DecodeError, OpResult,
+    Operation, Secret,
 };
 use parsec_wire::Opcode;
 
@@ -42,7 +44,10 @@ fn check_op(native: NO, expected: Operation) {
         .body_to_operation(request_body(opcode.to_u32(), &ours), up_opcode)
         .unwrap();
     let again = conv.operation_to_body(back).unwrap().bytes().to_vec();
-    assert_eq!(again, theirs, "upstream did not read back our {opcode:?} body");
+    assert_eq!(
+        again, theirs,
+        "upstream did not read back our {opcode:?} body"
+    );
 }
 
 /// Same as [`check_op`] for results.
@@ -55,12 +60,18 @@ fn check_result(native: NR, expected: OpResult) {
     let decoded = decode_result(opcode, &theirs).unwrap();
     assert_eq!(decoded, expected, "decoding upstream's {opcode:?} result");
     let ours = encode_result(&expected);
-    assert_eq!(ours, theirs, "our {opcode:?} result differs from upstream's");
+    assert_eq!(
+        ours, theirs,
+        "our {opcode:?} result differs from upstream's"
+    );
     let back = conv
         .body_to_result(response_body(opcode.to_u32(), &ours), up_opcode)
         .unwrap();
     let again = conv.result_to_body(back).unwrap().bytes().to_vec();
-    assert_eq!(again, theirs, "upstream did not read back our {opcode:?} result");
+    assert_eq!(
+        again, theirs,
+        "upstream did not read back our {opcode:?} result"
+    );
 }
 
 fn bytes(tag: u8, len: usize) -> Vec<u8> {
@@ -86,7 +97,11 @@ fn core_operations() {
         NO::ListClients(up::list_clients::Operation),
         Operation::ListClients,
     );
-    for (provider, id) in [(ProviderId::Core, 0), (ProviderId::Tpm, 3), (ProviderId::CryptoAuthLib, 5)] {
+    for (provider, id) in [
+        (ProviderId::Core, 0),
+        (ProviderId::Tpm, 3),
+        (ProviderId::CryptoAuthLib, 5),
+    ] {
         check_op(
             NO::ListOpcodes(up::list_opcodes::Operation {
                 provider_id: provider,
@@ -339,7 +354,11 @@ fn list_keys_result() {
         (
             ProviderId::Pkcs11,
             2,
-            upstream_attributes(uk::Type::Aes, ua::Algorithm::Cipher(ua::Cipher::CbcPkcs7), 128),
+            upstream_attributes(
+                uk::Type::Aes,
+                ua::Algorithm::Cipher(ua::Cipher::CbcPkcs7),
+                128,
+            ),
         ),
     ];
     let native = NR::ListKeys(up::list_keys::Result {

@@ -107,7 +107,7 @@ impl Authenticators {
     pub fn is_admin(&self, app: &AppId) -> bool {
         self.enabled
             .iter()
-            .any(|a| a.kind == app.auth && a.admins.iter().any(|n| *n == app.name))
+            .any(|a| a.kind == app.auth && a.admins.contains(&app.name))
     }
 }
 

@@ -197,5 +197,8 @@ fn parsec_tool_discovery_subcommands() {
     ] {
         assert!(opcodes.contains(name), "{name} missing from:\n{opcodes}");
     }
+    // list-keys authenticates (Direct, as application "parsec-tool").
+    let keys = parsec_tool(&d, &["list-keys"]);
+    assert!(keys.contains("No keys currently available"), "{keys}");
     d.stop();
 }

@@ -127,12 +127,6 @@ impl Opcode {
     pub const fn upstream_client_knows(self) -> bool {
         !matches!(self, Opcode::PsaMacCompute | Opcode::PsaMacVerify)
     }
-
-    /// Whether upstream `parsec-service` 1.5.0 accepts this opcode in a request header. Upstream
-    /// answers `OpcodeDoesNotExist` (9) for the others; we serve them.
-    pub const fn upstream_service_knows(self) -> bool {
-        self.upstream_client_knows()
-    }
 }
 
 impl TryFrom<u32> for Opcode {

@@ -186,10 +186,12 @@ pub struct AsymmetricEncrypt {
 impl Contract for AsymmetricEncrypt {
     type Proto = proto::psa_asymmetric_encrypt::Operation;
     fn from_proto(p: Self::Proto) -> Result<Self, DecodeError> {
+        // Wrapped first so that it is wiped even if a later field is refused.
+        let plaintext = Secret::new(p.plaintext);
         Ok(AsymmetricEncrypt {
             key_name: p.key_name,
             alg: alg(p.alg)?,
-            plaintext: Secret::new(p.plaintext),
+            plaintext,
             salt: optional_salt(p.salt),
         })
     }
@@ -263,12 +265,14 @@ pub struct AeadEncrypt {
 impl Contract for AeadEncrypt {
     type Proto = proto::psa_aead_encrypt::Operation;
     fn from_proto(p: Self::Proto) -> Result<Self, DecodeError> {
+        // Wrapped first so that it is wiped even if a later field is refused.
+        let plaintext = Secret::new(p.plaintext);
         Ok(AeadEncrypt {
             key_name: p.key_name,
             alg: alg(p.alg)?,
             nonce: p.nonce,
             additional_data: p.additional_data,
-            plaintext: Secret::new(p.plaintext),
+            plaintext,
         })
     }
     fn to_proto(&self) -> Self::Proto {
@@ -343,10 +347,12 @@ pub struct CipherEncrypt {
 impl Contract for CipherEncrypt {
     type Proto = proto::psa_cipher_encrypt::Operation;
     fn from_proto(p: Self::Proto) -> Result<Self, DecodeError> {
+        // Wrapped first so that it is wiped even if a later field is refused.
+        let plaintext = Secret::new(p.plaintext);
         Ok(CipherEncrypt {
             key_name: p.key_name,
             alg: cipher_from_i32(p.alg)?,
-            plaintext: Secret::new(p.plaintext),
+            plaintext,
         })
     }
     fn to_proto(&self) -> Self::Proto {

@@ -48,10 +48,12 @@ pub struct ImportKey {
 impl Contract for ImportKey {
     type Proto = proto::psa_import_key::Operation;
     fn from_proto(p: Self::Proto) -> Result<Self, DecodeError> {
+        // Wrapped first so that it is wiped even if a later field is refused.
+        let data = Secret::new(p.data);
         Ok(ImportKey {
             key_name: p.key_name,
             attributes: attributes(p.attributes)?,
-            data: Secret::new(p.data),
+            data,
         })
     }
     fn to_proto(&self) -> Self::Proto {

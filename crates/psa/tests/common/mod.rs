@@ -368,9 +368,11 @@ pub fn all_algorithms() -> Vec<ua::Algorithm> {
     algs.push(A::AsymmetricEncryption(
         ua::AsymmetricEncryption::RsaPkcs1v15Crypt,
     ));
-    algs.extend(all_hashes().into_iter().map(|hash_alg| {
-        A::AsymmetricEncryption(ua::AsymmetricEncryption::RsaOaep { hash_alg })
-    }));
+    algs.extend(
+        all_hashes().into_iter().map(|hash_alg| {
+            A::AsymmetricEncryption(ua::AsymmetricEncryption::RsaOaep { hash_alg })
+        }),
+    );
     algs.push(A::KeyAgreement(ua::KeyAgreement::Raw(
         ua::RawKeyAgreement::Ffdh,
     )));

@@ -58,9 +58,7 @@ fn key_management() {
         NR::PsaExportPublicKey(up::psa_export_public_key::Result {
             data: Zeroizing::new(bytes(4, 65)),
         }),
-        OpResult::PsaExportPublicKey(ops::ExportPublicKeyResult {
-            data: bytes(4, 65),
-        }),
+        OpResult::PsaExportPublicKey(ops::ExportPublicKeyResult { data: bytes(4, 65) }),
     );
     check_result(
         NR::PsaExportKey(up::psa_export_key::Result {
@@ -399,14 +397,15 @@ fn random_and_key_agreement() {
 
 #[test]
 fn key_attestation() {
-    for (up_name, name) in [(None, None), (Some("ak".to_string()), Some("ak".to_string()))] {
+    for (up_name, name) in [
+        (None, None),
+        (Some("ak".to_string()), Some("ak".to_string())),
+    ] {
         check_op(
-            NO::PrepareKeyAttestation(
-                up::prepare_key_attestation::Operation::ActivateCredential {
-                    attested_key_name: "attested".into(),
-                    attesting_key_name: up_name.clone(),
-                },
-            ),
+            NO::PrepareKeyAttestation(up::prepare_key_attestation::Operation::ActivateCredential {
+                attested_key_name: "attested".into(),
+                attesting_key_name: up_name.clone(),
+            }),
             Operation::PrepareKeyAttestation(ops::PrepareKeyAttestation::ActivateCredential {
                 attested_key_name: "attested".into(),
                 attesting_key_name: name.clone(),

@@ -400,18 +400,19 @@ fn read_authenticators(
             format!("authenticator[{i}]")
         };
         let mut s = Section::new(path, table);
-        let kind =
-            match s.required_string("auth_type")? {
-                "Direct" => AuthKind::Direct,
-                "UnixPeerCredentials" => AuthKind::UnixPeerCredentials,
-                "JwtSvid" => AuthKind::JwtSvid,
-                other => return Err(s.error(
+        let kind = match s.required_string("auth_type")? {
+            "Direct" => AuthKind::Direct,
+            "UnixPeerCredentials" => AuthKind::UnixPeerCredentials,
+            "JwtSvid" => AuthKind::JwtSvid,
+            other => {
+                return Err(s.error(
                     "auth_type",
                     format!(
                         "`{other}` is not one of \"Direct\", \"UnixPeerCredentials\", \"JwtSvid\""
                     ),
-                )),
-            };
+                ))
+            }
+        };
         if kind == AuthKind::JwtSvid {
             return Err(s.error(
                 "auth_type",
