@@ -5,7 +5,7 @@
 #
 # Installs what is missing, then prints a Markdown table (see BENCHMARKS.md):
 #   - the C tool chain upstream needs (cmake for Mbed TLS, libclang for bindgen), with apt-get;
-#   - upstream parsec-service 1.5.0 from crates.io, built once (about 10 minutes on 2 cores) into
+#   - upstream parsec-service 1.5.0 from crates.io, built once (about 5 minutes on 2 cores) into
 #     $PARSEC_BENCH_CACHE (default ~/.cache/parsec-rs/bench), outside the repository;
 #   - our daemon and the driver, in release mode.
 # Not part of the test command: speed is shown here, never in timed tests.
@@ -27,7 +27,7 @@ as_root() {
 
 have_libclang() {
     [ -n "${LIBCLANG_PATH:-}" ] && return 0
-    compgen -G '/usr/lib/llvm-*/lib/libclang*.so*' >/dev/null &&
+    compgen -G '/usr/lib/llvm-*/lib/libclang.so*' >/dev/null &&
         compgen -G '/usr/lib/llvm-*/lib/clang/*/include/stddef.h' >/dev/null
 }
 
@@ -43,7 +43,9 @@ install_build_deps() {
     fi
 }
 
-if [ ! -x "$UPSTREAM" ]; then
+# cargo install records what it installed; the upstream binary has no --version flag.
+if [ ! -x "$UPSTREAM" ] ||
+    ! grep -qF "\"parsec-service $UPSTREAM_VERSION " "$UPSTREAM_ROOT/.crates.toml" 2>/dev/null; then
     install_build_deps
     log "building upstream parsec-service $UPSTREAM_VERSION from crates.io into $UPSTREAM_ROOT"
     start=$(date +%s)

@@ -58,8 +58,9 @@ fn parse_args() -> Result<Args> {
                 .with_context(|| format!("{flag}: not a positive number: {value}"))
         };
         match flag.as_str() {
-            "--upstream" => args.upstream = Some(value.clone().into()),
-            "--ours" => args.ours = Some(value.clone().into()),
+            // Absolute, because each daemon runs in its own temp dir.
+            "--upstream" => args.upstream = Some(absolute(&value)?),
+            "--ours" => args.ours = Some(absolute(&value)?),
             "--rounds" => args.rounds = number()? as usize,
             "--seconds" => args.seconds = number()?,
             "--threads" => args.threads = number()? as usize,
@@ -72,6 +73,10 @@ fn parse_args() -> Result<Args> {
         bail!("nothing to run\n{USAGE}");
     }
     Ok(args)
+}
+
+fn absolute(path: &str) -> Result<PathBuf> {
+    std::fs::canonicalize(path).with_context(|| format!("no daemon binary at {path}"))
 }
 
 const USAGE: &str = "usage: parsec-bench [--upstream PATH] [--ours PATH] [--rounds N] \

@@ -156,7 +156,7 @@ fn parsec_tool(d: &Daemon, args: &[&str]) -> String {
             "PARSEC_SERVICE_ENDPOINT",
             format!("unix:{}", d.socket.display()),
         )
-        .env("RUST_LOG", "error")
+        .env("RUST_LOG", "info")
         .output()
         .unwrap();
     let text = format!(
