@@ -38,10 +38,6 @@ cargo fmt --all -- --check
 step "cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-step "tests"
-cargo nextest run --workspace --locked --no-fail-fast
-cargo test --workspace --doc --locked
-
 # Every decoder of untrusted bytes has a fuzz target; each runs briefly here so that they keep
 # building and a shallow crash is caught. Longer runs: cargo fuzz run <target> (see fuzz/).
 if ! cargo fuzz --version >/dev/null 2>&1; then
@@ -55,3 +51,6 @@ for target in $(cd fuzz && cargo fuzz list); do
   (cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run "$target" -- \
      -max_total_time="${PARSEC_FUZZ_SECONDS:-20}" -max_len=4096 -print_final_stats=0 2>&1 | tail -n 3)
 done
+
+step "tests"
+cargo nextest run --workspace --locked --no-fail-fast
