@@ -123,3 +123,22 @@ pub fn listable(opcodes: &[Opcode]) -> Vec<Opcode> {
         .filter(|op| op.upstream_client_knows())
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opcodes_upstream_clients_cannot_parse_are_never_listed() {
+        let served = [
+            Opcode::PsaSignHash,
+            Opcode::PsaMacCompute,
+            Opcode::PsaMacVerify,
+            Opcode::CanDoCrypto,
+        ];
+        assert_eq!(
+            listable(&served),
+            [Opcode::PsaSignHash, Opcode::CanDoCrypto]
+        );
+    }
+}

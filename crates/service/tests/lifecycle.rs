@@ -9,7 +9,7 @@ use std::os::unix::net::{UnixDatagram, UnixListener};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{config, naked_client, read_response, Daemon, DIRECT, PARSEC};
+use common::{config, direct_client, naked_client, read_response, Daemon, DIRECT, PARSEC};
 use parsec_client::core::interface::requests::AuthType;
 use parsec_wire::{Opcode, RawHeader, Status};
 
@@ -79,6 +79,66 @@ fn unknown_and_misplaced_keys_are_warned_about_by_name() {
         "{err}"
     );
     assert_eq!(naked_client(&d.socket).ping().unwrap(), (1, 0));
+}
+
+/// An upstream deployment's config file, as upstream's template and e2e configs shape it.
+#[test]
+fn an_upstream_config_file_loads_unchanged() {
+    let d = Daemon::start(|s| {
+        format!(
+            r#"
+[core_settings]
+allow_root = true
+thread_pool_size = 2
+idle_listener_sleep_duration = 10
+log_level = "info"
+log_timestamp = false
+body_len_limit = 1048576
+log_error_details = false
+buffer_size_limit = 1048576
+allow_deprecated = false
+
+[listener]
+listener_type = "DomainSocket"
+timeout = 200
+socket_path = "{}"
+
+[authenticator]
+auth_type = "Direct"
+admins = [ {{ name = "admin_1" }}, {{ name = "admin_2" }} ]
+
+[[key_manager]]
+name = "sqlite-manager"
+manager_type = "SQLite"
+sqlite_db_path = "/tmp/never-created/kim.sqlite3"
+
+[[provider]]
+name = "mbed-crypto-provider"
+provider_type = "MbedCrypto"
+key_info_manager = "sqlite-manager"
+"#,
+            s.display()
+        )
+    });
+    let err = d.stderr();
+    assert!(
+        !err.contains("is unknown") && !err.contains("misplaced"),
+        "{err}"
+    );
+    // Until the software provider exists, the provider is skipped, and said so.
+    assert!(err.contains("provider `mbed-crypto-provider`"), "{err}");
+    let client = direct_client(&d.socket, "admin_1");
+    assert_eq!(client.ping().unwrap(), (1, 0));
+    assert_eq!(client.list_clients().unwrap(), Vec::<String>::new());
+    d.stop();
+}
+
+#[test]
+fn sigint_stops_cleanly() {
+    let mut d = Daemon::start(|s| config(s, 3000, DIRECT, ""));
+    d.signal("INT");
+    assert!(d.wait_exit().success());
+    assert!(d.stderr().contains("stopped"), "{}", d.stderr());
 }
 
 #[test]
