@@ -23,13 +23,17 @@ if ! cargo nextest --version >/dev/null 2>&1; then
   cargo install --locked cargo-nextest
 fi
 
-# parsec-tool 0.7.0 from crates.io: an independent client the black-box tests drive.
+# parsec-tool 0.7.0 from crates.io: an independent client the black-box tests drive, and the
+# conformance script its crate ships (tests/parsec-cli-tests.sh), kept beside it.
 parsec_tool="$cache/parsec-tool-0.7.0/bin/parsec-tool"
-if [ ! -x "$parsec_tool" ]; then
+cli_tests="$cache/parsec-tool-0.7.0/parsec-cli-tests.sh"
+if [ ! -x "$parsec_tool" ] || [ ! -f "$cli_tests" ]; then
   step "installing parsec-tool 0.7.0 (once, into $cache)"
-  cargo install --locked parsec-tool --version 0.7.0 --root "$cache/parsec-tool-0.7.0"
+  cargo install --locked --force parsec-tool --version 0.7.0 --root "$cache/parsec-tool-0.7.0"
+  src=$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/parsec-tool-0.7.0 | head -n 1)
+  cp "$src/tests/parsec-cli-tests.sh" "$cli_tests"
 fi
-export PARSEC_TOOL="$parsec_tool"
+export PARSEC_TOOL="$parsec_tool" PARSEC_CLI_TESTS="$cli_tests"
 
 # --- checks ------------------------------------------------------------------------------------
 step "cargo fmt --check"

@@ -33,3 +33,15 @@ pub use codec::{
 pub use error::DecodeError;
 pub use secret::Secret;
 pub use types::*;
+
+/// Encodes key attributes as their protobuf message (for storage).
+pub fn encode_key_attributes(attributes: &KeyAttributes) -> Vec<u8> {
+    use prost::Message;
+    proto::psa_key_attributes::KeyAttributes::from(*attributes).encode_to_vec()
+}
+
+/// Decodes key attributes encoded by [`encode_key_attributes`], checking every value.
+pub fn decode_key_attributes(bytes: &[u8]) -> Result<KeyAttributes, DecodeError> {
+    use prost::Message;
+    proto::psa_key_attributes::KeyAttributes::decode(bytes)?.try_into()
+}

@@ -91,7 +91,7 @@ fn core_operations() {
     );
     check_op(
         NO::ListKeys(up::list_keys::Operation),
-        Operation::ListKeys(ops::ListKeys {}),
+        Operation::ListKeys(ops::ListKeys { pattern: None }),
     );
     check_op(
         NO::ListClients(up::list_clients::Operation),

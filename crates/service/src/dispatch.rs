@@ -11,10 +11,11 @@ use parsec_wire::{Opcode, ProviderId, RawHeader, RequestHeader, Response, Respon
 
 use crate::auth::{Authenticators, Peer};
 use crate::config::Config;
+use crate::config::ProviderType;
 use crate::front::unix::Limits;
-use crate::keys::KeyIndex;
 use crate::providers::core::Core;
 use crate::providers::Provider;
+use parsec_keystore::KeyStore;
 
 /// One configuration's worth of service: authenticators, providers (crypto providers in config
 /// order, core last) and limits. Rebuilt whole on reload.
@@ -26,18 +27,23 @@ pub struct Service {
 }
 
 impl Service {
-    /// Builds the service a configuration describes.
-    pub fn new(config: &Config, keys: Arc<dyn KeyIndex>) -> anyhow::Result<Service> {
+    /// Builds the service a configuration describes, over the store opened for it.
+    pub fn new(config: &Config, store: Option<Arc<dyn KeyStore>>) -> anyhow::Result<Service> {
         let auth = Authenticators::new(config.authenticators.clone());
         let mut providers: Vec<Arc<dyn Provider>> = Vec::new();
         for p in &config.providers {
-            tracing::warn!(
-                "provider `{}` ({:?}) is not available in this version of the service: skipped",
-                p.name,
-                p.kind
-            );
+            match (p.kind, &store) {
+                (ProviderType::Software, None) => {
+                    anyhow::bail!("provider `{}` needs a key store", p.name)
+                }
+                _ => tracing::warn!(
+                    "provider `{}` ({:?}) is not available in this version of the service: skipped",
+                    p.name,
+                    p.kind
+                ),
+            }
         }
-        let core = Core::new(&providers, auth.infos(), keys);
+        let core = Core::new(&providers, auth.infos(), store);
         providers.push(Arc::new(core));
         Ok(Service {
             auth,
@@ -53,6 +59,12 @@ impl Service {
     /// The limits the front end applies to requests.
     pub fn limits(&self) -> Limits {
         self.limits
+    }
+
+    /// Whether answering this header may take long (crypto work): the front end then runs it
+    /// where it cannot hold up other connections.
+    pub fn is_heavy(raw: &RawHeader) -> bool {
+        raw.provider != ProviderId::Core as u8
     }
 
     /// Answers one framed request.

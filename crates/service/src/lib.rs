@@ -8,6 +8,7 @@ pub mod auth;
 pub mod config;
 pub mod dispatch;
 pub mod front;
-pub mod keys;
+pub mod glob;
+pub mod store;
 pub mod providers;
 pub mod server;

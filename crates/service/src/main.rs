@@ -2,11 +2,9 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::Parser;
 use parsec_service::config::{Config, Loaded};
-use parsec_service::keys::MemoryKeyIndex;
 
 /// The Parsec platform security service.
 ///
@@ -62,8 +60,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let keys = Arc::new(MemoryKeyIndex::new());
-    match runtime.block_on(parsec_service::server::run(config, args.config, keys)) {
+    match runtime.block_on(parsec_service::server::run(config, args.config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e:#}");

@@ -14,7 +14,7 @@ use tokio::sync::watch;
 
 use crate::config::Config;
 use crate::dispatch::Service;
-use crate::keys::KeyIndex;
+use parsec_keystore::KeyStore;
 
 /// The service configuration in force, swapped whole on reload. Requests in flight keep the
 /// snapshot they started with.
@@ -144,13 +144,13 @@ fn notify(state: NotifyState<'_>) {
 pub async fn run(
     config: Config,
     config_path: Option<PathBuf>,
-    keys: Arc<dyn KeyIndex>,
 ) -> anyhow::Result<()> {
+    let store = crate::store::open(&config)?;
     let Listener {
         listener,
         bound_path,
     } = listen(&config.listener.socket_path)?;
-    let shared = Arc::new(Shared::new(Service::new(&config, keys.clone())?));
+    let shared = Arc::new(Shared::new(Service::new(&config, store.clone())?));
     let endpoint = match &bound_path {
         Some(p) => std::path::absolute(p).unwrap_or_else(|_| p.clone()),
         None => config.listener.socket_path.clone(),
@@ -170,7 +170,7 @@ pub async fn run(
                 tokio::select! {
                     _ = term.recv() => break,
                     _ = int.recv() => break,
-                    _ = hup.recv() => reload(&shared, config_path.as_deref(), &listener_config, &keys),
+                    _ = hup.recv() => reload(&shared, config_path.as_deref(), &listener_config, &store),
                 }
             }
             tracing::info!("stopping");
@@ -192,7 +192,7 @@ fn reload(
     shared: &Shared,
     path: Option<&Path>,
     listener: &crate::config::ListenerConfig,
-    keys: &Arc<dyn KeyIndex>,
+    store: &Option<Arc<dyn KeyStore>>,
 ) {
     let Some(path) = path else {
         tracing::info!("SIGHUP: running with the embedded configuration, nothing to reload");
@@ -212,7 +212,12 @@ fn reload(
             if loaded.config.listener != *listener {
                 tracing::warn!("[listener] changes take effect only after a restart");
             }
-            Service::new(&loaded.config, keys.clone())
+            if store.is_none() && !loaded.config.providers.is_empty() {
+                anyhow::bail!(
+                    "adding the first provider needs a restart (the key store is opened at start-up)"
+                );
+            }
+            Service::new(&loaded.config, store.clone())
         });
     match result {
         Ok(service) => {

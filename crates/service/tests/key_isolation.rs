@@ -1,20 +1,19 @@
 //! Applications see only their own keys, and admins manage clients per authenticator. The
-//! service runs in-process here, over a key index seeded by the test (the persistent store and
-//! the crypto providers that fill it come later); the client is the crates.io `parsec-client`.
+//! service runs in-process here, over a store seeded by the test (so that applications of two
+//! authenticators can own keys in one run); the client is the crates.io `parsec-client`.
 
 mod common;
 
 use std::sync::Arc;
 
 use common::direct_client;
+use parsec_keystore::{KeyId, KeyRecord, KeyStore, MasterKey, SqliteStore};
 use parsec_psa::types::{
     Algorithm, AsymmetricSignature, EccFamily, Hash, KeyAttributes, KeyType, Policy, SignHash,
     UsageFlags,
 };
-use parsec_service::auth::AppId;
-use parsec_service::config::{AuthKind, Config};
+use parsec_service::config::Config;
 use parsec_service::dispatch::Service;
-use parsec_service::keys::{KeyEntry, MemoryKeyIndex};
 use parsec_service::server::{listen, Shared};
 use parsec_wire::ProviderId;
 use tokio::sync::watch;
@@ -28,7 +27,7 @@ struct InProcess {
 }
 
 impl InProcess {
-    fn start(auth: &str, keys: Arc<MemoryKeyIndex>) -> InProcess {
+    fn start(auth: &str, store: Arc<SqliteStore>) -> InProcess {
         let dir = tempfile::tempdir().unwrap();
         let socket = dir.path().join("parsec.sock");
         let text = common::config(&socket, 3000, auth, "");
@@ -41,7 +40,8 @@ impl InProcess {
         let listener = runtime
             .block_on(async { listen(&config.listener.socket_path) })
             .unwrap();
-        let shared = Arc::new(Shared::new(Service::new(&config, keys).unwrap()));
+        let store: Arc<dyn KeyStore> = store;
+        let shared = Arc::new(Shared::new(Service::new(&config, Some(store)).unwrap()));
         let (stop, stop_rx) = watch::channel(false);
         let thread = std::thread::spawn(move || {
             runtime.block_on(parsec_service::front::unix::serve(
@@ -69,34 +69,44 @@ impl Drop for InProcess {
     }
 }
 
-fn ecc_key(name: &str) -> KeyEntry {
-    KeyEntry {
-        provider: ProviderId::MbedCrypto,
-        name: name.to_string(),
-        attributes: KeyAttributes {
-            key_type: KeyType::EccKeyPair {
-                curve_family: EccFamily::SecpR1,
+fn ecc_attributes() -> KeyAttributes {
+    KeyAttributes {
+        key_type: KeyType::EccKeyPair {
+            curve_family: EccFamily::SecpR1,
+        },
+        bits: 256,
+        policy: Policy {
+            usage_flags: UsageFlags {
+                sign_hash: true,
+                verify_hash: true,
+                ..UsageFlags::default()
             },
-            bits: 256,
-            policy: Policy {
-                usage_flags: UsageFlags {
-                    sign_hash: true,
-                    verify_hash: true,
-                    ..UsageFlags::default()
-                },
-                permitted_algorithms: Algorithm::AsymmetricSignature(AsymmetricSignature::Ecdsa {
-                    hash_alg: SignHash::Specific(Hash::Sha256),
-                }),
-            },
+            permitted_algorithms: Algorithm::AsymmetricSignature(AsymmetricSignature::Ecdsa {
+                hash_alg: SignHash::Specific(Hash::Sha256),
+            }),
         },
     }
 }
 
-fn direct(name: &str) -> AppId {
-    AppId {
-        auth: AuthKind::Direct,
-        name: name.to_string(),
+const DIRECT: u8 = 1;
+const PEER: u8 = 3;
+
+fn seeded(keys: &[(u8, &str, &str)]) -> Arc<SqliteStore> {
+    let store = SqliteStore::in_memory(MasterKey::from_bytes(&[1u8; 32]).unwrap()).unwrap();
+    for (auth, app, name) in keys {
+        let id = KeyId {
+            auth: *auth,
+            app: app.to_string(),
+            name: name.to_string(),
+        };
+        let record = KeyRecord {
+            provider: ProviderId::MbedCrypto as u8,
+            attributes: parsec_psa::encode_key_attributes(&ecc_attributes()),
+            material: zeroize::Zeroizing::new(vec![0u8; 32]),
+        };
+        store.create(&id, &record).unwrap();
     }
+    Arc::new(store)
 }
 
 fn names(keys: Vec<parsec_client::core::interface::operations::list_keys::KeyInfo>) -> Vec<String> {
@@ -107,11 +117,12 @@ fn names(keys: Vec<parsec_client::core::interface::operations::list_keys::KeyInf
 
 #[test]
 fn two_direct_applications_cannot_see_each_others_keys() {
-    let keys = Arc::new(MemoryKeyIndex::new());
-    assert!(keys.insert(direct("alice"), ecc_key("alice-1")));
-    assert!(keys.insert(direct("alice"), ecc_key("shared-name")));
-    assert!(keys.insert(direct("bob"), ecc_key("shared-name")));
-    assert!(keys.insert(direct("bob"), ecc_key("bob-1")));
+    let keys = seeded(&[
+        (DIRECT, "alice", "alice-1"),
+        (DIRECT, "alice", "shared-name"),
+        (DIRECT, "bob", "shared-name"),
+        (DIRECT, "bob", "bob-1"),
+    ]);
     let service = InProcess::start("[authenticator]\nauth_type = \"Direct\"\n", keys);
 
     let alice = direct_client(&service.socket, "alice");
@@ -141,17 +152,12 @@ fn two_direct_applications_cannot_see_each_others_keys() {
 
 #[test]
 fn admins_list_and_delete_clients_of_their_own_authenticator() {
-    let keys = Arc::new(MemoryKeyIndex::new());
-    keys.insert(direct("alice"), ecc_key("a"));
-    keys.insert(direct("bob"), ecc_key("b"));
-    // A peer-credentials client named like a Direct one: a different application.
-    keys.insert(
-        AppId {
-            auth: AuthKind::UnixPeerCredentials,
-            name: "alice".into(),
-        },
-        ecc_key("uid-key"),
-    );
+    // A peer-credentials client named like a Direct one is a different application.
+    let keys = seeded(&[
+        (DIRECT, "alice", "a"),
+        (DIRECT, "bob", "b"),
+        (PEER, "alice", "uid-key"),
+    ]);
     let service = InProcess::start(
         "[authenticator]\nauth_type = \"Direct\"\nadmins = [{ name = \"admin\" }]\n",
         keys.clone(),
@@ -169,10 +175,5 @@ fn admins_list_and_delete_clients_of_their_own_authenticator() {
         ["b"]
     );
     // The peer-credentials application of the same name kept its key.
-    use parsec_service::keys::KeyIndex;
-    let uid_alice = AppId {
-        auth: AuthKind::UnixPeerCredentials,
-        name: "alice".into(),
-    };
-    assert_eq!(keys.list_keys(&uid_alice).unwrap().len(), 1);
+    assert_eq!(keys.list(PEER, "alice").unwrap().len(), 1);
 }

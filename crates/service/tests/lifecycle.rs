@@ -110,7 +110,7 @@ admins = [ {{ name = "admin_1" }}, {{ name = "admin_2" }} ]
 [[key_manager]]
 name = "sqlite-manager"
 manager_type = "SQLite"
-sqlite_db_path = "/tmp/never-created/kim.sqlite3"
+sqlite_db_path = "{}"
 
 [[provider]]
 name = "mbed-crypto-provider"
@@ -165,6 +165,7 @@ fn embedded_default_needs_no_config_file() {
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(PARSEC)
         .env("XDG_RUNTIME_DIR", dir.path())
+        .env("XDG_DATA_HOME", dir.path().join("data"))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -186,6 +187,9 @@ fn embedded_default_needs_no_config_file() {
     assert_eq!(client.ping().unwrap(), (1, 0));
     let auths = client.list_authenticators().unwrap();
     assert_eq!(auths[0].id, AuthType::UnixPeerCredentials);
+    // The software provider is on, its store in the user's data directory.
+    assert_eq!(client.list_providers().unwrap().len(), 2);
+    assert!(dir.path().join("data/parsec/keys.sqlite3").exists());
     let mode = std::fs::metadata(socket.parent().unwrap())
         .unwrap()
         .permissions()

@@ -187,17 +187,24 @@ impl Contract for ListAuthenticatorsResult {
     }
 }
 
-/// ListKeys: the keys of the calling application.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ListKeys {}
+/// ListKeys: the keys of the calling application, optionally only those whose name matches a
+/// glob pattern (this service's extension; see [`proto::list_keys::Operation`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ListKeys {
+    pub pattern: Option<String>,
+}
 
 impl Contract for ListKeys {
     type Proto = proto::list_keys::Operation;
-    fn from_proto(_: Self::Proto) -> Result<Self, DecodeError> {
-        Ok(ListKeys {})
+    fn from_proto(p: Self::Proto) -> Result<Self, DecodeError> {
+        Ok(ListKeys {
+            pattern: Some(p.pattern).filter(|p| !p.is_empty()),
+        })
     }
     fn to_proto(&self) -> Self::Proto {
-        proto::list_keys::Operation {}
+        proto::list_keys::Operation {
+            pattern: self.pattern.clone().unwrap_or_default(),
+        }
     }
 }
 

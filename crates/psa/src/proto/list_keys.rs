@@ -10,8 +10,14 @@ pub struct KeyInfo {
     pub attributes: Option<super::psa_key_attributes::KeyAttributes>,
 }
 
-#[derive(Clone, Copy, PartialEq, prost::Message)]
-pub struct Operation {}
+/// Upstream's message is empty. Field 1 is this service's extension (an optional field, allowed
+/// by the contracts' open-closed rules): a glob pattern over key names; unset or empty lists
+/// every key, as upstream. Old services ignore it.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Operation {
+    #[prost(string, tag = "1")]
+    pub pattern: String,
+}
 
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct Result {

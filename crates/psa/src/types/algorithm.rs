@@ -255,6 +255,19 @@ pub enum Algorithm {
     KeyDerivation(KeyDerivation),
 }
 
+impl Algorithm {
+    /// Whether a key whose policy names `self` may be used with `requested`. Only signature
+    /// policies have wildcards (a policy hash of `Any`); a request is never a wildcard.
+    pub fn permits(self, requested: Algorithm) -> bool {
+        match (self, requested) {
+            (Algorithm::AsymmetricSignature(policy), Algorithm::AsymmetricSignature(alg)) => {
+                policy.permits(alg)
+            }
+            (policy, alg) => policy == alg,
+        }
+    }
+}
+
 macro_rules! into_algorithm {
     ($($family:ident),*) => {$(
         impl From<$family> for Algorithm {

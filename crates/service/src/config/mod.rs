@@ -58,6 +58,16 @@ pub struct ListenerConfig {
     pub max_connections: usize,
 }
 
+/// Where the embedded configuration keeps its keys: `$XDG_DATA_HOME/parsec`, else
+/// `~/.local/share/parsec`, else `./parsec-data`. Persistent, unlike the runtime directory.
+fn data_dir() -> PathBuf {
+    let non_empty = |v: &str| std::env::var_os(v).filter(|d| !d.is_empty()).map(PathBuf::from);
+    non_empty("XDG_DATA_HOME")
+        .or_else(|| non_empty("HOME").map(|h| h.join(".local").join("share")))
+        .map(|d| d.join("parsec"))
+        .unwrap_or_else(|| PathBuf::from("parsec-data"))
+}
+
 /// Kinds of authenticator that can be configured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum AuthKind {
@@ -90,7 +100,14 @@ pub struct AuthenticatorConfig {
 pub struct KeyManagerConfig {
     pub name: String,
     pub kind: KeyManagerKind,
+    /// The file holding the key that seals key material at rest (our key; default: the
+    /// database path with `.master-key` appended). Created, mode 0600, when missing.
+    pub master_key_path: Option<PathBuf>,
 }
+
+/// Upstream's default SQLite key info manager path.
+pub const UPSTREAM_SQLITE_PATH: &str =
+    "/var/lib/parsec/kim-mappings/sqlite/sqlite-key-info-manager.sqlite3";
 
 /// Key manager types and their store locations.
 #[derive(Debug, Clone, PartialEq)]
@@ -208,7 +225,7 @@ const KNOWN_KEYS: &[(&str, &[&str])] = &[
     ),
     (
         "[[key_manager]]",
-        &["name", "manager_type", "store_path", "sqlite_db_path"],
+        &["name", "manager_type", "store_path", "sqlite_db_path", "master_key_path"],
     ),
     (
         "[[provider]]",
@@ -250,9 +267,38 @@ impl Config {
                 kind: AuthKind::UnixPeerCredentials,
                 admins: Vec::new(),
             }],
-            key_managers: Vec::new(),
-            providers: Vec::new(),
+            key_managers: vec![KeyManagerConfig {
+                name: "embedded".into(),
+                kind: KeyManagerKind::Sqlite {
+                    path: data_dir().join("keys.sqlite3"),
+                },
+                master_key_path: None,
+            }],
+            providers: vec![ProviderConfig {
+                kind: ProviderType::Software,
+                name: ProviderType::Software.default_name().into(),
+                key_info_manager: Some("embedded".into()),
+                settings: Table::new(),
+            }],
         }
+    }
+
+    /// The key manager whose store holds the providers' keys: the one they name, else the first
+    /// configured, else upstream's default SQLite file. `None` without providers.
+    pub fn store_manager(&self) -> Option<KeyManagerConfig> {
+        self.providers.first()?;
+        let named = self
+            .providers
+            .iter()
+            .find_map(|p| p.key_info_manager.as_ref())
+            .and_then(|name| self.key_managers.iter().find(|m| &m.name == name));
+        Some(named.or(self.key_managers.first()).cloned().unwrap_or(KeyManagerConfig {
+            name: "default".into(),
+            kind: KeyManagerKind::Sqlite {
+                path: PathBuf::from(UPSTREAM_SQLITE_PATH),
+            },
+            master_key_path: None,
+        }))
     }
 
     /// Reads and validates a config file.
@@ -520,8 +566,13 @@ fn read_key_managers(
                 ))
             }
         };
+        let master_key_path = s.path_value("master_key_path")?;
         warnings.extend(s.unread().iter().map(|k| unknown_key_warning(k)));
-        out.push(KeyManagerConfig { name, kind });
+        out.push(KeyManagerConfig {
+            name,
+            kind,
+            master_key_path,
+        });
     }
     Ok(out)
 }

@@ -17,6 +17,7 @@ use tokio::task::JoinSet;
 use tokio::time::{timeout_at, Instant};
 
 use crate::auth::Peer;
+use crate::dispatch::Service;
 use crate::server::Shared;
 
 /// What reading the next request gave.
@@ -89,6 +90,13 @@ async fn serve_connection(
             Next::Refused(error) => {
                 tracing::debug!("refused request: {error}");
                 (Response::header_error(error), false)
+            }
+            Next::Request(raw, body, auth) if Service::is_heavy(&raw) => {
+                // Crypto may take milliseconds (RSA key generation: far more): let the runtime
+                // move other connections off this worker meanwhile.
+                let response =
+                    tokio::task::block_in_place(|| service.handle(&raw, &body, &auth, peer));
+                (response, true)
             }
             Next::Request(raw, body, auth) => (service.handle(&raw, &body, &auth, peer), true),
         };

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use parsec_keystore::KeyStore;
 use parsec_psa::ops::{
     AuthenticatorInfo, KeyInfo, ListAuthenticatorsResult, ListClientsResult, ListKeysResult,
     ListOpcodesResult, ListProvidersResult, PingResult,
@@ -12,7 +13,8 @@ use parsec_wire::{Opcode, ProviderId, Status};
 use super::{Provider, ProviderInfo};
 use crate::auth::{self, AppId};
 use crate::dispatch::listable;
-use crate::keys::KeyIndex;
+use crate::glob::Pattern;
+use crate::providers::software::store_status;
 
 /// Upstream's UUID for the core provider (clients parse it).
 pub const CORE_UUID: &str = "47049873-2a43-4845-9d72-831eab668784";
@@ -34,7 +36,10 @@ pub struct Core {
     /// Every provider, crypto providers in config order and core last: (info, opcodes).
     providers: Vec<(ProviderInfo, Vec<Opcode>)>,
     authenticators: Vec<auth::AuthenticatorInfo>,
-    keys: Arc<dyn KeyIndex>,
+    /// The crypto providers, told when a client's keys are deleted.
+    crypto: Vec<Arc<dyn Provider>>,
+    /// The key store, when a provider uses one.
+    store: Option<Arc<dyn KeyStore>>,
 }
 
 fn version() -> (u32, u32, u32) {
@@ -50,7 +55,7 @@ impl Core {
     pub fn new(
         crypto: &[Arc<dyn Provider>],
         authenticators: Vec<auth::AuthenticatorInfo>,
-        keys: Arc<dyn KeyIndex>,
+        store: Option<Arc<dyn KeyStore>>,
     ) -> Core {
         let info = ProviderInfo {
             id: ProviderId::Core,
@@ -68,7 +73,8 @@ impl Core {
             info,
             providers,
             authenticators,
-            keys,
+            crypto: crypto.to_vec(),
+            store,
         }
     }
 
@@ -116,18 +122,57 @@ impl Core {
         ListAuthenticatorsResult { authenticators }
     }
 
-    fn list_keys(&self, app: &AppId) -> Result<ListKeysResult, Status> {
-        let keys = self
-            .keys
-            .list_keys(app)?
-            .into_iter()
-            .map(|k| KeyInfo {
-                provider_id: k.provider as u8,
-                name: k.name,
-                attributes: k.attributes,
-            })
-            .collect();
+    fn list_keys(&self, app: &AppId, pattern: Option<&str>) -> Result<ListKeysResult, Status> {
+        let pattern = pattern
+            .map(|p| Pattern::new(p).ok_or(Status::PsaErrorInvalidArgument))
+            .transpose()?;
+        let Some(store) = &self.store else {
+            return Ok(ListKeysResult::default());
+        };
+        let mut keys = Vec::new();
+        for listed in store.list(app.auth.auth_type() as u8, &app.name).map_err(store_status)? {
+            if pattern.as_ref().is_some_and(|p| !p.matches(&listed.name)) {
+                continue;
+            }
+            let attributes = match parsec_psa::decode_key_attributes(&listed.attributes) {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::error!("stored attributes of key `{}` of {} do not decode: {e}", listed.name, app.name);
+                    continue;
+                }
+            };
+            keys.push(KeyInfo {
+                provider_id: listed.provider,
+                name: listed.name,
+                attributes,
+            });
+        }
         Ok(ListKeysResult { keys })
+    }
+
+    fn list_clients(&self, admin: &AppId) -> Result<Vec<String>, Status> {
+        match &self.store {
+            Some(store) => store.list_clients(admin.auth.auth_type() as u8).map_err(store_status),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// Destroys every key of `client` (in the admin's authenticator namespace), in every
+    /// provider. Succeeds when it has none, as upstream.
+    fn delete_client(&self, admin: &AppId, client: String) -> Result<(), Status> {
+        let target = AppId {
+            auth: admin.auth,
+            name: client,
+        };
+        if let Some(store) = &self.store {
+            store
+                .delete_client(target.auth.auth_type() as u8, &target.name)
+                .map_err(store_status)?;
+        }
+        for provider in &self.crypto {
+            provider.delete_client(&target);
+        }
+        Ok(())
     }
 }
 
@@ -152,17 +197,14 @@ impl Provider for Core {
             Operation::ListAuthenticators => {
                 OpResult::ListAuthenticators(self.list_authenticators())
             }
-            Operation::ListKeys(_) => OpResult::ListKeys(self.list_keys(app()?)?),
-            Operation::ListClients => {
-                let clients = self.keys.list_clients(app()?.auth)?;
-                OpResult::ListClients(ListClientsResult { clients })
+            Operation::ListKeys(op) => {
+                OpResult::ListKeys(self.list_keys(app()?, op.pattern.as_deref())?)
             }
+            Operation::ListClients => OpResult::ListClients(ListClientsResult {
+                clients: self.list_clients(app()?)?,
+            }),
             Operation::DeleteClient(op) => {
-                let target = AppId {
-                    auth: app()?.auth,
-                    name: op.client,
-                };
-                self.keys.delete_client(&target)?;
+                self.delete_client(app()?, op.client)?;
                 OpResult::DeleteClient
             }
             _ => return Err(Status::PsaErrorNotSupported),

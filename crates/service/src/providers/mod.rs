@@ -5,6 +5,7 @@
 //! and the dispatcher refuses an operation a provider does not declare.
 
 pub mod core;
+pub mod software;
 
 use parsec_psa::{OpResult, Operation};
 use parsec_wire::{Opcode, ProviderId, Status};
@@ -29,4 +30,7 @@ pub trait Provider: Send + Sync {
     fn opcodes(&self) -> &[Opcode];
     /// Carries out `op` for `app` (`None` for operations that need no identity).
     fn execute(&self, app: Option<&AppId>, op: Operation) -> Result<OpResult, Status>;
+    /// Called after every key of `app` was deleted from the store (DeleteClient): forget
+    /// anything held about them.
+    fn delete_client(&self, _app: &AppId) {}
 }

@@ -1,0 +1,91 @@
+//! The key store: every application's keys, with their attributes and their material encrypted
+//! at rest. It knows no provider type: a record's provider, attributes and material are opaque
+//! numbers and bytes to it.
+//!
+//! A key is identified by (authenticator kind, application, key name), unique per application
+//! across providers, as upstream. Creating a name is one atomic insert-if-absent, so of two
+//! concurrent creates of one name exactly one succeeds.
+
+mod sealing;
+mod sqlite;
+
+pub use sealing::MasterKey;
+pub use sqlite::SqliteStore;
+
+/// Who owns a key, and its name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct KeyId {
+    /// The authenticator kind, as a number the caller chooses (the wire auth type).
+    pub auth: u8,
+    /// The application name under that authenticator.
+    pub app: String,
+    /// The key name.
+    pub name: String,
+}
+
+/// What is stored for a key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct KeyRecord {
+    /// The provider that holds the key.
+    pub provider: u8,
+    /// The key's attributes, encoded by the caller.
+    pub attributes: Vec<u8>,
+    /// The key material (or a provider's handle to it); encrypted at rest, wiped on drop.
+    pub material: zeroize::Zeroizing<Vec<u8>>,
+}
+
+impl std::fmt::Debug for KeyRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyRecord")
+            .field("provider", &self.provider)
+            .field("attributes", &self.attributes.len())
+            .field("material", &"<secret>")
+            .finish()
+    }
+}
+
+/// A key as listed: no material.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    pub name: String,
+    pub provider: u8,
+    pub attributes: Vec<u8>,
+}
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The application already has a key of that name.
+    #[error("a key of that name already exists")]
+    AlreadyExists,
+    /// A stored record failed its authenticity check: it was altered, moved or the master key is
+    /// not the one it was sealed with.
+    #[error("stored key material failed its integrity check")]
+    Corrupt,
+    /// The database refused or failed.
+    #[error("key store: {0}")]
+    Database(#[from] rusqlite::Error),
+    /// The master key or database file could not be used.
+    #[error("key store: {0}")]
+    Io(String),
+}
+
+/// The operations every store offers.
+pub trait KeyStore: Send + Sync {
+    /// Records a new key; [`StoreError::AlreadyExists`] if the name is taken. Atomic: nothing is
+    /// written when it fails, and when it returns Ok the record is durable.
+    fn create(&self, id: &KeyId, record: &KeyRecord) -> Result<(), StoreError>;
+    /// The key's record, if it exists.
+    fn get(&self, id: &KeyId) -> Result<Option<KeyRecord>, StoreError>;
+    /// Deletes the key; false if it did not exist.
+    fn delete(&self, id: &KeyId) -> Result<bool, StoreError>;
+    /// An application's keys, by name.
+    fn list(&self, auth: u8, app: &str) -> Result<Vec<Listed>, StoreError>;
+    /// The applications of an authenticator that own keys, sorted.
+    fn list_clients(&self, auth: u8) -> Result<Vec<String>, StoreError>;
+    /// Deletes every key of an application; returns how many.
+    fn delete_client(&self, auth: u8, app: &str) -> Result<usize, StoreError>;
+    /// Checks the whole store: database structure, and that every record's material unseals.
+    fn check_integrity(&self) -> Result<usize, StoreError>;
+}

@@ -1,0 +1,204 @@
+//! Encryption at rest: AES-256-GCM under a master key, with the record's identity as associated
+//! data, so a sealed blob moved to another key's row, or altered, fails to open.
+
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+
+use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
+use zeroize::Zeroizing;
+
+use crate::{KeyId, StoreError};
+
+const MASTER_KEY_LEN: usize = 32;
+/// Version byte in front of every sealed blob.
+const SEAL_V1: u8 = 1;
+
+/// The key that seals every record's material.
+pub struct MasterKey {
+    key: LessSafeKey,
+}
+
+impl std::fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MasterKey(<secret>)")
+    }
+}
+
+impl MasterKey {
+    /// A master key from 32 bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Result<MasterKey, StoreError> {
+        if bytes.len() != MASTER_KEY_LEN {
+            return Err(StoreError::Io(format!(
+                "a master key is {MASTER_KEY_LEN} bytes, not {}",
+                bytes.len()
+            )));
+        }
+        let unbound = UnboundKey::new(&AES_256_GCM, bytes)
+            .map_err(|_| StoreError::Io("unusable master key".into()))?;
+        Ok(MasterKey {
+            key: LessSafeKey::new(unbound),
+        })
+    }
+
+    /// Reads the master key file, or creates it (mode 0600, fresh random bytes) when missing.
+    /// An existing file readable or writable by others is refused.
+    pub fn load_or_create(path: &Path) -> Result<MasterKey, StoreError> {
+        let io = |what: &str, e: std::io::Error| {
+            StoreError::Io(format!("{what} {}: {e}", path.display()))
+        };
+        match std::fs::metadata(path) {
+            Ok(meta) => {
+                let mode = meta.permissions().mode() & 0o777;
+                if mode & 0o077 != 0 {
+                    return Err(StoreError::Io(format!(
+                        "the master key file {} has mode {mode:o}: only its owner may read it (chmod 600)",
+                        path.display()
+                    )));
+                }
+                let bytes = Zeroizing::new(std::fs::read(path).map_err(|e| io("cannot read", e))?);
+                MasterKey::from_bytes(&bytes)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let mut bytes = Zeroizing::new([0u8; MASTER_KEY_LEN]);
+                aws_lc_rs::rand::fill(&mut bytes[..])
+                    .map_err(|_| StoreError::Io("no randomness for the master key".into()))?;
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir)
+                        .map_err(|e| io("cannot create the directory of", e))?;
+                }
+                // create_new: never overwrite a key another process just wrote.
+                let mut file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .open(path)
+                    .map_err(|e| io("cannot create", e))?;
+                file.write_all(&bytes[..])
+                    .map_err(|e| io("cannot write", e))?;
+                file.sync_all().map_err(|e| io("cannot sync", e))?;
+                MasterKey::from_bytes(&bytes[..])
+            }
+            Err(e) => Err(io("cannot inspect", e)),
+        }
+    }
+
+    /// Seals `material` for the record `id` of `provider`.
+    pub(crate) fn seal(
+        &self,
+        id: &KeyId,
+        provider: u8,
+        material: &[u8],
+    ) -> Result<Vec<u8>, StoreError> {
+        let mut nonce = [0u8; NONCE_LEN];
+        aws_lc_rs::rand::fill(&mut nonce).map_err(|_| StoreError::Io("no randomness".into()))?;
+        let mut out = Vec::with_capacity(1 + NONCE_LEN + material.len() + 16);
+        out.push(SEAL_V1);
+        out.extend_from_slice(&nonce);
+        let mut body = material.to_vec();
+        self.key
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(associated_data(id, provider)),
+                &mut body,
+            )
+            .map_err(|_| StoreError::Io("sealing failed".into()))?;
+        out.extend_from_slice(&body);
+        Ok(out)
+    }
+
+    /// Opens a sealed blob of the record `id` of `provider`.
+    pub(crate) fn open(
+        &self,
+        id: &KeyId,
+        provider: u8,
+        sealed: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, StoreError> {
+        let (&version, rest) = sealed.split_first().ok_or(StoreError::Corrupt)?;
+        if version != SEAL_V1 || rest.len() < NONCE_LEN {
+            return Err(StoreError::Corrupt);
+        }
+        let (nonce, body) = rest.split_at(NONCE_LEN);
+        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| StoreError::Corrupt)?;
+        let mut body = Zeroizing::new(body.to_vec());
+        let plain_len = self
+            .key
+            .open_in_place(nonce, Aad::from(associated_data(id, provider)), &mut body)
+            .map_err(|_| StoreError::Corrupt)?
+            .len();
+        body.truncate(plain_len);
+        Ok(body)
+    }
+}
+
+/// Length-prefixed identity and provider: no two records share it.
+fn associated_data(id: &KeyId, provider: u8) -> Vec<u8> {
+    let mut ad = Vec::with_capacity(16 + id.app.len() + id.name.len());
+    ad.extend_from_slice(b"parsec-key-v1");
+    ad.push(id.auth);
+    ad.push(provider);
+    for part in [id.app.as_bytes(), id.name.as_bytes()] {
+        ad.extend_from_slice(&(part.len() as u64).to_le_bytes());
+        ad.extend_from_slice(part);
+    }
+    ad
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(name: &str) -> KeyId {
+        KeyId {
+            auth: 1,
+            app: "app".into(),
+            name: name.into(),
+        }
+    }
+
+    #[test]
+    fn sealed_material_opens_only_for_its_own_record() {
+        let key = MasterKey::from_bytes(&[7u8; 32]).unwrap();
+        let sealed = key.seal(&id("a"), 1, b"secret").unwrap();
+        assert_eq!(&key.open(&id("a"), 1, &sealed).unwrap()[..], b"secret");
+        assert!(!sealed.windows(6).any(|w| w == b"secret"));
+        assert!(matches!(
+            key.open(&id("b"), 1, &sealed),
+            Err(StoreError::Corrupt)
+        ));
+        assert!(matches!(
+            key.open(&id("a"), 2, &sealed),
+            Err(StoreError::Corrupt)
+        ));
+        let mut tampered = sealed.clone();
+        *tampered.last_mut().unwrap() ^= 1;
+        assert!(matches!(
+            key.open(&id("a"), 1, &tampered),
+            Err(StoreError::Corrupt)
+        ));
+        let other = MasterKey::from_bytes(&[8u8; 32]).unwrap();
+        assert!(matches!(
+            other.open(&id("a"), 1, &sealed),
+            Err(StoreError::Corrupt)
+        ));
+        assert!(matches!(
+            key.open(&id("a"), 1, &[]),
+            Err(StoreError::Corrupt)
+        ));
+    }
+
+    #[test]
+    fn master_key_file_is_created_0600_and_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub").join("master.key");
+        let first = MasterKey::load_or_create(&path).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let sealed = first.seal(&id("k"), 1, b"m").unwrap();
+        let again = MasterKey::load_or_create(&path).unwrap();
+        assert_eq!(&again.open(&id("k"), 1, &sealed).unwrap()[..], b"m");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let err = MasterKey::load_or_create(&path).unwrap_err().to_string();
+        assert!(err.contains("chmod 600"), "{err}");
+    }
+}

@@ -1,0 +1,216 @@
+//! The embedded store: one SQLite file (WAL, schema versioned, mode 0600).
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use rusqlite::{params, Connection, OptionalExtension};
+use zeroize::Zeroizing;
+
+use crate::{KeyId, KeyRecord, KeyStore, Listed, MasterKey, StoreError};
+
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS parsec_meta (
+    name  TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS parsec_keys (
+    auth       INTEGER NOT NULL,
+    app        TEXT    NOT NULL,
+    name       TEXT    NOT NULL,
+    provider   INTEGER NOT NULL,
+    attributes BLOB    NOT NULL,
+    material   BLOB    NOT NULL,
+    PRIMARY KEY (auth, app, name)
+) WITHOUT ROWID;
+";
+
+/// A key store in one SQLite database file.
+pub struct SqliteStore {
+    db: Mutex<Connection>,
+    master: MasterKey,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SqliteStore")
+    }
+}
+
+fn io(what: &str, path: &Path, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Io(format!("{what} {}: {e}", path.display()))
+}
+
+impl SqliteStore {
+    /// Opens (creating when missing) the database at `path`, sealing material with `master`.
+    pub fn open(path: &Path, master: MasterKey) -> Result<SqliteStore, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            if !dir.exists() {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| io("cannot create the directory of", path, e))?;
+                std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+                    .map_err(|e| io("cannot set the permissions of", dir, e))?;
+            }
+        }
+        let conn = Connection::open(path)?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| io("cannot set the permissions of", path, e))?;
+        SqliteStore::with_connection(conn, master)
+    }
+
+    /// A store in memory (tests).
+    pub fn in_memory(master: MasterKey) -> Result<SqliteStore, StoreError> {
+        SqliteStore::with_connection(Connection::open_in_memory()?, master)
+    }
+
+    fn with_connection(conn: Connection, master: MasterKey) -> Result<SqliteStore, StoreError> {
+        // WAL: readers do not block the writer; FULL: a create acknowledged to a client survives
+        // a crash of the process and of the machine.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.execute_batch(SCHEMA)?;
+        let version: Option<i64> = conn
+            .query_row(
+                "SELECT value FROM parsec_meta WHERE name = 'schema_version'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match version {
+            None => {
+                conn.execute(
+                    "INSERT INTO parsec_meta (name, value) VALUES ('schema_version', ?1)",
+                    [SCHEMA_VERSION],
+                )?;
+            }
+            Some(SCHEMA_VERSION) => {}
+            Some(other) => {
+                return Err(StoreError::Io(format!(
+                    "the key store has schema version {other}; this service reads version {SCHEMA_VERSION}"
+                )))
+            }
+        }
+        Ok(SqliteStore {
+            db: Mutex::new(conn),
+            master,
+        })
+    }
+
+    fn db(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave a half-done write: SQLite rolls back.
+        self.db.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl KeyStore for SqliteStore {
+    fn create(&self, id: &KeyId, record: &KeyRecord) -> Result<(), StoreError> {
+        let sealed = self.master.seal(id, record.provider, &record.material)?;
+        let inserted = self.db().execute(
+            "INSERT INTO parsec_keys (auth, app, name, provider, attributes, material)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
+            params![
+                id.auth,
+                id.app,
+                id.name,
+                record.provider,
+                record.attributes,
+                sealed
+            ],
+        )?;
+        if inserted == 1 {
+            Ok(())
+        } else {
+            Err(StoreError::AlreadyExists)
+        }
+    }
+
+    fn get(&self, id: &KeyId) -> Result<Option<KeyRecord>, StoreError> {
+        let row: Option<(u8, Vec<u8>, Vec<u8>)> = self
+            .db()
+            .query_row(
+                "SELECT provider, attributes, material FROM parsec_keys
+                 WHERE auth = ?1 AND app = ?2 AND name = ?3",
+                params![id.auth, id.app, id.name],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        let Some((provider, attributes, sealed)) = row else {
+            return Ok(None);
+        };
+        let material = self.master.open(id, provider, &sealed)?;
+        Ok(Some(KeyRecord {
+            provider,
+            attributes,
+            material,
+        }))
+    }
+
+    fn delete(&self, id: &KeyId) -> Result<bool, StoreError> {
+        let n = self.db().execute(
+            "DELETE FROM parsec_keys WHERE auth = ?1 AND app = ?2 AND name = ?3",
+            params![id.auth, id.app, id.name],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn list(&self, auth: u8, app: &str) -> Result<Vec<Listed>, StoreError> {
+        let db = self.db();
+        let mut stmt = db.prepare_cached(
+            "SELECT name, provider, attributes FROM parsec_keys
+             WHERE auth = ?1 AND app = ?2 ORDER BY name",
+        )?;
+        let rows = stmt.query_map(params![auth, app], |r| {
+            Ok(Listed {
+                name: r.get(0)?,
+                provider: r.get(1)?,
+                attributes: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn list_clients(&self, auth: u8) -> Result<Vec<String>, StoreError> {
+        let db = self.db();
+        let mut stmt =
+            db.prepare_cached("SELECT DISTINCT app FROM parsec_keys WHERE auth = ?1 ORDER BY app")?;
+        let rows = stmt.query_map([auth], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn delete_client(&self, auth: u8, app: &str) -> Result<usize, StoreError> {
+        Ok(self.db().execute(
+            "DELETE FROM parsec_keys WHERE auth = ?1 AND app = ?2",
+            params![auth, app],
+        )?)
+    }
+
+    fn check_integrity(&self) -> Result<usize, StoreError> {
+        let db = self.db();
+        let verdict: String = db.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+        if verdict != "ok" {
+            return Err(StoreError::Io(format!(
+                "database integrity check: {verdict}"
+            )));
+        }
+        let mut stmt = db.prepare("SELECT auth, app, name, provider, material FROM parsec_keys")?;
+        let mut rows = stmt.query([])?;
+        let mut count = 0;
+        while let Some(row) = rows.next()? {
+            let id = KeyId {
+                auth: row.get(0)?,
+                app: row.get(1)?,
+                name: row.get(2)?,
+            };
+            let sealed: Vec<u8> = row.get(4)?;
+            let _: Zeroizing<Vec<u8>> = self.master.open(&id, row.get(3)?, &sealed)?;
+            count += 1;
+        }
+        Ok(count)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,1 @@
+//! Asymmetric keys of the software provider: RSA, ECC (Weierstrass and Montgomery).
