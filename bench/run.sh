@@ -63,5 +63,5 @@ cd "$ROOT"
 cargo build --release --quiet -p parsec-service-rs --bin parsec
 cargo build --release --quiet -p parsec-bench
 
-log "running (targets one after the other; about 2 minutes)"
+log "running (targets one after the other; about 4 minutes)"
 "$TARGET_DIR/release/parsec-bench" --upstream "$UPSTREAM" --ours "$TARGET_DIR/release/parsec" "$@"

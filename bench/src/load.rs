@@ -1,4 +1,5 @@
-//! The client side: upstream `parsec-client` 0.16 pinging a socket, one connection per request.
+//! The client side: upstream `parsec-client` 0.16 against a socket, one connection per request,
+//! and the load runners every row uses (one thread, or several threads with a client each).
 
 use std::path::Path;
 use std::sync::Barrier;
@@ -6,11 +7,16 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Result};
+use parsec_client::auth::Authentication;
+use parsec_client::core::interface::requests::ProviderId;
 use parsec_client::core::ipc_handler::unix_socket::Handler;
 use parsec_client::BasicClient;
 
 /// Read/write timeout of the client's streams.
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The application name every crypto client authenticates as (direct authentication).
+pub const APP_NAME: &str = "bench";
 
 /// A naked client (no authentication, core provider), as `BasicClient::new_naked()` builds it,
 /// but aimed at `socket` explicitly instead of through `PARSEC_SERVICE_ENDPOINT`. Like every
@@ -20,6 +26,15 @@ pub fn client(socket: &Path) -> Result<BasicClient> {
         .map_err(|e| anyhow!("socket {}: {e}", socket.display()))?;
     let mut client = BasicClient::default();
     client.set_ipc_handler(Box::new(handler));
+    Ok(client)
+}
+
+/// The client for crypto requests: the naked client plus direct authentication as
+/// [`APP_NAME`] and the software provider (`MbedCrypto`, id 1) as its implicit provider.
+pub fn crypto_client(socket: &Path) -> Result<BasicClient> {
+    let mut client = client(socket)?;
+    client.set_auth_data(Authentication::Direct(APP_NAME.into()));
+    client.set_implicit_provider(ProviderId::MbedCrypto);
     Ok(client)
 }
 
@@ -34,27 +49,33 @@ pub fn ping_once(socket: &Path) -> Result<()> {
 /// The result of a load run.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Load {
-    /// Successful pings per second, all threads together.
+    /// Successful operations per second, all threads together.
     pub rate: f64,
-    /// Failed pings.
+    /// Failed operations.
     pub errors: u64,
-    /// Median and 99th percentile latency of one ping (sequential runs only).
+    /// Median and 99th percentile latency of one operation (sequential runs only).
     pub p50: Option<Duration>,
     pub p99: Option<Duration>,
 }
 
-/// One thread pinging as fast as it can for `duration`.
-pub fn sequential(socket: &Path, duration: Duration) -> Result<Load> {
-    let client = client(socket)?;
+/// One thread running `op` as fast as it can for `duration`. `op` gets the number of the call
+/// (0, 1, 2, ...), to name keys uniquely.
+pub fn sequential<T, E>(
+    client: &BasicClient,
+    duration: Duration,
+    mut op: impl FnMut(&BasicClient, u64) -> Result<T, E>,
+) -> Load {
     let mut latencies = Vec::with_capacity(1 << 16);
     let mut errors = 0;
+    let mut n = 0u64;
     let start = Instant::now();
     while start.elapsed() < duration {
         let t = Instant::now();
-        match client.ping() {
+        match op(client, n) {
             Ok(_) => latencies.push(t.elapsed()),
             Err(_) => errors += 1,
         }
+        n += 1;
     }
     let elapsed = start.elapsed().as_secs_f64();
     latencies.sort_unstable();
@@ -63,31 +84,34 @@ pub fn sequential(socket: &Path, duration: Duration) -> Result<Load> {
             .get(((latencies.len() as f64 - 1.0) * q) as usize)
             .copied()
     };
-    Ok(Load {
+    Load {
         rate: latencies.len() as f64 / elapsed,
         errors,
         p50: pick(0.5),
         p99: pick(0.99),
-    })
+    }
 }
 
-/// `threads` threads, each with its own client, pinging as fast as they can for `duration`.
-pub fn parallel(socket: &Path, threads: usize, duration: Duration) -> Result<Load> {
-    let clients = (0..threads)
-        .map(|_| client(socket))
-        .collect::<Result<Vec<_>>>()?;
-    let barrier = Barrier::new(threads + 1);
+/// `clients.len()` threads, each with its own client, running `op` as fast as they can for
+/// `duration`. `op` gets the thread's number and the number of the call.
+pub fn parallel<T, E>(
+    clients: &[BasicClient],
+    duration: Duration,
+    op: impl Fn(&BasicClient, usize, u64) -> Result<T, E> + Sync,
+) -> Load {
+    let barrier = Barrier::new(clients.len() + 1);
     let (counts, elapsed) = thread::scope(|s| {
         let workers: Vec<_> = clients
             .iter()
-            .map(|client| {
-                let barrier = &barrier;
+            .enumerate()
+            .map(|(i, client)| {
+                let (barrier, op) = (&barrier, &op);
                 s.spawn(move || {
                     let (mut ok, mut errors) = (0u64, 0u64);
                     barrier.wait();
                     let start = Instant::now();
                     while start.elapsed() < duration {
-                        match client.ping() {
+                        match op(client, i, ok + errors) {
                             Ok(_) => ok += 1,
                             Err(_) => errors += 1,
                         }
@@ -106,12 +130,25 @@ pub fn parallel(socket: &Path, threads: usize, duration: Duration) -> Result<Loa
     });
     let ok: u64 = counts.iter().map(|c| c.0).sum();
     let errors = counts.iter().fold(0u64, |a, c| a.saturating_add(c.1));
-    Ok(Load {
+    Load {
         rate: ok as f64 / elapsed.as_secs_f64(),
         errors,
         p50: None,
         p99: None,
-    })
+    }
+}
+
+/// One thread pinging as fast as it can for `duration`.
+pub fn ping_sequential(socket: &Path, duration: Duration) -> Result<Load> {
+    Ok(sequential(&client(socket)?, duration, |c, _| c.ping()))
+}
+
+/// `threads` threads, each with its own client, pinging as fast as they can for `duration`.
+pub fn ping_parallel(socket: &Path, threads: usize, duration: Duration) -> Result<Load> {
+    let clients = (0..threads)
+        .map(|_| client(socket))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(parallel(&clients, duration, |c, _, _| c.ping()))
 }
 
 /// Latency of a fresh client's first ping after the service has been idle for a while (a

@@ -14,6 +14,7 @@ use crate::config::Config;
 use crate::config::ProviderType;
 use crate::front::unix::Limits;
 use crate::providers::core::Core;
+use crate::providers::software::Software;
 use crate::providers::Provider;
 use parsec_keystore::KeyStore;
 
@@ -33,6 +34,11 @@ impl Service {
         let mut providers: Vec<Arc<dyn Provider>> = Vec::new();
         for p in &config.providers {
             match (p.kind, &store) {
+                (ProviderType::Software, Some(store)) => providers.push(Arc::new(Software::new(
+                    store.clone(),
+                    config.core.allow_deprecated,
+                    config.core.buffer_size_limit,
+                ))),
                 (ProviderType::Software, None) => {
                     anyhow::bail!("provider `{}` needs a key store", p.name)
                 }

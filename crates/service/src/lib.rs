@@ -9,6 +9,6 @@ pub mod config;
 pub mod dispatch;
 pub mod front;
 pub mod glob;
-pub mod store;
 pub mod providers;
 pub mod server;
+pub mod store;

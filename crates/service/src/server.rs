@@ -141,10 +141,7 @@ fn notify(state: NotifyState<'_>) {
 }
 
 /// Runs the daemon until SIGTERM or SIGINT. `config_path` is re-read on SIGHUP.
-pub async fn run(
-    config: Config,
-    config_path: Option<PathBuf>,
-) -> anyhow::Result<()> {
+pub async fn run(config: Config, config_path: Option<PathBuf>) -> anyhow::Result<()> {
     let store = crate::store::open(&config)?;
     let Listener {
         listener,

@@ -37,6 +37,10 @@ pub fn open(config: &Config) -> anyhow::Result<Option<Arc<dyn KeyStore>>> {
         .with_context(|| format!("cannot use the master key {}", master_path.display()))?;
     let store = SqliteStore::open(&db, master)
         .with_context(|| format!("cannot open the key store {}", db.display()))?;
-    tracing::info!("key store: {} (master key {})", db.display(), master_path.display());
+    tracing::info!(
+        "key store: {} (master key {})",
+        db.display(),
+        master_path.display()
+    );
     Ok(Some(Arc::new(store)))
 }

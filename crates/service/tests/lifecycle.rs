@@ -117,7 +117,8 @@ name = "mbed-crypto-provider"
 provider_type = "MbedCrypto"
 key_info_manager = "sqlite-manager"
 "#,
-            s.display()
+            s.display(),
+            s.with_file_name("kim.sqlite3").display()
         )
     });
     let err = d.stderr();
@@ -125,9 +126,12 @@ key_info_manager = "sqlite-manager"
         !err.contains("is unknown") && !err.contains("misplaced"),
         "{err}"
     );
-    // Until the software provider exists, the provider is skipped, and said so.
-    assert!(err.contains("provider `mbed-crypto-provider`"), "{err}");
     let client = direct_client(&d.socket, "admin_1");
+    let providers = client.list_providers().unwrap();
+    assert_eq!(
+        providers[0].id,
+        parsec_client::core::interface::requests::ProviderId::MbedCrypto
+    );
     assert_eq!(client.ping().unwrap(), (1, 0));
     assert_eq!(client.list_clients().unwrap(), Vec::<String>::new());
     d.stop();

@@ -188,6 +188,7 @@ fn keys_survive_a_restart_and_material_is_sealed_on_disk() {
 }
 
 #[test]
+#[allow(deprecated)] // MD5 and SHA-1 are named on purpose: to check they are refused.
 fn imported_keys_and_symmetric_operations() {
     let state = tempfile::tempdir().unwrap();
     let d = daemon_in(state.path());

@@ -61,7 +61,11 @@ pub struct ListenerConfig {
 /// Where the embedded configuration keeps its keys: `$XDG_DATA_HOME/parsec`, else
 /// `~/.local/share/parsec`, else `./parsec-data`. Persistent, unlike the runtime directory.
 fn data_dir() -> PathBuf {
-    let non_empty = |v: &str| std::env::var_os(v).filter(|d| !d.is_empty()).map(PathBuf::from);
+    let non_empty = |v: &str| {
+        std::env::var_os(v)
+            .filter(|d| !d.is_empty())
+            .map(PathBuf::from)
+    };
     non_empty("XDG_DATA_HOME")
         .or_else(|| non_empty("HOME").map(|h| h.join(".local").join("share")))
         .map(|d| d.join("parsec"))
@@ -225,7 +229,13 @@ const KNOWN_KEYS: &[(&str, &[&str])] = &[
     ),
     (
         "[[key_manager]]",
-        &["name", "manager_type", "store_path", "sqlite_db_path", "master_key_path"],
+        &[
+            "name",
+            "manager_type",
+            "store_path",
+            "sqlite_db_path",
+            "master_key_path",
+        ],
     ),
     (
         "[[provider]]",
@@ -292,13 +302,18 @@ impl Config {
             .iter()
             .find_map(|p| p.key_info_manager.as_ref())
             .and_then(|name| self.key_managers.iter().find(|m| &m.name == name));
-        Some(named.or(self.key_managers.first()).cloned().unwrap_or(KeyManagerConfig {
-            name: "default".into(),
-            kind: KeyManagerKind::Sqlite {
-                path: PathBuf::from(UPSTREAM_SQLITE_PATH),
-            },
-            master_key_path: None,
-        }))
+        Some(
+            named
+                .or(self.key_managers.first())
+                .cloned()
+                .unwrap_or(KeyManagerConfig {
+                    name: "default".into(),
+                    kind: KeyManagerKind::Sqlite {
+                        path: PathBuf::from(UPSTREAM_SQLITE_PATH),
+                    },
+                    master_key_path: None,
+                }),
+        )
     }
 
     /// Reads and validates a config file.

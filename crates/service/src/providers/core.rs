@@ -130,14 +130,21 @@ impl Core {
             return Ok(ListKeysResult::default());
         };
         let mut keys = Vec::new();
-        for listed in store.list(app.auth.auth_type() as u8, &app.name).map_err(store_status)? {
+        for listed in store
+            .list(app.auth.auth_type() as u8, &app.name)
+            .map_err(store_status)?
+        {
             if pattern.as_ref().is_some_and(|p| !p.matches(&listed.name)) {
                 continue;
             }
             let attributes = match parsec_psa::decode_key_attributes(&listed.attributes) {
                 Ok(a) => a,
                 Err(e) => {
-                    tracing::error!("stored attributes of key `{}` of {} do not decode: {e}", listed.name, app.name);
+                    tracing::error!(
+                        "stored attributes of key `{}` of {} do not decode: {e}",
+                        listed.name,
+                        app.name
+                    );
                     continue;
                 }
             };
@@ -152,7 +159,9 @@ impl Core {
 
     fn list_clients(&self, admin: &AppId) -> Result<Vec<String>, Status> {
         match &self.store {
-            Some(store) => store.list_clients(admin.auth.auth_type() as u8).map_err(store_status),
+            Some(store) => store
+                .list_clients(admin.auth.auth_type() as u8)
+                .map_err(store_status),
             None => Ok(Vec::new()),
         }
     }

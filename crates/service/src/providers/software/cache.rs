@@ -76,6 +76,7 @@ impl Cache {
     /// Forgets every key of an application.
     pub(super) fn evict_app(&self, auth: u8, app: &str) {
         self.epoch.fetch_add(1, Ordering::SeqCst);
-        self.lock().retain(|id, _| !(id.auth == auth && id.app == app));
+        self.lock()
+            .retain(|id, _| !(id.auth == auth && id.app == app));
     }
 }

@@ -59,7 +59,9 @@ pub(super) fn uses_deprecated(alg: Algorithm) -> bool {
     match alg {
         Algorithm::None | Algorithm::Cipher(_) | Algorithm::Aead(_) => false,
         Algorithm::Hash(h) => h.is_deprecated(),
-        Algorithm::Mac(m) => matches!(m.full_length(), FullLengthMac::Hmac { hash_alg } if hash_alg.is_deprecated()),
+        Algorithm::Mac(m) => {
+            matches!(m.full_length(), FullLengthMac::Hmac { hash_alg } if hash_alg.is_deprecated())
+        }
         Algorithm::AsymmetricSignature(s) => match s {
             S::RsaPkcs1v15Sign { hash_alg }
             | S::RsaPss { hash_alg }

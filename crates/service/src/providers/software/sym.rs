@@ -34,6 +34,7 @@
 //! bad PKCS#7 padding is `PsaErrorInvalidPadding`; wrong sizes are `PsaErrorInvalidArgument`.
 
 mod aead;
+mod aead_rc;
 mod cipher;
 mod hash;
 mod mac;
@@ -67,9 +68,7 @@ pub fn supports_type(key_type: KeyType, bits: u32) -> bool {
     match key_type {
         KeyType::Aes => matches!(bits, 0 | 128 | 192 | 256),
         KeyType::Chacha20 => matches!(bits, 0 | 256),
-        KeyType::RawData | KeyType::Hmac | KeyType::Derive => {
-            bits % 8 == 0 && bits <= MAX_KEY_BITS
-        }
+        KeyType::RawData | KeyType::Hmac | KeyType::Derive => bits % 8 == 0 && bits <= MAX_KEY_BITS,
         _ => false,
     }
 }
