@@ -49,11 +49,11 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
   cargo install --locked cargo-fuzz
 fi
 for target in $(cd fuzz && cargo fuzz list); do
-  step "fuzz $target (${PARSEC_FUZZ_SECONDS:-20} s)"
+  step "fuzz $target (${PARSEC_FUZZ_SECONDS:-15} s)"
   # cargo-fuzz needs nightly-only sanitizer flags; RUSTC_BOOTSTRAP lets the stable toolchain
   # accept them (this machine has no other toolchain).
   (cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run "$target" -- \
-     -max_total_time="${PARSEC_FUZZ_SECONDS:-20}" -max_len=4096 -print_final_stats=0 2>&1 | tail -n 3)
+     -max_total_time="${PARSEC_FUZZ_SECONDS:-15}" -max_len=4096 -print_final_stats=0 2>&1 | tail -n 3)
 done
 
 step "tests"

@@ -12,9 +12,9 @@ use tempfile::TempDir;
 use crate::load;
 
 /// Whether our daemon's config gets the `[[provider]] provider_type = "MbedCrypto"` section that
-/// upstream's has. Our software provider does not exist yet, so it runs core-only for now; when it
-/// does, set this to `true` so both daemons run the same config file.
-pub const OURS_WITH_PROVIDER: bool = false;
+/// upstream's has, so both daemons run the same config file. With `false`, ours runs with the
+/// core provider only and the crypto rows show n/a for it.
+pub const OURS_WITH_PROVIDER: bool = true;
 
 /// How long to wait for a daemon to serve its first ping before giving up.
 const START_DEADLINE: Duration = Duration::from_secs(30);

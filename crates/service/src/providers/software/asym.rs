@@ -351,7 +351,7 @@ fn parse(key_type: KeyType, bits: u32, data: &[u8]) -> Result<AsymKey, Status> {
     };
     let (bits, material, inner) = match key_type {
         KeyType::RsaKeyPair => {
-            let rc = rsa_private_from_der(data)?;
+            let rc = rsa_private_from_der(data, bits)?;
             let bits = check_bits(rsa_modulus_bits(rc.n()))?;
             let material = rsa_private_der(&rc)?;
             let public = rsa_public(rc.to_public_key())?;
@@ -368,7 +368,7 @@ fn parse(key_type: KeyType, bits: u32, data: &[u8]) -> Result<AsymKey, Status> {
             (bits, material, Inner::RsaPair(Box::new(pair)))
         }
         KeyType::RsaPublicKey => {
-            let rc = rsa_public_from_der(data)?;
+            let rc = rsa_public_from_der(data, bits)?;
             let bits = check_bits(rsa_modulus_bits(rc.n()))?;
             let public = rsa_public(rc)?;
             let material = Secret::from(public.der.as_slice());
@@ -378,6 +378,9 @@ fn parse(key_type: KeyType, bits: u32, data: &[u8]) -> Result<AsymKey, Status> {
             let key_pair = key_type.is_key_pair();
             let bits = match bits {
                 0 => ecc_bits_from_len(curve_family, key_pair, data.len())?,
+                // Data of the wrong length for the declared size is the caller's error
+                // (InvalidArgument), whether or not that size is supported here.
+                b if data.len() != ecc_data_len(curve_family, key_pair, b) => return Err(INVALID),
                 b => b,
             };
             let (material, inner) = match (ecc_kind(curve_family, bits)?, key_pair) {
@@ -462,6 +465,16 @@ fn rsa_modulus_bits(n: &BigUint) -> u32 {
 }
 
 /// Bits of a big-endian unsigned integer.
+/// The length of a PSA-format ECC key of `bits`: a scalar, an uncompressed point, or a
+/// Montgomery u-coordinate.
+fn ecc_data_len(family: EccFamily, key_pair: bool, bits: u32) -> usize {
+    let bytes = (bits as usize).div_ceil(8);
+    match (family, key_pair) {
+        (EccFamily::Montgomery, _) | (_, true) => bytes,
+        (_, false) => 1 + 2 * bytes,
+    }
+}
+
 fn be_bits(bytes: &[u8]) -> u32 {
     let bytes = match bytes.iter().position(|&b| b != 0) {
         Some(first) => &bytes[first..],
@@ -471,7 +484,21 @@ fn be_bits(bytes: &[u8]) -> u32 {
     (len - 1) * 8 + (8 - bytes[0].leading_zeros())
 }
 
-fn rsa_private_from_der(data: &[u8]) -> Result<rsa::RsaPrivateKey, Status> {
+/// The modulus size of a parsed key against the size the attributes declare (0: any): a
+/// mismatch is the caller's error (InvalidArgument), checked before whether the size is one this
+/// provider supports (NotSupported), as Mbed TLS orders them.
+fn rsa_size_check(declared: u32, modulus: &[u8]) -> Result<(), Status> {
+    let actual = be_bits(modulus);
+    if declared != 0 && declared != actual {
+        return Err(INVALID);
+    }
+    if !rsa_bits_ok(actual) {
+        return Err(UNSUPPORTED);
+    }
+    Ok(())
+}
+
+fn rsa_private_from_der(data: &[u8], declared: u32) -> Result<rsa::RsaPrivateKey, Status> {
     // PKCS#1 first; PKCS#8 (rsaEncryption) as Mbed TLS also takes it.
     let pkcs1 = match rsa::pkcs1::RsaPrivateKey::try_from(data) {
         Ok(_) => data,
@@ -484,14 +511,12 @@ fn rsa_private_from_der(data: &[u8]) -> Result<rsa::RsaPrivateKey, Status> {
         }
     };
     let parsed = rsa::pkcs1::RsaPrivateKey::try_from(pkcs1).map_err(|_| INVALID)?;
-    if !rsa_bits_ok(be_bits(parsed.modulus.as_bytes())) {
-        return Err(UNSUPPORTED);
-    }
+    rsa_size_check(declared, parsed.modulus.as_bytes())?;
     // Checks n = pq and de = 1 mod (p-1), (q-1).
     rsa::RsaPrivateKey::from_pkcs1_der(pkcs1).map_err(|_| INVALID)
 }
 
-fn rsa_public_from_der(data: &[u8]) -> Result<rsa::RsaPublicKey, Status> {
+fn rsa_public_from_der(data: &[u8], declared: u32) -> Result<rsa::RsaPublicKey, Status> {
     let pkcs1 = match rsa::pkcs1::RsaPublicKey::try_from(data) {
         Ok(key) => key,
         Err(_) => {
@@ -503,9 +528,7 @@ fn rsa_public_from_der(data: &[u8]) -> Result<rsa::RsaPublicKey, Status> {
             rsa::pkcs1::RsaPublicKey::try_from(inner).map_err(|_| INVALID)?
         }
     };
-    if !rsa_bits_ok(be_bits(pkcs1.modulus.as_bytes())) {
-        return Err(UNSUPPORTED);
-    }
+    rsa_size_check(declared, pkcs1.modulus.as_bytes())?;
     let n = BigUint::from_bytes_be(pkcs1.modulus.as_bytes());
     let e = BigUint::from_bytes_be(pkcs1.public_exponent.as_bytes());
     rsa::RsaPublicKey::new(n, e).map_err(|_| INVALID)

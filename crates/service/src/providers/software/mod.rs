@@ -248,26 +248,34 @@ impl Software {
         }
     }
 
+    /// CanDoCrypto, with upstream's answers: 0 when this provider could do it, else
+    /// NotSupported (a key without usage flags or without algorithm cannot be used; a
+    /// public-key type cannot be generated; an algorithm must fit the key type).
     fn can_do(&self, op: &ops::CanDoCrypto) -> Result<(), Status> {
         let attributes = &op.attributes;
-        if op.check_type == CheckType::Derive {
-            return Err(Status::PsaErrorNotSupported);
-        }
+        let alg = attributes.policy.permitted_algorithms;
         let supported = if is_asymmetric(attributes) {
             asym::supports_type(attributes.key_type, attributes.bits)
         } else {
             sym::supports_type(attributes.key_type, attributes.bits)
         };
-        if !supported {
-            return Err(Status::PsaErrorNotSupported);
+        let possible = supported
+            && fits(attributes.key_type, alg)
+            && (self.allow_deprecated || !uses_deprecated(alg))
+            && match op.check_type {
+                CheckType::Use => {
+                    attributes.policy.usage_flags != parsec_psa::UsageFlags::default()
+                        && alg != Algorithm::None
+                }
+                CheckType::Generate => !attributes.key_type.is_public_key(),
+                CheckType::Import => true,
+                CheckType::Derive => false,
+            };
+        if possible {
+            Ok(())
+        } else {
+            Err(Status::PsaErrorNotSupported)
         }
-        if !fits(attributes.key_type, attributes.policy.permitted_algorithms) {
-            return Err(Status::PsaErrorNotPermitted);
-        }
-        if !self.allow_deprecated && uses_deprecated(attributes.policy.permitted_algorithms) {
-            return Err(Status::PsaErrorNotSupported);
-        }
-        Ok(())
     }
 
     fn asym_key(key: &Key) -> Result<&asym::AsymKey, Status> {
@@ -320,7 +328,14 @@ impl Provider for Software {
                 OpResult::PsaExportPublicKey(ops::ExportPublicKeyResult { data })
             }
             Operation::PsaExportKey(op) => {
-                let key = self.key(app()?, &op.key_name, Usage::Export, None)?;
+                let app = app()?;
+                // PSA: a public key is always exportable; anything secret needs the flag.
+                let key = self.key(app, &op.key_name, Usage::None, None)?;
+                if !key.attributes.key_type.is_public_key()
+                    && !Usage::Export.allowed_by(&key.attributes.policy.usage_flags)
+                {
+                    return Err(Status::PsaErrorNotPermitted);
+                }
                 let data = match &key.loaded {
                     Loaded::Asym(k) => asym::export(k)?,
                     Loaded::Sym(k) => k.clone(),

@@ -1,0 +1,18 @@
+//! ListKeys name patterns come from clients: compiling and matching never panic, and a pattern
+//! without wildcards matches exactly itself.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use parsec_service::glob::Pattern;
+
+fuzz_target!(|data: &[u8]| {
+    let text = String::from_utf8_lossy(data);
+    let (pattern, name) = text.split_once('\n').unwrap_or((&text, ""));
+    if let Some(p) = Pattern::new(pattern) {
+        let _ = p.matches(name);
+        if !pattern.contains(['*', '?', '\\']) {
+            assert!(p.matches(pattern));
+            assert_eq!(p.matches(name), name == pattern);
+        }
+    }
+});
