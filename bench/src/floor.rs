@@ -70,6 +70,19 @@ pub fn run(dir: &Path, samples: usize) -> Result<FloorRound> {
             .map_err(|e| anyhow!("parsec-client ping to the echo: {e}"))?;
         Ok((round_trip, client_ping))
     })?;
+    {
+        let m = |v: &Vec<Duration>| {
+            let mut v = v.clone();
+            v.sort();
+            v[v.len() / 2]
+        };
+        eprintln!(
+            "floor: sign {:?} round trip {:?} client ping {:?}",
+            m(&sign),
+            m(&round_trip),
+            m(&client_ping)
+        );
+    }
     Ok(FloorRound {
         sign,
         round_trip,
@@ -143,9 +156,16 @@ fn round_trip(socket: &Path, header: &[u8; HEADER_LEN]) -> Result<()> {
     let mut stream = UnixStream::connect(socket)?;
     stream.set_read_timeout(Some(TIMEOUT))?;
     stream.set_write_timeout(Some(TIMEOUT))?;
-    stream.write_all(header)?;
-    stream.write_all(&[0x11; BODY_LEN])?;
-    stream.write_all(&[0x22; AUTH_LEN])?;
+    if std::env::var_os("ONE_WRITE").is_some() {
+        let mut all = header.to_vec();
+        all.extend_from_slice(&[0x11; BODY_LEN]);
+        all.extend_from_slice(&[0x22; AUTH_LEN]);
+        stream.write_all(&all)?;
+    } else {
+        stream.write_all(header)?;
+        stream.write_all(&[0x11; BODY_LEN])?;
+        stream.write_all(&[0x22; AUTH_LEN])?;
+    }
     let mut reply_header = [0u8; HEADER_LEN];
     stream.read_exact(&mut reply_header)?;
     let mut body = [0u8; REPLY_LEN - HEADER_LEN];

@@ -77,6 +77,8 @@ enum Inner {
     EcPublic(Box<EcPub>),
     X25519Pair(Box<X25519Pair>),
     X25519Public,
+    BrainpoolPair(Box<brainpool::Pair>),
+    BrainpoolPublic,
 }
 
 struct RsaPub {
@@ -201,6 +203,7 @@ impl Curve {
 enum Ecc {
     Weierstrass(Curve),
     X25519,
+    Brainpool256,
 }
 
 fn ecc_kind(family: EccFamily, bits: u32) -> Result<Ecc, Status> {
@@ -210,6 +213,7 @@ fn ecc_kind(family: EccFamily, bits: u32) -> Result<Ecc, Status> {
         (EccFamily::SecpR1, 521) => Ecc::Weierstrass(Curve::P521),
         (EccFamily::SecpK1, 256) => Ecc::Weierstrass(Curve::K256),
         (EccFamily::Montgomery, 255) => Ecc::X25519,
+        (EccFamily::BrainpoolPR1, 256) => Ecc::Brainpool256,
         _ => return Err(UNSUPPORTED),
     })
 }
@@ -223,7 +227,10 @@ fn ecc_bits_from_len(family: EccFamily, key_pair: bool, len: usize) -> Result<u3
             _ => Err(INVALID),
         };
     }
-    if !matches!(family, EccFamily::SecpR1 | EccFamily::SecpK1) {
+    if !matches!(
+        family,
+        EccFamily::SecpR1 | EccFamily::SecpK1 | EccFamily::BrainpoolPR1
+    ) {
         return Err(UNSUPPORTED);
     }
     let field_len = match key_pair {
@@ -232,7 +239,7 @@ fn ecc_bits_from_len(family: EccFamily, key_pair: bool, len: usize) -> Result<u3
         false => return Err(INVALID),
     };
     match (family, field_len) {
-        (EccFamily::SecpR1, 32) | (EccFamily::SecpK1, 32) => Ok(256),
+        (EccFamily::SecpR1 | EccFamily::SecpK1 | EccFamily::BrainpoolPR1, 32) => Ok(256),
         (EccFamily::SecpR1, 48) => Ok(384),
         (EccFamily::SecpR1, 66) => Ok(521),
         (_, 24 | 28) => Err(UNSUPPORTED),
@@ -244,6 +251,24 @@ fn rsa_bits_ok(bits: u32) -> bool {
     RSA_BITS.contains(&bits) && bits % 8 == 0
 }
 
+/// Whether keys of this type and size can be used with `alg` here: Brainpool keys serve key
+/// agreement only (no signatures).
+pub fn supports_alg(key_type: KeyType, alg: parsec_psa::Algorithm) -> bool {
+    use parsec_psa::{Algorithm, KeyAgreement};
+    match key_type {
+        KeyType::EccKeyPair {
+            curve_family: EccFamily::BrainpoolPR1,
+        }
+        | KeyType::EccPublicKey {
+            curve_family: EccFamily::BrainpoolPR1,
+        } => matches!(
+            alg,
+            Algorithm::None | Algorithm::KeyAgreement(KeyAgreement::Raw(RawKeyAgreement::Ecdh))
+        ),
+        _ => true,
+    }
+}
+
 /// Whether keys of this type and size can be used here (`bits` = 0: some size can).
 pub fn supports_type(key_type: KeyType, bits: u32) -> bool {
     match key_type {
@@ -252,7 +277,10 @@ pub fn supports_type(key_type: KeyType, bits: u32) -> bool {
             if bits == 0 {
                 matches!(
                     curve_family,
-                    EccFamily::SecpR1 | EccFamily::SecpK1 | EccFamily::Montgomery
+                    EccFamily::SecpR1
+                        | EccFamily::SecpK1
+                        | EccFamily::Montgomery
+                        | EccFamily::BrainpoolPR1
                 )
             } else {
                 ecc_kind(curve_family, bits).is_ok()
@@ -305,6 +333,7 @@ pub fn generate(attrs: &KeyAttributes) -> Result<Secret, Status> {
                 clamp_x25519(&mut out);
                 Ok(Secret::new(out))
             }
+            Ecc::Brainpool256 => brainpool::generate(),
         },
         KeyType::RsaPublicKey | KeyType::EccPublicKey { .. } => Err(INVALID),
         _ => Err(UNSUPPORTED),
@@ -334,7 +363,8 @@ pub fn export_public(key: &AsymKey) -> Result<Vec<u8>, Status> {
         Inner::EcPair(pair) => pair.public.point.clone(),
         Inner::EcPublic(public) => public.point.clone(),
         Inner::X25519Pair(pair) => pair.public.to_vec(),
-        Inner::X25519Public => key.material.expose().to_vec(),
+        Inner::BrainpoolPair(pair) => pair.public.clone(),
+        Inner::X25519Public | Inner::BrainpoolPublic => key.material.expose().to_vec(),
     })
 }
 
@@ -392,6 +422,8 @@ fn parse(key_type: KeyType, bits: u32, data: &[u8]) -> Result<AsymKey, Status> {
                 (Ecc::X25519, _) if data.len() != 32 => return Err(INVALID),
                 (Ecc::X25519, true) => x25519_pair(data)?,
                 (Ecc::X25519, false) => (Secret::from(data), Inner::X25519Public),
+                (Ecc::Brainpool256, true) => brainpool::pair(data)?,
+                (Ecc::Brainpool256, false) => brainpool::public(data)?,
             };
             (bits, material, inner)
         }
@@ -609,6 +641,7 @@ macro_rules! with_digest {
     };
 }
 
+mod brainpool;
 mod ecc_ops;
 mod rsa_ops;
 
@@ -664,6 +697,7 @@ pub fn sign_hash(key: &AsymKey, alg: AsymmetricSignature, hash: &[u8]) -> Result
         Inner::EcPair(pair) if alg.is_ecc() => {
             ecc_ops::sign(pair, key.material.expose(), alg, hash_alg, hash)
         }
+        Inner::BrainpoolPair(_) if alg.is_ecc() => Err(UNSUPPORTED),
         _ => Err(INVALID),
     }
 }
@@ -688,6 +722,7 @@ pub fn verify_hash(
         }
         Inner::EcPair(pair) if alg.is_ecc() => ecc_ops::verify(&pair.public, alg, hash, signature),
         Inner::EcPublic(public) if alg.is_ecc() => ecc_ops::verify(public, alg, hash, signature),
+        Inner::BrainpoolPair(_) | Inner::BrainpoolPublic if alg.is_ecc() => Err(UNSUPPORTED),
         _ => Err(INVALID),
     }
 }
@@ -759,6 +794,9 @@ pub fn raw_key_agreement(
             ecc_ops::ecdh(pair, key.material.expose(), peer_public_key)
         }
         (Inner::X25519Pair(pair), RawKeyAgreement::Ecdh) => ecc_ops::x25519(pair, peer_public_key),
+        (Inner::BrainpoolPair(pair), RawKeyAgreement::Ecdh) => {
+            brainpool::ecdh(pair, peer_public_key)
+        }
         _ => Err(INVALID),
     }
 }

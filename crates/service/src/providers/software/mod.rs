@@ -256,6 +256,7 @@ impl Software {
         let alg = attributes.policy.permitted_algorithms;
         let supported = if is_asymmetric(attributes) {
             asym::supports_type(attributes.key_type, attributes.bits)
+                && asym::supports_alg(attributes.key_type, alg)
         } else {
             sym::supports_type(attributes.key_type, attributes.bits)
         };

@@ -187,13 +187,21 @@ fn supports_the_listed_types_and_sizes_only() {
         (EccFamily::SectK1, 283),
         (EccFamily::SectR1, 233),
         (EccFamily::SectR2, 163),
-        (EccFamily::BrainpoolPR1, 256),
+        (EccFamily::BrainpoolPR1, 384),
         (EccFamily::Frp, 256),
         (EccFamily::Montgomery, 448),
-        (EccFamily::BrainpoolPR1, 0),
     ] {
         assert!(!supports_type(ecc_pair(family), bits), "{family:?} {bits}");
     }
+    // brainpoolP256r1 serves key agreement only.
+    let bp = ecc_pair(EccFamily::BrainpoolPR1);
+    assert!(supports_type(bp, 256) && supports_type(bp, 0));
+    let ecdh =
+        parsec_psa::Algorithm::KeyAgreement(parsec_psa::KeyAgreement::Raw(RawKeyAgreement::Ecdh));
+    assert!(supports_alg(bp, ecdh));
+    let ecdsa = parsec_psa::Algorithm::AsymmetricSignature(AsymmetricSignature::EcdsaAny);
+    assert!(!supports_alg(bp, ecdsa));
+    assert!(supports_alg(ecc_pair(EccFamily::SecpR1), ecdsa));
     assert!(!supports_type(KeyType::Aes, 128));
     assert!(!supports_type(
         KeyType::DhKeyPair {

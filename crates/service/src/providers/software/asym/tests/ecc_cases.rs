@@ -249,7 +249,6 @@ fn ecc_import_rejects_bad_keys_and_unsupported_curves() {
         EccFamily::SectK1,
         EccFamily::SectR1,
         EccFamily::SectR2,
-        EccFamily::BrainpoolPR1,
         EccFamily::Frp,
     ] {
         for bits in [0, 256] {
