@@ -630,6 +630,18 @@ fn read_providers(
                     format!("no [[key_manager]] is named `{m}`"),
                 ));
             }
+            let other = out
+                .iter()
+                .find_map(|p| p.key_info_manager.as_ref().filter(|o| *o != m));
+            if let Some(other) = other {
+                return Err(s.error(
+                    "key_info_manager",
+                    format!(
+                        "`{m}` differs from `{other}`: this service keeps all keys in one store, \
+                         so every provider must name the same key manager"
+                    ),
+                ));
+            }
         }
         let mut settings = Table::new();
         for key in kind.keys() {

@@ -176,3 +176,23 @@ fn the_shipped_reference_config_loads_cleanly() {
     let loaded = Config::parse(text).unwrap();
     assert_eq!(loaded.warnings, Vec::<String>::new());
 }
+
+#[test]
+fn software_is_our_name_for_upstreams_mbed_crypto() {
+    for name in ["MbedCrypto", "Software"] {
+        let c = Config::parse(&format!(
+            "{MINIMAL}[[provider]]\nprovider_type = \"{name}\"\n"
+        ))
+        .unwrap()
+        .config;
+        assert_eq!(c.providers[0].kind, ProviderType::Software, "{name}");
+    }
+    // All providers share one store: naming two key managers is refused.
+    let err = error_of(&format!(
+        "{MINIMAL}[[key_manager]]\nname = \"a\"\nmanager_type = \"SQLite\"\n\
+         [[key_manager]]\nname = \"b\"\nmanager_type = \"SQLite\"\n\
+         [[provider]]\nprovider_type = \"MbedCrypto\"\nkey_info_manager = \"a\"\n\
+         [[provider]]\nprovider_type = \"Pkcs11\"\nkey_info_manager = \"b\"\n"
+    ));
+    assert_eq!(err.key, "provider[1].key_info_manager");
+}
