@@ -37,7 +37,7 @@ const PING_RESULT: [u8; 2] = [0x08, 0x01];
 /// Read/write timeout on both ends, as the client sets it.
 const TIMEOUT: Duration = Duration::from_secs(10);
 
-/// What one round measured.
+/// What one measurement of the floor found.
 #[derive(Clone, Debug, Default)]
 pub struct FloorRound {
     /// Time of one in-process ECDSA P-256 `sign_digest` each.
@@ -48,8 +48,25 @@ pub struct FloorRound {
     pub client_ping: Vec<Duration>,
 }
 
-/// Measures both halves of the floor, `samples` times each.
-pub fn run(dir: &Path, samples: usize) -> Result<FloorRound> {
+/// Median of some timings.
+pub fn median(v: &[Duration]) -> Option<Duration> {
+    let mut v = v.to_vec();
+    v.sort_unstable();
+    v.get(v.len() / 2).copied()
+}
+
+impl FloorRound {
+    /// The floor: median in-process sign + median bare round trip.
+    pub fn total(&self) -> Option<Duration> {
+        Some(median(&self.sign)? + median(&self.round_trip)?)
+    }
+}
+
+/// Measures both halves of the floor (and the client's ping to the echo), `samples` times each,
+/// with the echo's socket in a fresh temp dir.
+pub fn run(samples: usize) -> Result<FloorRound> {
+    let dir = tempfile::Builder::new().prefix("parsec-bench-").tempdir()?;
+    let dir = dir.path();
     let sign = in_process_sign(samples)?;
     let (round_trip, client_ping) = with_echo(dir, |socket| {
         let header = request_header();
@@ -70,24 +87,19 @@ pub fn run(dir: &Path, samples: usize) -> Result<FloorRound> {
             .map_err(|e| anyhow!("parsec-client ping to the echo: {e}"))?;
         Ok((round_trip, client_ping))
     })?;
-    {
-        let m = |v: &Vec<Duration>| {
-            let mut v = v.clone();
-            v.sort();
-            v[v.len() / 2]
-        };
-        eprintln!(
-            "floor: sign {:?} round trip {:?} client ping {:?}",
-            m(&sign),
-            m(&round_trip),
-            m(&client_ping)
-        );
-    }
-    Ok(FloorRound {
+    let floor = FloorRound {
         sign,
         round_trip,
         client_ping,
-    })
+    };
+    let us = |v: &[Duration]| median(v).map_or(f64::NAN, |d| d.as_secs_f64() * 1e6);
+    eprintln!(
+        "  floor: in-process sign {:.1} µs + bare round trip {:.1} µs (client ping to the echo {:.1} µs)",
+        us(&floor.sign),
+        us(&floor.round_trip),
+        us(&floor.client_ping)
+    );
+    Ok(floor)
 }
 
 /// ECDSA P-256 with SHA-256 of the crypto rows' 32-byte hash, in this process, with
@@ -156,16 +168,9 @@ fn round_trip(socket: &Path, header: &[u8; HEADER_LEN]) -> Result<()> {
     let mut stream = UnixStream::connect(socket)?;
     stream.set_read_timeout(Some(TIMEOUT))?;
     stream.set_write_timeout(Some(TIMEOUT))?;
-    if std::env::var_os("ONE_WRITE").is_some() {
-        let mut all = header.to_vec();
-        all.extend_from_slice(&[0x11; BODY_LEN]);
-        all.extend_from_slice(&[0x22; AUTH_LEN]);
-        stream.write_all(&all)?;
-    } else {
-        stream.write_all(header)?;
-        stream.write_all(&[0x11; BODY_LEN])?;
-        stream.write_all(&[0x22; AUTH_LEN])?;
-    }
+    stream.write_all(header)?;
+    stream.write_all(&[0x11; BODY_LEN])?;
+    stream.write_all(&[0x22; AUTH_LEN])?;
     let mut reply_header = [0u8; HEADER_LEN];
     stream.read_exact(&mut reply_header)?;
     let mut body = [0u8; REPLY_LEN - HEADER_LEN];

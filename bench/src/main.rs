@@ -8,8 +8,9 @@
 //! ```
 //!
 //! The targets run one after the other (never at once, so they do not share the CPUs), in
-//! interleaved rounds; each figure is the median over the rounds. Each round first measures the
-//! floor (an in-process signature and a bare socket round trip, see `floor.rs`).
+//! interleaved rounds; each figure is the median over the rounds. Right before each target's
+//! crypto rows, the bench measures the floor under a signature (an in-process signature and a
+//! bare socket round trip, see `floor.rs`), so both see the same machine.
 
 mod crypto;
 mod daemon;
@@ -103,6 +104,8 @@ pub struct Round {
     pub crypto: Option<crypto::CryptoRound>,
     /// RSS after the crypto loads.
     pub crypto_rss_kib: Option<u64>,
+    /// The floor, measured right before the crypto rows.
+    pub floor: Option<floor::FloorRound>,
 }
 
 fn run_round(target: &Target, args: &Args) -> Result<Round> {
@@ -123,6 +126,7 @@ fn run_round(target: &Target, args: &Args) -> Result<Round> {
     round.loaded_rss_kib = daemon.rss_kib()?;
     daemon.check_alive()?;
     if target.with_provider {
+        round.floor = Some(floor::run(args.floor_samples)?);
         round.crypto = Some(crypto::run(target.name, &socket, args.threads, duration)?);
         daemon.check_alive()?;
         round.crypto_rss_kib = Some(daemon.rss_kib()?);
@@ -159,14 +163,8 @@ fn main() -> Result<()> {
         });
     }
     let mut rounds: Vec<Vec<Round>> = targets.iter().map(|_| Vec::new()).collect();
-    let mut floors = Vec::new();
+    let load_before = load_average();
     for r in 1..=args.rounds {
-        eprintln!(
-            "round {r}/{}: floor (in-process sign, bare round trip)",
-            args.rounds
-        );
-        let dir = tempfile::Builder::new().prefix("parsec-bench-").tempdir()?;
-        floors.push(floor::run(dir.path(), args.floor_samples)?);
         for (target, results) in targets.iter().zip(rounds.iter_mut()) {
             eprintln!("round {r}/{}: {}", args.rounds, target.name);
             let round = run_round(target, &args)
@@ -178,6 +176,16 @@ fn main() -> Result<()> {
     for (target, results) in targets.iter().zip(&rounds) {
         columns[target.column] = Some(results);
     }
-    report::print(&args, &columns, &floors);
+    report::print(&args, &columns, (load_before, load_average()));
     Ok(())
+}
+
+/// The 1-minute load average, from /proc/loadavg (other work on the machine skews the figures).
+fn load_average() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }

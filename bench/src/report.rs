@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::crypto::{CryptoRound, PLAINTEXT_LEN};
 use crate::daemon::OURS_WITH_PROVIDER;
-use crate::floor::{FloorRound, REPLY_LEN, REQUEST_LEN};
+use crate::floor::{self, FloorRound, REPLY_LEN, REQUEST_LEN};
 use crate::load::Load;
 use crate::{Args, Round};
 
@@ -245,24 +245,34 @@ fn print_table(title: &str, c: &Columns, rows: &[Row], failures: (&str, &Metric)
     println!();
 }
 
-/// Medians of the floor's two halves and their sum, in µs.
-fn floor(floors: &[FloorRound]) -> Option<(f64, f64, f64)> {
-    let sign = median(floors.iter().flat_map(|f| f.sign.clone()).collect())?;
-    let trip = median(floors.iter().flat_map(|f| f.round_trip.clone()).collect())?;
-    Some((us(sign), us(trip), us(sign) + us(trip)))
+/// Medians of the floor's two halves and their sum, and of the client's ping to the echo, in
+/// µs, all measurements pooled.
+fn floor(floors: &[&FloorRound]) -> Option<(f64, f64, f64, f64)> {
+    let pool = |f: fn(&FloorRound) -> &Vec<Duration>| {
+        floor::median(&floors.iter().flat_map(|x| f(x).clone()).collect::<Vec<_>>()).map(us)
+    };
+    let (sign, trip) = (pool(|f| &f.sign)?, pool(|f| &f.round_trip)?);
+    Some((sign, trip, sign + trip, pool(|f| &f.client_ping)?))
 }
 
-/// Median of `parsec-client`'s ping to the echo, in µs.
-fn client_ping(floors: &[FloorRound]) -> Option<f64> {
-    median(floors.iter().flat_map(|f| f.client_ping.clone()).collect()).map(us)
+/// A target's sequential sign p50 over the floor measured right before it, median over rounds.
+fn sign_over_floor(rounds: &[Round]) -> Option<f64> {
+    per_round(rounds, |r| {
+        let p50 = r.crypto?.sign?.p50?;
+        Some(p50.as_secs_f64() / r.floor.as_ref()?.total()?.as_secs_f64())
+    })
 }
 
-pub fn print(args: &Args, c: &Columns, floors: &[FloorRound]) {
+pub fn print(args: &Args, c: &Columns, load: (Option<f64>, Option<f64>)) {
     let cpus = thread::available_parallelism().map_or(0, |n| n.get());
+    let f2 = |x: Option<f64>| x.map_or("?".into(), |x| format!("{x:.2}"));
     println!(
-        "Machine: {cpus} CPUs. {} rounds, interleaved; each load run {} s; {} client threads; \
-         {} first-connect samples and {} starts per round; {} floor samples of each kind per \
-         round. Medians over rounds.",
+        "Machine: {cpus} CPUs; 1-minute load average {} before and {} after. {} rounds, \
+         interleaved; each load run {} s; {} client threads; {} first-connect samples and {} \
+         starts per round; {} floor samples of each kind per target and round. Medians over \
+         rounds.",
+        f2(load.0),
+        f2(load.1),
         args.rounds,
         args.seconds,
         args.threads,
@@ -312,7 +322,13 @@ pub fn print(args: &Args, c: &Columns, floors: &[FloorRound]) {
     );
     println!();
 
-    let floor = floor(floors);
+    let floors: Vec<&FloorRound> = c
+        .iter()
+        .flatten()
+        .flat_map(|r| r.iter())
+        .filter_map(|r| r.floor.as_ref())
+        .collect();
+    let floor = floor(&floors);
     let f = |x: Option<f64>| x.map_or("n/a".into(), |x| format!("{x:.1}"));
     println!("| Floor under one signature (this process, no daemon) | median (µs) |");
     println!("|---|---:|");
@@ -330,13 +346,10 @@ pub fn print(args: &Args, c: &Columns, floors: &[FloorRound]) {
     );
     println!(
         "| For comparison: `parsec-client` ping to the same echo (client's share of a ping) | {} |",
-        f(client_ping(floors))
+        f(floor.map(|x| x.3))
     );
     println!();
-    let over_floor = |col: Option<&[Round]>| -> Option<f64> {
-        Some(col.and_then(sign_p50_ms)? * 1e3 / floor?.2)
-    };
-    let v: Vec<Option<f64>> = c.iter().map(|&col| over_floor(col)).collect();
+    let v: Vec<Option<f64>> = c.iter().map(|col| col.and_then(sign_over_floor)).collect();
     let times = |x: Option<f64>| x.map_or("n/a".into(), |x| format!("{x:.2}×"));
     println!(
         "| Sequential sign p50 ÷ floor | upstream default | upstream tuned (idle 1 ms) | ours |"

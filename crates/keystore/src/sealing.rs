@@ -61,8 +61,11 @@ impl MasterKey {
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let mut bytes = Zeroizing::new([0u8; MASTER_KEY_LEN]);
-                aws_lc_rs::rand::fill(&mut bytes[..])
-                    .map_err(|_| StoreError::Io("no randomness for the master key".into()))?;
+                // Straight from the kernel: seeding aws-lc's generator costs tens of
+                // milliseconds, which would otherwise delay a first start.
+                getrandom::getrandom(&mut bytes[..]).map_err(|e| {
+                    StoreError::Io(format!("no randomness for the master key: {e}"))
+                })?;
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                     std::fs::create_dir_all(dir)
                         .map_err(|e| io("cannot create the directory of", e))?;

@@ -67,10 +67,11 @@ impl Service {
         self.limits
     }
 
-    /// Whether answering this header may take long (crypto work): the front end then runs it
-    /// where it cannot hold up other connections.
+    /// Whether answering this header may take long: key generation (RSA takes up to seconds).
+    /// The front end runs it where it cannot hold up other connections; every other operation
+    /// costs at most a few milliseconds (an RSA-4096 private-key operation) and runs inline.
     pub fn is_heavy(raw: &RawHeader) -> bool {
-        raw.provider != ProviderId::Core as u8
+        raw.provider != ProviderId::Core as u8 && raw.opcode == Opcode::PsaGenerateKey.to_u32()
     }
 
     /// Answers one framed request.

@@ -142,6 +142,14 @@ fn notify(state: NotifyState<'_>) {
 
 /// Runs the daemon until SIGTERM or SIGINT. `config_path` is re-read on SIGHUP.
 pub async fn run(config: Config, config_path: Option<PathBuf>) -> anyhow::Result<()> {
+    // aws-lc seeds its random generator on first use, which takes tens of milliseconds: do it
+    // now, beside start-up, rather than in the first client's request.
+    std::thread::Builder::new()
+        .name("rng-warm-up".into())
+        .spawn(|| {
+            let mut byte = [0u8; 1];
+            let _ = aws_lc_rs::rand::fill(&mut byte);
+        })?;
     let store = crate::store::open(&config)?;
     let Listener {
         listener,

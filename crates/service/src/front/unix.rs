@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use parsec_wire::{HeaderError, RawHeader, Response, HEADER_LEN};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
@@ -72,14 +72,16 @@ pub async fn serve(
     while connections.join_next().await.is_some() {}
 }
 
-async fn serve_connection(
-    mut stream: UnixStream,
-    shared: &Shared,
-    shutdown: watch::Receiver<bool>,
-) {
+/// Bytes read from the socket at once: a whole small request in one system call.
+const READ_BUFFER: usize = 4096;
+
+async fn serve_connection(stream: UnixStream, shared: &Shared, shutdown: watch::Receiver<bool>) {
     let peer = Peer {
         uid: stream.peer_cred().ok().map(|c| c.uid()),
     };
+    // Buffered reads; the buffer lives as long as the connection, so bytes of a following
+    // request read early stay for it.
+    let mut stream = BufReader::with_capacity(READ_BUFFER, stream);
     let mut first = true;
     loop {
         let service = shared.current();
@@ -92,8 +94,8 @@ async fn serve_connection(
                 (Response::header_error(error), false)
             }
             Next::Request(raw, body, auth) if Service::is_heavy(&raw) => {
-                // Crypto may take milliseconds (RSA key generation: far more): let the runtime
-                // move other connections off this worker meanwhile.
+                // Key generation may take long (RSA: up to seconds): let the runtime move other
+                // connections off this worker meanwhile.
                 let response =
                     tokio::task::block_in_place(|| service.handle(&raw, &body, &auth, peer));
                 (response, true)
@@ -104,12 +106,13 @@ async fn serve_connection(
             tracing::error!("response too large to encode");
             return;
         };
-        match tokio::time::timeout(limits.timeout, stream.write_all(&bytes)).await {
+        let writer = stream.get_mut();
+        match tokio::time::timeout(limits.timeout, writer.write_all(&bytes)).await {
             Ok(Ok(())) => {}
             _ => return,
         }
         if !keep_open {
-            let _ = stream.shutdown().await;
+            let _ = writer.shutdown().await;
             return;
         }
         first = false;
@@ -124,7 +127,7 @@ pub struct Limits {
 }
 
 async fn read_request(
-    stream: &mut UnixStream,
+    stream: &mut BufReader<UnixStream>,
     limits: &Limits,
     first: bool,
     mut shutdown: watch::Receiver<bool>,
@@ -177,7 +180,11 @@ async fn read_request(
 }
 
 /// Fills `buf` before `deadline`; false on timeout, error or end of stream.
-async fn read_exact_by(stream: &mut UnixStream, buf: &mut [u8], deadline: Instant) -> bool {
+async fn read_exact_by(
+    stream: &mut BufReader<UnixStream>,
+    buf: &mut [u8],
+    deadline: Instant,
+) -> bool {
     matches!(
         timeout_at(deadline, stream.read_exact(buf)).await,
         Ok(Ok(_))
