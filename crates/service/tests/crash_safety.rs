@@ -10,36 +10,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::{config, direct_client, Daemon};
-use parsec_client::core::interface::operations::psa_algorithm::{
-    AsymmetricSignature, Hash, SignHash,
-};
-use parsec_client::core::interface::operations::psa_key_attributes::{
-    Attributes, EccFamily, Lifetime, Policy, Type, UsageFlags,
-};
+use common::{direct_client, ecdsa_p256, software_config, Daemon, ECDSA_SHA256};
+use parsec_client::core::interface::operations::psa_algorithm::AsymmetricSignature;
 use parsec_client::core::interface::requests::ProviderId;
 use parsec_keystore::{KeyStore, MasterKey, SqliteStore};
 
 const KILLS: usize = 100;
-const ECDSA: AsymmetricSignature = AsymmetricSignature::Ecdsa {
-    hash_alg: SignHash::Specific(Hash::Sha256),
-};
-
-fn attributes() -> Attributes {
-    let mut usage_flags = UsageFlags::default();
-    usage_flags.set_sign_hash().set_verify_hash();
-    Attributes {
-        lifetime: Lifetime::Persistent,
-        key_type: Type::EccKeyPair {
-            curve_family: EccFamily::SecpR1,
-        },
-        bits: 256,
-        policy: Policy {
-            usage_flags,
-            permitted_algorithms: ECDSA.into(),
-        },
-    }
-}
+const ECDSA: AsymmetricSignature = ECDSA_SHA256;
 
 /// What the clients know for sure about each key name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,16 +52,7 @@ fn acknowledged_changes_survive_sigkill() {
     let state = tempfile::tempdir().unwrap();
     let db = state.path().join("keys.sqlite3");
     let make_config = |s: &std::path::Path| {
-        config(
-            s,
-            3000,
-            "[authenticator]\nauth_type = \"Direct\"\n",
-            &format!(
-                "[[key_manager]]\nname = \"m\"\nmanager_type = \"SQLite\"\nsqlite_db_path = \"{}\"\n\
-                 [[provider]]\nprovider_type = \"MbedCrypto\"\nkey_info_manager = \"m\"\n",
-                db.display()
-            ),
-        )
+        software_config(s, state.path(), "[authenticator]\nauth_type = \"Direct\"\n")
     };
     let socket = state.path().join("parsec.sock");
     let known: Arc<Mutex<BTreeMap<String, Known>>> = Arc::default();
@@ -109,7 +77,7 @@ fn acknowledged_changes_survive_sigkill() {
                         let name = format!("k{n}");
                         n += 1;
                         known.lock().unwrap().insert(name.clone(), Known::Unknown);
-                        if client.psa_generate_key(&name, attributes()).is_err() {
+                        if client.psa_generate_key(&name, ecdsa_p256()).is_err() {
                             break;
                         }
                         known.lock().unwrap().insert(name.clone(), Known::Exists);

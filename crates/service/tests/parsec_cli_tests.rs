@@ -7,7 +7,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{config, Daemon};
+use common::{software_config, Daemon};
 
 #[test]
 fn parsec_cli_tests_script_passes() {
@@ -16,18 +16,8 @@ fn parsec_cli_tests_script_passes() {
     );
     let tool = std::env::var("PARSEC_TOOL").expect("PARSEC_TOOL must name parsec-tool 0.7.0");
     let state = tempfile::tempdir().unwrap();
-    let db = state.path().join("keys.sqlite3");
     let d = Daemon::start(|s| {
-        config(
-            s,
-            3000,
-            "[authenticator]\nauth_type = \"Direct\"\n",
-            &format!(
-                "[[key_manager]]\nname = \"m\"\nmanager_type = \"SQLite\"\nsqlite_db_path = \"{}\"\n\
-                 [[provider]]\nprovider_type = \"MbedCrypto\"\nkey_info_manager = \"m\"\n",
-                db.display()
-            ),
-        )
+        software_config(s, state.path(), "[authenticator]\nauth_type = \"Direct\"\n")
     });
     let out = Command::new("sh")
         .arg(&script)

@@ -5,37 +5,29 @@ mod common;
 
 use std::io::Write;
 
-use common::{config, direct_client, read_response, Daemon};
+use common::{direct_client, ecdsa_p256, read_response, software_config, Daemon, ECDSA_SHA256};
 use parsec_client::core::interface::operations::psa_algorithm::{
     Aead, AeadWithDefaultLengthTag, Algorithm, AsymmetricEncryption, AsymmetricSignature, Hash,
     SignHash,
 };
 use parsec_client::core::interface::operations::psa_key_attributes::{
-    Attributes, EccFamily, Lifetime, Policy, Type, UsageFlags,
+    Attributes, Lifetime, Policy, Type, UsageFlags,
 };
 use parsec_client::core::interface::requests::{ProviderId, ResponseStatus};
 use parsec_client::error::Error;
 use parsec_client::BasicClient;
 use parsec_wire::{Opcode, RawHeader, Status};
 
-fn software_config(socket: &std::path::Path, dir: &std::path::Path) -> String {
-    config(
-        socket,
-        3000,
-        "[authenticator]\nauth_type = \"Direct\"\nadmins = [{ name = \"admin\" }]\n",
-        &format!(
-            "[[key_manager]]\nname = \"sqlite-manager\"\nmanager_type = \"SQLite\"\n\
-             sqlite_db_path = \"{}\"\n\n[[provider]]\nprovider_type = \"MbedCrypto\"\n\
-             key_info_manager = \"sqlite-manager\"\n",
-            dir.join("keys.sqlite3").display()
-        ),
-    )
-}
-
 /// A daemon whose store lives in `state` (kept across restarts by the caller).
 fn daemon_in(state: &std::path::Path) -> Daemon {
     let state = state.to_path_buf();
-    Daemon::start(move |s| software_config(s, &state))
+    Daemon::start(move |s| {
+        software_config(
+            s,
+            &state,
+            "[authenticator]\nauth_type = \"Direct\"\nadmins = [{ name = \"admin\" }]\n",
+        )
+    })
 }
 
 fn app(d: &Daemon, name: &str) -> BasicClient {
@@ -51,28 +43,7 @@ fn status_of<T: std::fmt::Debug>(result: Result<T, Error>) -> ResponseStatus {
     }
 }
 
-fn ecdsa_p256() -> Attributes {
-    let mut usage_flags = UsageFlags::default();
-    usage_flags.set_sign_hash().set_verify_hash();
-    Attributes {
-        lifetime: Lifetime::Persistent,
-        key_type: Type::EccKeyPair {
-            curve_family: EccFamily::SecpR1,
-        },
-        bits: 256,
-        policy: Policy {
-            usage_flags,
-            permitted_algorithms: AsymmetricSignature::Ecdsa {
-                hash_alg: SignHash::Specific(Hash::Sha256),
-            }
-            .into(),
-        },
-    }
-}
-
-const ECDSA: AsymmetricSignature = AsymmetricSignature::Ecdsa {
-    hash_alg: SignHash::Specific(Hash::Sha256),
-};
+const ECDSA: AsymmetricSignature = ECDSA_SHA256;
 
 #[test]
 fn discovery_lists_the_software_provider_first() {

@@ -217,3 +217,50 @@ pub fn try_discovering_client(
     );
     BasicClient::new(app.map(str::to_string))
 }
+
+/// The upstream-style config of a daemon with the software provider (as `MbedCrypto`) and its
+/// SQLite store at `state_dir/keys.sqlite3`; `auth` is the authenticator section.
+pub fn software_config(socket: &Path, state_dir: &Path, auth: &str) -> String {
+    config(
+        socket,
+        3000,
+        auth,
+        &format!(
+            "[[key_manager]]\nname = \"sqlite-manager\"\nmanager_type = \"SQLite\"\n\
+             sqlite_db_path = \"{}\"\n\n[[provider]]\nprovider_type = \"MbedCrypto\"\n\
+             key_info_manager = \"sqlite-manager\"\n",
+            state_dir.join("keys.sqlite3").display()
+        ),
+    )
+}
+
+/// ECDSA with SHA-256, the signature algorithm of the tests.
+pub const ECDSA_SHA256:
+    parsec_client::core::interface::operations::psa_algorithm::AsymmetricSignature = {
+    use parsec_client::core::interface::operations::psa_algorithm::{
+        AsymmetricSignature, Hash, SignHash,
+    };
+    AsymmetricSignature::Ecdsa {
+        hash_alg: SignHash::Specific(Hash::Sha256),
+    }
+};
+
+/// A SECP_R1 256 key pair for [`ECDSA_SHA256`], usable to sign and verify hashes.
+pub fn ecdsa_p256() -> parsec_client::core::interface::operations::psa_key_attributes::Attributes {
+    use parsec_client::core::interface::operations::psa_key_attributes::{
+        Attributes, EccFamily, Lifetime, Policy, Type, UsageFlags,
+    };
+    let mut usage_flags = UsageFlags::default();
+    usage_flags.set_sign_hash().set_verify_hash();
+    Attributes {
+        lifetime: Lifetime::Persistent,
+        key_type: Type::EccKeyPair {
+            curve_family: EccFamily::SecpR1,
+        },
+        bits: 256,
+        policy: Policy {
+            usage_flags,
+            permitted_algorithms: ECDSA_SHA256.into(),
+        },
+    }
+}
