@@ -1,0 +1,359 @@
+//! RSA keys as Parsec.1 packs them (spec §4.1), and the two RSA schemes it uses:
+//! OAEP with SHA-1 and MGF1-SHA-1 (§4.4), PSS with SHA3-384, MGF1-SHA-1 and the maximum salt
+//! (§4.5). PSS is written here over raw RSA: no crate offers a separate MGF1 digest.
+
+use parsec_boss::Value;
+use rand_core::{OsRng, RngCore};
+use rsa::traits::{PrivateKeyParts, PublicKeyParts};
+use rsa::{BigUint, Oaep, RsaPrivateKey, RsaPublicKey};
+use sha1::Sha1;
+use sha3::{Digest, Sha3_384};
+use zeroize::Zeroizing;
+
+use crate::address::KeyAddress;
+use crate::error::{Error, Result};
+
+/// Smallest and largest moduli accepted from a peer. Parsec.1 addresses exist for 2048, 4096
+/// and 8192 bits; the upper bound caps the cost of a verification a peer can ask for.
+pub const MIN_BITS: usize = 2048;
+pub const MAX_BITS: usize = 8192;
+
+const TYPE_PRIVATE: i128 = 0;
+const TYPE_PUBLIC: i128 = 1;
+const HASH_LEN: usize = 48; // SHA3-384
+
+/// An RSA public key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PublicKey {
+    key: RsaPublicKey,
+}
+
+/// An RSA private key (its material is zeroed when dropped, by the `rsa` crate).
+#[derive(Clone)]
+pub struct PrivateKey {
+    key: RsaPrivateKey,
+    public: PublicKey,
+}
+
+impl std::fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PublicKey(RSA-{}", self.bits())?;
+        match self.long_address() {
+            Ok(a) => write!(f, ", {a})"),
+            Err(_) => f.write_str(")"),
+        }
+    }
+}
+
+impl std::fmt::Debug for PrivateKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PrivateKey(public: {:?})", self.public)
+    }
+}
+
+/// Unsigned big-endian bytes without leading zeros, as BOSS carries RSA numbers.
+fn be(n: &BigUint) -> Vec<u8> {
+    n.to_bytes_be()
+}
+
+fn number(v: &Value, max_len: usize) -> Result<BigUint> {
+    let b = v
+        .as_bytes()
+        .ok_or(Error::BadKey("a number is not binary"))?;
+    if b.is_empty() || b.len() > max_len {
+        return Err(Error::BadKey("a number has a bad length"));
+    }
+    Ok(BigUint::from_bytes_be(b))
+}
+
+fn key_list(bytes: &[u8]) -> Result<Vec<Value>> {
+    let limits = parsec_boss::Limits {
+        max_depth: 1,
+        max_size: 4096,
+        max_elements: 8,
+    };
+    match parsec_boss::decode_with(bytes, limits)? {
+        Value::List(items) => Ok(items),
+        _ => Err(Error::BadKey("not a list")),
+    }
+}
+
+impl PublicKey {
+    fn new(n: BigUint, e: BigUint) -> Result<PublicKey> {
+        let key = RsaPublicKey::new_with_max_size(n, e, MAX_BITS)
+            .map_err(|_| Error::BadKey("RSA refuses it"))?;
+        if key.n().bits() < MIN_BITS {
+            return Err(Error::BadKey("modulus shorter than 2048 bits"));
+        }
+        Ok(PublicKey { key })
+    }
+
+    /// Reads the BOSS list `[1, e, n]`.
+    pub fn from_value(v: &Value) -> Result<PublicKey> {
+        match v.as_list() {
+            Some([t, e, n]) if t.as_int() == Some(TYPE_PUBLIC) => {
+                Self::new(number(n, MAX_BITS / 8)?, number(e, 8)?)
+            }
+            _ => Err(Error::BadKey("not [1, e, n]")),
+        }
+    }
+
+    /// Reads packed BOSS bytes of `[1, e, n]`.
+    pub fn unpack(bytes: &[u8]) -> Result<PublicKey> {
+        Self::from_value(&Value::List(key_list(bytes)?))
+    }
+
+    /// The BOSS list `[1, e, n]`.
+    pub fn to_value(&self) -> Value {
+        Value::List(vec![
+            Value::Int(TYPE_PUBLIC),
+            Value::Bin(be(self.key.e())),
+            Value::Bin(be(self.key.n())),
+        ])
+    }
+
+    /// The packed BOSS bytes of `[1, e, n]`.
+    pub fn pack(&self) -> Vec<u8> {
+        parsec_boss::encode(&self.to_value()).expect("small integers and binaries always encode")
+    }
+
+    /// Modulus size in bits.
+    pub fn bits(&self) -> usize {
+        self.key.n().bits()
+    }
+
+    /// `e ‖ n`, unsigned big-endian: what key addresses digest.
+    pub(crate) fn e_n(&self) -> Vec<u8> {
+        let mut v = be(self.key.e());
+        v.extend(be(self.key.n()));
+        v
+    }
+
+    pub(crate) fn is_e_65537(&self) -> bool {
+        *self.key.e() == BigUint::from(65537u32)
+    }
+
+    /// The 53-byte long address.
+    pub fn long_address(&self) -> Result<KeyAddress> {
+        KeyAddress::of(self, true)
+    }
+
+    /// The 37-byte short address.
+    pub fn short_address(&self) -> Result<KeyAddress> {
+        KeyAddress::of(self, false)
+    }
+
+    /// RSA-OAEP with SHA-1 and MGF1-SHA-1, empty label.
+    pub fn encrypt_oaep(&self, plaintext: &[u8]) -> Result<Vec<u8>> {
+        self.key
+            .encrypt(&mut OsRng, Oaep::new::<Sha1>(), plaintext)
+            .map_err(|_| Error::Oaep("plaintext too long for the key"))
+    }
+
+    /// Verifies an RSA-PSS signature (SHA3-384, MGF1-SHA-1, the maximum salt length).
+    pub fn verify_pss(&self, data: &[u8], signature: &[u8]) -> Result<()> {
+        let k = self.key.size();
+        if signature.len() != k {
+            return Err(Error::BadSignature);
+        }
+        let s = BigUint::from_bytes_be(signature);
+        if &s >= self.key.n() {
+            return Err(Error::BadSignature);
+        }
+        let m = rsa::hazmat::rsa_encrypt(&self.key, &s).map_err(|_| Error::BadSignature)?;
+        let em_bits = self.bits() - 1;
+        let em_len = em_bits.div_ceil(8);
+        let m = m.to_bytes_be();
+        if m.len() > em_len {
+            return Err(Error::BadSignature);
+        }
+        let mut em = vec![0u8; em_len - m.len()];
+        em.extend_from_slice(&m);
+        if emsa_pss_verify(&Sha3_384::digest(data), &em, em_bits) {
+            Ok(())
+        } else {
+            Err(Error::BadSignature)
+        }
+    }
+}
+
+impl PrivateKey {
+    /// Generates a key with e = 65537 (by aws-lc: 2048, 3072, 4096 or 8192 bits).
+    pub fn generate(bits: usize) -> Result<PrivateKey> {
+        use aws_lc_rs::encoding::AsDer;
+        use aws_lc_rs::rsa::{KeyPair, KeySize};
+        use rsa::pkcs8::DecodePrivateKey;
+        let size = match bits {
+            2048 => KeySize::Rsa2048,
+            3072 => KeySize::Rsa3072,
+            4096 => KeySize::Rsa4096,
+            8192 => KeySize::Rsa8192,
+            _ => {
+                return Err(Error::BadKey(
+                    "key size must be 2048, 3072, 4096 or 8192 bits",
+                ))
+            }
+        };
+        let pair = KeyPair::generate(size).map_err(|_| Error::Random)?;
+        let der = pair
+            .as_der()
+            .map_err(|_| Error::BadKey("aws-lc cannot export it"))?;
+        let key = RsaPrivateKey::from_pkcs8_der(der.as_ref())
+            .map_err(|_| Error::BadKey("PKCS#8 from aws-lc"))?;
+        Self::from_rsa(key)
+    }
+
+    fn from_rsa(key: RsaPrivateKey) -> Result<PrivateKey> {
+        let public = PublicKey::new(key.n().clone(), key.e().clone())?;
+        Ok(PrivateKey { key, public })
+    }
+
+    /// Reads the BOSS list `[0, e, p, q]`.
+    pub fn from_value(v: &Value) -> Result<PrivateKey> {
+        match v.as_list() {
+            Some([t, e, p, q]) if t.as_int() == Some(TYPE_PRIVATE) => {
+                let half = MAX_BITS / 16 + 1;
+                let key =
+                    RsaPrivateKey::from_p_q(number(p, half)?, number(q, half)?, number(e, 8)?)
+                        .map_err(|_| Error::BadKey("RSA refuses it"))?;
+                key.validate()
+                    .map_err(|_| Error::BadKey("inconsistent primes"))?;
+                Self::from_rsa(key)
+            }
+            _ => Err(Error::BadKey("not [0, e, p, q]")),
+        }
+    }
+
+    /// Reads packed BOSS bytes of `[0, e, p, q]`.
+    pub fn unpack(bytes: &[u8]) -> Result<PrivateKey> {
+        let v = Value::List(key_list(bytes)?);
+        let key = Self::from_value(&v);
+        wipe(v);
+        key
+    }
+
+    /// The packed BOSS bytes of `[0, e, p, q]` (secret: zeroed when dropped).
+    pub fn pack(&self) -> Zeroizing<Vec<u8>> {
+        let primes = self.key.primes();
+        let v = Value::List(vec![
+            Value::Int(TYPE_PRIVATE),
+            Value::Bin(be(self.key.e())),
+            Value::Bin(be(&primes[0])),
+            Value::Bin(be(&primes[1])),
+        ]);
+        let packed = Zeroizing::new(
+            parsec_boss::encode(&v).expect("small integers and binaries always encode"),
+        );
+        wipe(v);
+        packed
+    }
+
+    pub fn public_key(&self) -> &PublicKey {
+        &self.public
+    }
+
+    /// RSA-OAEP decryption (SHA-1, MGF1-SHA-1), blinded.
+    pub fn decrypt_oaep(&self, ciphertext: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+        self.key
+            .decrypt_blinded(&mut OsRng, Oaep::new::<Sha1>(), ciphertext)
+            .map(Zeroizing::new)
+            .map_err(|_| Error::Oaep("decryption failed"))
+    }
+
+    /// RSA-PSS signature: SHA3-384, MGF1-SHA-1, salt of the maximum length (spec §4.5).
+    pub fn sign_pss(&self, data: &[u8]) -> Result<Vec<u8>> {
+        let em_bits = self.public.bits() - 1;
+        let em = emsa_pss_encode(&Sha3_384::digest(data), em_bits)?;
+        let m = BigUint::from_bytes_be(&em);
+        // Blinded, and checked against the public key (a fault must not leak a prime).
+        let s = rsa::hazmat::rsa_decrypt_and_check(&self.key, Some(&mut OsRng), &m)
+            .map_err(|_| Error::BadKey("RSA private operation failed"))?;
+        let s = s.to_bytes_be();
+        let k = self.key.size();
+        let mut out = vec![0u8; k - s.len()];
+        out.extend_from_slice(&s);
+        Ok(out)
+    }
+}
+
+/// Zeroes the binaries of a list that held key material.
+fn wipe(v: Value) {
+    if let Value::List(items) = v {
+        for item in items {
+            if let Value::Bin(mut b) = item {
+                zeroize::Zeroize::zeroize(&mut b);
+            }
+        }
+    }
+}
+
+/// MGF1 with SHA-1, XORed into `out`.
+fn mgf1_sha1_xor(seed: &[u8], out: &mut [u8]) {
+    for (counter, chunk) in out.chunks_mut(20).enumerate() {
+        let mut h = Sha1::new();
+        h.update(seed);
+        h.update((counter as u32).to_be_bytes());
+        for (o, m) in chunk.iter_mut().zip(h.finalize()) {
+            *o ^= m;
+        }
+    }
+}
+
+/// The top bits of the first byte that lie outside `em_bits`.
+fn top_mask(em_len: usize, em_bits: usize) -> u8 {
+    0xFF >> (8 * em_len - em_bits)
+}
+
+/// EMSA-PSS encoding (RFC 8017 §9.1.1) with the maximum salt: `em_len − hLen − 2` bytes.
+fn emsa_pss_encode(m_hash: &[u8], em_bits: usize) -> Result<Vec<u8>> {
+    let em_len = em_bits.div_ceil(8);
+    let salt_len = em_len - HASH_LEN - 2;
+    let mut salt = Zeroizing::new(vec![0u8; salt_len]);
+    OsRng.try_fill_bytes(&mut salt).map_err(|_| Error::Random)?;
+    let h = {
+        let mut d = Sha3_384::new();
+        d.update([0u8; 8]);
+        d.update(m_hash);
+        d.update(&*salt);
+        d.finalize()
+    };
+    // DB = PS (empty with the maximum salt) ‖ 0x01 ‖ salt
+    let db_len = em_len - HASH_LEN - 1;
+    let mut em = Vec::with_capacity(em_len);
+    em.push(0x01);
+    em.extend_from_slice(&salt);
+    debug_assert_eq!(em.len(), db_len);
+    mgf1_sha1_xor(&h, &mut em);
+    em[0] &= top_mask(em_len, em_bits);
+    em.extend_from_slice(&h);
+    em.push(0xBC);
+    Ok(em)
+}
+
+/// EMSA-PSS verification (RFC 8017 §9.1.2), requiring the maximum salt length as every
+/// Parsec.1 signer uses it.
+fn emsa_pss_verify(m_hash: &[u8], em: &[u8], em_bits: usize) -> bool {
+    let em_len = em.len();
+    if em_len < HASH_LEN + 2 || em[em_len - 1] != 0xBC {
+        return false;
+    }
+    let db_len = em_len - HASH_LEN - 1;
+    let (masked_db, rest) = em.split_at(db_len);
+    let h = &rest[..HASH_LEN];
+    if masked_db[0] & !top_mask(em_len, em_bits) != 0 {
+        return false;
+    }
+    let mut db = masked_db.to_vec();
+    mgf1_sha1_xor(h, &mut db);
+    db[0] &= top_mask(em_len, em_bits);
+    // Maximum salt: no zero padding, the 0x01 separator first.
+    if db[0] != 0x01 {
+        return false;
+    }
+    let salt = &db[1..];
+    let mut d = Sha3_384::new();
+    d.update([0u8; 8]);
+    d.update(m_hash);
+    d.update(salt);
+    d.finalize()[..] == *h
+}

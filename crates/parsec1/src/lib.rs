@@ -1,0 +1,25 @@
+//! Parsec.1, Universa's secure command protocol: the cryptographic primitives of
+//! `spec/parsec1.md` §4, byte-compatible with the JavaScript (unicrypto) and Java
+//! implementations.
+//!
+//! - [`PublicKey`] / [`PrivateKey`]: RSA keys packed in BOSS; RSA-OAEP (SHA-1, MGF1-SHA-1) and
+//!   RSA-PSS (SHA3-384, MGF1-SHA-1, maximum salt).
+//! - [`KeyAddress`]: long and short key addresses, their Safe58 text, key matching.
+//! - [`SignedRecord`]: signed payloads with the signer's key inside.
+//! - [`SymmetricKey`]: the EtA session cipher (not standard AES-CTR; see [`eta`]).
+//! - [`pow`]: proof of work, type 1.
+//!
+//! Secrets are zeroed when dropped and tags are compared in constant time. No I/O here.
+
+pub mod address;
+mod error;
+pub mod eta;
+mod keys;
+pub mod pow;
+mod signed_record;
+
+pub use address::KeyAddress;
+pub use error::{Error, Result};
+pub use eta::SymmetricKey;
+pub use keys::{PrivateKey, PublicKey, MAX_BITS, MIN_BITS};
+pub use signed_record::{SignedRecord, TYPE_SHA3_384};
