@@ -39,15 +39,8 @@ export PARSEC_TOOL="$parsec_tool" PARSEC_CLI_TESTS="$cli_tests"
 # benchmarks run under Node; pinned by the lock file beside the peer script.
 need_apt node nodejs
 need_apt npm npm
-node_dir="$cache/node-unicrypto"
-lock=crates/parsec1/tests/node/package-lock.json
-if ! cmp -s "$lock" "$node_dir/package-lock.json" || [ ! -d "$node_dir/node_modules/unicrypto" ]; then
-  step "installing unicrypto (npm ci, once, into $node_dir)"
-  mkdir -p "$node_dir"
-  cp crates/parsec1/tests/node/package.json "$lock" "$node_dir/"
-  (cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error)
-fi
-export PARSEC_NODE_MODULES="$node_dir/node_modules"
+PARSEC_NODE_MODULES=$(crates/parsec1/tests/node/install.sh "$cache")
+export PARSEC_NODE_MODULES
 
 # --- checks ------------------------------------------------------------------------------------
 step "cargo fmt --check"
