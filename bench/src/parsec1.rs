@@ -38,7 +38,9 @@ fn tagged(v: &Value) -> Json {
         Value::Text(s) => json!({"t": "text", "v": s}),
         Value::Bin(b) => json!({"t": "bin", "v": hex(b)}),
         Value::List(l) => json!({"t": "list", "v": l.iter().map(tagged).collect::<Vec<_>>()}),
-        Value::Dict(d) => json!({"t": "dict", "v": d.iter().map(|(k, v)| json!([tagged(k), tagged(v)])).collect::<Vec<_>>()}),
+        Value::Dict(d) => {
+            json!({"t": "dict", "v": d.iter().map(|(k, v)| json!([tagged(k), tagged(v)])).collect::<Vec<_>>()})
+        }
         other => unimplemented!("{other}"),
     }
 }
@@ -51,7 +53,10 @@ fn command() -> Value {
             "args",
             Value::dict([
                 ("keyName", "payments-signing-key".into()),
-                ("alg", Value::dict([("sign", "ecdsa".into()), ("hash", "sha256".into())])),
+                (
+                    "alg",
+                    Value::dict([("sign", "ecdsa".into()), ("hash", "sha256".into())]),
+                ),
                 ("hash", Value::Bin((0..32).collect())),
                 ("deterministic", Value::Bool(false)),
                 ("requestId", Value::Int(48213)),
@@ -68,8 +73,14 @@ fn cases() -> Result<Vec<Case>> {
     let mut cases = Vec::new();
     for (name, v) in [
         ("BOSS command dict", command()),
-        ("BOSS 64 KiB binary", Value::Bin((0..1 << 16).map(|i| (i * 7) as u8).collect())),
-        ("BOSS 1 MiB binary", Value::Bin((0..1 << 20).map(|i| (i * 7) as u8).collect())),
+        (
+            "BOSS 64 KiB binary",
+            Value::Bin((0..1 << 16).map(|i| (i * 7) as u8).collect()),
+        ),
+        (
+            "BOSS 1 MiB binary",
+            Value::Bin((0..1 << 20).map(|i| (i * 7) as u8).collect()),
+        ),
     ] {
         let bytes = parsec_boss::encode(&v)?;
         let size = if bytes.len() > 1000 { bytes.len() } else { 0 };
@@ -106,7 +117,11 @@ fn cases() -> Result<Vec<Case>> {
         let k = key.clone();
         let p = plain.clone();
         cases.push(Case {
-            name: if size > 1024 { "EtA encrypt 1 MiB" } else { "EtA encrypt 1 KiB" },
+            name: if size > 1024 {
+                "EtA encrypt 1 MiB"
+            } else {
+                "EtA encrypt 1 KiB"
+            },
             bytes: size,
             node: json!({"kind": "eta_encrypt", "key": hex(key.as_bytes()), "plain": hex(&plain)}),
             ours: Box::new(move || {
@@ -151,7 +166,8 @@ fn time(f: &dyn Fn()) -> f64 {
 
 /// unicrypto's time per operation, or why it could not do it.
 fn node(cases: &[Case]) -> Result<Vec<Result<f64, String>>> {
-    let modules = std::env::var("PARSEC_NODE_MODULES").context("PARSEC_NODE_MODULES (bench/run-parsec1.sh sets it)")?;
+    let modules = std::env::var("PARSEC_NODE_MODULES")
+        .context("PARSEC_NODE_MODULES (bench/run-parsec1.sh sets it)")?;
     let input: Vec<Json> = cases
         .iter()
         .map(|c| {
@@ -171,7 +187,10 @@ fn node(cases: &[Case]) -> Result<Vec<Result<f64, String>>> {
         .output()
         .context("running node")?;
     if !out.status.success() {
-        bail!("unicrypto bench failed: {}", String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "unicrypto bench failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let lines: Vec<Json> = String::from_utf8(out.stdout)?
         .lines()
@@ -217,14 +236,25 @@ fn main() -> Result<()> {
     let ours: Vec<f64> = cases.iter().map(|c| time(&*c.ours)).collect();
     eprintln!("parsec1-bench: timing unicrypto under Node");
     let theirs = node(&cases)?;
-    println!("| operation | ours | unicrypto 1.14.1 (Node {}) | ours is |", node_version());
+    println!(
+        "| operation | ours | unicrypto 1.14.1 (Node {}) | ours is |",
+        node_version()
+    );
     println!("|---|---|---|---|");
     for ((c, o), t) in cases.iter().zip(&ours).zip(&theirs) {
         let (theirs, ratio) = match t {
-            Ok(t) => (format!("{}{}", fmt_ns(*t), mb_s(c.bytes, *t)), format!("{:.1}× faster", t / o)),
+            Ok(t) => (
+                format!("{}{}", fmt_ns(*t), mb_s(c.bytes, *t)),
+                format!("{:.1}× faster", t / o),
+            ),
             Err(e) => (format!("fails: {e}"), "n/a".into()),
         };
-        println!("| {} | {}{} | {theirs} | {ratio} |", c.name, fmt_ns(*o), mb_s(c.bytes, *o));
+        println!(
+            "| {} | {}{} | {theirs} | {ratio} |",
+            c.name,
+            fmt_ns(*o),
+            mb_s(c.bytes, *o)
+        );
     }
     Ok(())
 }

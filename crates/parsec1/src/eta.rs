@@ -118,7 +118,8 @@ impl SymmetricKey {
             // Whole blocks as 128-bit words, then the tail byte by byte.
             let mut whole = chunk.chunks_exact_mut(16);
             for (d, k) in (&mut whole).zip(&blocks) {
-                let x = u128::from_ne_bytes((&*d).try_into().expect("16 bytes")) ^ u128::from_ne_bytes((*k).into());
+                let x = u128::from_ne_bytes((&*d).try_into().expect("16 bytes"))
+                    ^ u128::from_ne_bytes((*k).into());
                 d.copy_from_slice(&x.to_ne_bytes());
             }
             let tail = whole.into_remainder();

@@ -41,7 +41,11 @@ impl Peer {
             .expect("node must be installed (./test.sh installs nodejs)");
         let stdin = child.stdin.take().unwrap();
         let stdout = BufReader::new(child.stdout.take().unwrap());
-        Peer { child, stdin, stdout }
+        Peer {
+            child,
+            stdin,
+            stdout,
+        }
     }
 
     /// Sends one request; returns the response, whether ok or not.
@@ -50,14 +54,21 @@ impl Peer {
         self.stdin.flush().unwrap();
         let mut line = String::new();
         self.stdout.read_line(&mut line).unwrap();
-        assert!(!line.is_empty(), "the unicrypto peer exited (see its stderr above)");
+        assert!(
+            !line.is_empty(),
+            "the unicrypto peer exited (see its stderr above)"
+        );
         serde_json::from_str(&line).unwrap()
     }
 
     /// Sends one request that must succeed.
     fn call(&mut self, request: Json) -> Json {
         let r = self.try_call(request.clone());
-        assert_eq!(r["ok"], true, "unicrypto failed {}: {}", request["op"], r["error"]);
+        assert_eq!(
+            r["ok"], true,
+            "unicrypto failed {}: {}",
+            request["op"], r["error"]
+        );
         r
     }
 }
@@ -75,7 +86,10 @@ fn hex(b: &[u8]) -> String {
 
 fn unhex(v: &Json) -> Vec<u8> {
     let s = v.as_str().unwrap_or_else(|| panic!("not hex: {v}"));
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
 }
 
 /// Our value in the peer's tagged JSON.
@@ -89,7 +103,9 @@ fn tagged(v: &Value) -> Json {
         Value::Bin(b) => json!({"t": "bin", "v": hex(b)}),
         Value::Time(t) => json!({"t": "time", "v": t.0}),
         Value::List(l) => json!({"t": "list", "v": l.iter().map(tagged).collect::<Vec<_>>()}),
-        Value::Dict(d) => json!({"t": "dict", "v": d.iter().map(|(k, v)| json!([tagged(k), tagged(v)])).collect::<Vec<_>>()}),
+        Value::Dict(d) => {
+            json!({"t": "dict", "v": d.iter().map(|(k, v)| json!([tagged(k), tagged(v)])).collect::<Vec<_>>()})
+        }
         Value::BigInt(_) => panic!("no big integers for JavaScript"),
     }
 }
@@ -117,7 +133,10 @@ fn untagged(j: &Json) -> Value {
     }
 }
 
-const JS: Shape = Shape { js: true, max_depth: 4 };
+const JS: Shape = Shape {
+    js: true,
+    max_depth: 4,
+};
 
 #[test]
 fn boss_values_cross_in_both_directions() {
@@ -128,17 +147,33 @@ fn boss_values_cross_in_both_directions() {
         // Ours -> unicrypto.
         let bytes = parsec_boss::encode(&v).unwrap();
         let r = peer.call(json!({"op": "boss_decode", "hex": hex(&bytes)}));
-        assert_eq!(untagged(&r["value"]), v, "unicrypto read our bytes, seed {seed}");
+        assert_eq!(
+            untagged(&r["value"]),
+            v,
+            "unicrypto read our bytes, seed {seed}"
+        );
         // unicrypto -> ours (its writer uses references for repeated texts and binaries).
         let r = peer.call(json!({"op": "boss_encode", "value": tagged(&v)}));
         let theirs = unhex(&r["hex"]);
-        assert_eq!(parsec_boss::decode(&theirs).unwrap(), v, "we read unicrypto's bytes, seed {seed}");
+        assert_eq!(
+            parsec_boss::decode(&theirs).unwrap(),
+            v,
+            "we read unicrypto's bytes, seed {seed}"
+        );
     }
     // Repeats, so that unicrypto's writer emits references to texts, binaries and the same
     // text once more as binary (its text/binary confusion, spec §3.7).
-    let v = Value::List(vec!["abc".into(), "abc".into(), Value::Bin(vec![1, 2]), Value::Bin(vec![1, 2])]);
+    let v = Value::List(vec![
+        "abc".into(),
+        "abc".into(),
+        Value::Bin(vec![1, 2]),
+        Value::Bin(vec![1, 2]),
+    ]);
     let theirs = unhex(&peer.call(json!({"op": "boss_encode", "value": tagged(&v)}))["hex"]);
-    assert!(theirs.len() < parsec_boss::encode(&v).unwrap().len(), "references were used");
+    assert!(
+        theirs.len() < parsec_boss::encode(&v).unwrap().len(),
+        "references were used"
+    );
     assert_eq!(parsec_boss::decode(&theirs).unwrap(), v);
     let confused = Value::List(vec!["abc".into(), Value::Bin(b"abc".to_vec())]);
     let theirs = unhex(&peer.call(json!({"op": "boss_encode", "value": tagged(&confused)}))["hex"]);
@@ -157,15 +192,25 @@ fn eta_in_both_directions() {
     // Not 0: unicrypto's WASM aborts on an HMAC of empty input (LTC_ARGCHK 'in != NULL') and
     // is unusable afterwards. Parsec.1 never encrypts an empty message (a BOSS object is at
     // least one byte); our side handles it (tests/vectors.rs).
-    for n in [1usize, 15, 16, 17, 31, 33, 48, 100, 127, 128, 129, 255, 1000, 4099] {
+    for n in [
+        1usize, 15, 16, 17, 31, 33, 48, 100, 127, 128, 129, 255, 1000, 4099,
+    ] {
         let key = SymmetricKey::random().unwrap();
         let plain = rng.bytes(n);
         let k = hex(key.as_bytes());
         let ours = key.encrypt(&plain).unwrap();
         let r = peer.call(json!({"op": "eta_decrypt", "key": k, "cipher": hex(&ours)}));
-        assert_eq!(unhex(&r["plain"]), plain, "unicrypto decrypts ours, {n} bytes");
+        assert_eq!(
+            unhex(&r["plain"]),
+            plain,
+            "unicrypto decrypts ours, {n} bytes"
+        );
         let r = peer.call(json!({"op": "eta_encrypt", "key": k, "plain": hex(&plain)}));
-        assert_eq!(key.decrypt(&unhex(&r["hex"])).unwrap(), plain, "we decrypt unicrypto's, {n} bytes");
+        assert_eq!(
+            key.decrypt(&unhex(&r["hex"])).unwrap(),
+            plain,
+            "we decrypt unicrypto's, {n} bytes"
+        );
         let mut tampered = ours.clone();
         let last = tampered.len() - 1;
         tampered[last] ^= 1;
@@ -179,7 +224,11 @@ fn their_addresses(peer: &mut Peer, key: &PublicKey) -> (Vec<u8>, String, Vec<u8
     let packed = hex(&key.pack());
     let long = peer.call(json!({"op": "address", "public": packed, "long": true}));
     let short = peer.call(json!({"op": "address", "public": packed, "long": false}));
-    (unhex(&long["hex"]), long["text"].as_str().unwrap().to_owned(), unhex(&short["hex"]))
+    (
+        unhex(&long["hex"]),
+        long["text"].as_str().unwrap().to_owned(),
+        unhex(&short["hex"]),
+    )
 }
 
 #[test]
@@ -188,7 +237,10 @@ fn rsa_keys_signatures_records_and_addresses_in_both_directions() {
     let ours = PrivateKey::generate(2048).unwrap();
     let r = peer.call(json!({"op": "rsa_generate", "bits": 2048}));
     let theirs = PrivateKey::unpack(&unhex(&r["private"])).unwrap();
-    assert_eq!(theirs.public_key(), &PublicKey::unpack(&unhex(&r["public"])).unwrap());
+    assert_eq!(
+        theirs.public_key(),
+        &PublicKey::unpack(&unhex(&r["public"])).unwrap()
+    );
     // Their key packs the same way ours does.
     assert_eq!(&theirs.pack()[..], &unhex(&r["private"])[..]);
 
@@ -202,17 +254,29 @@ fn rsa_keys_signatures_records_and_addresses_in_both_directions() {
         let our_long = public.long_address().unwrap();
         assert_eq!(long, our_long.as_bytes(), "{name}: long address");
         assert_eq!(text, our_long.to_string(), "{name}: Safe58");
-        assert_eq!(short, public.short_address().unwrap().as_bytes(), "{name}: short address");
+        assert_eq!(
+            short,
+            public.short_address().unwrap().as_bytes(),
+            "{name}: short address"
+        );
         let r = peer.call(json!({"op": "address_parse", "text": our_long.to_string()}));
-        assert_eq!((r["valid"].as_bool(), unhex(&r["hex"])), (Some(true), long.clone()));
+        assert_eq!(
+            (r["valid"].as_bool(), unhex(&r["hex"])),
+            (Some(true), long.clone())
+        );
         let r = peer.call(json!({"op": "address_match", "address": hex(our_long.as_bytes()), "public": packed_pub}));
         assert_eq!(r["matches"], true, "{name}");
         assert!(KeyAddress::from_bytes(&long).unwrap().matches(public));
 
         // OAEP: each side decrypts what the other encrypted.
         let secret = [0x5Au8; 100];
-        let r = peer.call(json!({"op": "oaep_encrypt", "public": packed_pub, "plain": hex(&secret)}));
-        assert_eq!(&key.decrypt_oaep(&unhex(&r["hex"])).unwrap()[..], &secret, "{name}: we decrypt");
+        let r =
+            peer.call(json!({"op": "oaep_encrypt", "public": packed_pub, "plain": hex(&secret)}));
+        assert_eq!(
+            &key.decrypt_oaep(&unhex(&r["hex"])).unwrap()[..],
+            &secret,
+            "{name}: we decrypt"
+        );
         let c = public.encrypt_oaep(&secret).unwrap();
         let r = peer.call(json!({"op": "oaep_decrypt", "private": packed_priv, "cipher": hex(&c)}));
         assert_eq!(unhex(&r["plain"]), secret, "{name}: unicrypto decrypts");
@@ -223,7 +287,9 @@ fn rsa_keys_signatures_records_and_addresses_in_both_directions() {
         public.verify_pss(data, &unhex(&r["hex"])).unwrap();
         assert!(public.verify_pss(b"other", &unhex(&r["hex"])).is_err());
         let sig = key.sign_pss(data).unwrap();
-        let r = peer.call(json!({"op": "pss_verify", "public": packed_pub, "data": hex(data), "sig": hex(&sig)}));
+        let r = peer.call(
+            json!({"op": "pss_verify", "public": packed_pub, "data": hex(data), "sig": hex(&sig)}),
+        );
         assert_eq!(r["valid"], true, "{name}: unicrypto verifies ours");
         let r = peer.call(json!({"op": "pss_verify", "public": packed_pub, "data": hex(b"other"), "sig": hex(&sig)}));
         assert_eq!(r["valid"], false, "{name}: and refuses a wrong message");
@@ -232,7 +298,10 @@ fn rsa_keys_signatures_records_and_addresses_in_both_directions() {
         let payload = Value::dict([
             ("clientNonce", Value::Bin(vec![3; 32])),
             ("sessionId", "session-1".into()),
-            ("knownServiceKeys", Value::List(vec![Value::Bin(long.clone())])),
+            (
+                "knownServiceKeys",
+                Value::List(vec![Value::Bin(long.clone())]),
+            ),
         ]);
         for nonce in [None, Some(vec![9u8; 32])] {
             let packed = SignedRecord::pack(key, nonce.as_deref(), &payload).unwrap();
@@ -248,7 +317,10 @@ fn rsa_keys_signatures_records_and_addresses_in_both_directions() {
             let last = tampered.len() - 1;
             tampered[last] ^= 1;
             let r = peer.call(json!({"op": "sr_unpack", "hex": hex(&tampered)}));
-            assert_eq!(r["valid"], false, "{name}: unicrypto refuses a tampered record");
+            assert_eq!(
+                r["valid"], false,
+                "{name}: unicrypto refuses a tampered record"
+            );
 
             let nonce_json = nonce.as_ref().map_or(Json::Null, |n| json!(hex(n)));
             let r = peer.call(json!({"op": "sr_pack", "private": packed_priv, "nonce": nonce_json, "payload": tagged(&payload)}));
@@ -260,7 +332,10 @@ fn rsa_keys_signatures_records_and_addresses_in_both_directions() {
             let mut tampered = theirs;
             let last = tampered.len() - 1;
             tampered[last] ^= 1;
-            assert!(SignedRecord::unpack(&tampered).is_err(), "{name}: we refuse a tampered record");
+            assert!(
+                SignedRecord::unpack(&tampered).is_err(),
+                "{name}: we refuse a tampered record"
+            );
         }
     }
 }
