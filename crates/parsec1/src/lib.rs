@@ -12,14 +12,19 @@
 //! Secrets are zeroed when dropped and tags are compared in constant time. No I/O here.
 
 pub mod address;
+pub mod client;
 mod error;
 pub mod eta;
+pub mod hash_id;
 mod keys;
+pub mod message;
 pub mod pow;
+pub mod server;
 mod signed_record;
 
 pub use address::KeyAddress;
 pub use error::{Error, Result};
 pub use eta::SymmetricKey;
 pub use keys::{PrivateKey, PublicKey, MAX_BITS, MIN_BITS};
+pub use message::RemoteError;
 pub use signed_record::{SignedRecord, TYPE_SHA3_384};

@@ -2,6 +2,7 @@
 
 use parsec_wire::Opcode;
 use prost::Message;
+use serde::{Deserialize, Serialize};
 
 use crate::error::DecodeError;
 use crate::ops::{self, Contract};
@@ -16,6 +17,30 @@ fn decode_empty<P: Message + Default>(body: &[u8]) -> Result<(), DecodeError> {
     Ok(())
 }
 
+fn deserialize_typed<'de, T: Contract, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<T, DecodeError> {
+    T::from_proto(T::Proto::deserialize(d).map_err(fields)?)
+}
+
+fn deserialize_empty<'de, P: serde::de::DeserializeOwned, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<(), DecodeError> {
+    P::deserialize(d).map_err(fields)?;
+    Ok(())
+}
+
+fn fields<E: std::fmt::Display>(e: E) -> DecodeError {
+    DecodeError::Fields(e.to_string())
+}
+
+fn serialize_typed<T: Contract, S: serde::Serializer>(value: &T, s: S) -> Result<S::Ok, S::Error> {
+    let mut proto = value.to_proto();
+    let out = proto.serialize(s);
+    T::wipe(&mut proto);
+    out
+}
+
 fn encode_typed<T: Contract>(value: &T) -> Vec<u8> {
     let mut proto = value.to_proto();
     let body = proto.encode_to_vec();
@@ -25,7 +50,7 @@ fn encode_typed<T: Contract>(value: &T) -> Vec<u8> {
 
 macro_rules! contracts {
     (
-        $(#[$meta:meta])* enum $name:ident, $decode:ident, $encode:ident;
+        $(#[$meta:meta])* enum $name:ident, $decode:ident, $encode:ident, $de:ident, $ser:ident;
         empty { $($empty:ident = $proto:ty,)* }
         typed { $($typed:ident($ty:ty),)* }
     ) => {
@@ -65,12 +90,34 @@ macro_rules! contracts {
                 $($name::$typed(inner) => encode_typed(inner),)*
             }
         }
+
+        pub(crate) fn $de<'de, D: serde::Deserializer<'de>>(
+            opcode: Opcode,
+            d: D,
+        ) -> Result<$name, DecodeError> {
+            match opcode {
+                $(Opcode::$empty => {
+                    deserialize_empty::<$proto, D>(d)?;
+                    Ok($name::$empty)
+                })*
+                $(Opcode::$typed => Ok($name::$typed(deserialize_typed::<$ty, D>(d)?)),)*
+                #[allow(unreachable_patterns)]
+                _ => Err(DecodeError::InvalidEncoding("opcode without a contract")),
+            }
+        }
+
+        pub(crate) fn $ser<S: serde::Serializer>(value: &$name, s: S) -> Result<S::Ok, S::Error> {
+            match value {
+                $($name::$empty => <$proto>::default().serialize(s),)*
+                $($name::$typed(inner) => serialize_typed(inner, s),)*
+            }
+        }
     };
 }
 
 contracts! {
     /// A decoded request body, one variant per opcode (named like [`Opcode`]).
-    enum Operation, decode_op, encode_op;
+    enum Operation, decode_op, encode_op, de_op, ser_op;
     empty {
         Ping = proto::ping::Operation,
         ListProviders = proto::list_providers::Operation,
@@ -110,7 +157,7 @@ contracts! {
 
 contracts! {
     /// A response body, one variant per opcode (named like [`Opcode`]).
-    enum OpResult, decode_res, encode_res;
+    enum OpResult, decode_res, encode_res, de_res, ser_res;
     empty {
         DeleteClient = proto::delete_client::Result,
         PsaGenerateKey = proto::psa_generate_key::Result,
@@ -166,4 +213,32 @@ pub fn decode_result(opcode: Opcode, body: &[u8]) -> Result<OpResult, DecodeErro
 /// Encodes the body of a successful response.
 pub fn encode_result(result: &OpResult) -> Vec<u8> {
     encode_res(result)
+}
+
+/// Reads the arguments of an operation from a self-describing format (the BOSS dictionary of a
+/// Parsec.1 command). The fields are those of the protobuf contract, in lower camel case; absent
+/// fields take their protobuf default, and the result is checked exactly as a protobuf body is.
+pub fn deserialize_operation<'de, D: serde::Deserializer<'de>>(
+    opcode: Opcode,
+    d: D,
+) -> Result<Operation, DecodeError> {
+    de_op(opcode, d)
+}
+
+/// Writes an operation in the form [`deserialize_operation`] reads (for clients and tests).
+pub fn serialize_operation<S: serde::Serializer>(op: &Operation, s: S) -> Result<S::Ok, S::Error> {
+    ser_op(op, s)
+}
+
+/// Reads a result written by [`serialize_result`].
+pub fn deserialize_result<'de, D: serde::Deserializer<'de>>(
+    opcode: Opcode,
+    d: D,
+) -> Result<OpResult, DecodeError> {
+    de_res(opcode, d)
+}
+
+/// Writes a result as a dictionary of its protobuf contract's fields (lower camel case).
+pub fn serialize_result<S: serde::Serializer>(result: &OpResult, s: S) -> Result<S::Ok, S::Error> {
+    ser_res(result, s)
 }

@@ -13,6 +13,10 @@ pub enum DecodeError {
     /// enumeration value, missing required oneof or message, out-of-range number).
     #[error("invalid encoding: {0}")]
     InvalidEncoding(&'static str),
+    /// The structured (serde, e.g. BOSS) form of the message does not fit the contract: a field
+    /// of the wrong type, or a value that is not a dictionary.
+    #[error("the arguments do not fit the operation: {0}")]
+    Fields(String),
 }
 
 impl DecodeError {
@@ -21,6 +25,7 @@ impl DecodeError {
         match self {
             DecodeError::NotProtobuf => Status::DeserializingBodyFailed,
             DecodeError::InvalidEncoding(_) => Status::InvalidEncoding,
+            DecodeError::Fields(_) => Status::DeserializingBodyFailed,
         }
     }
 }

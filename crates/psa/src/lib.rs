@@ -28,7 +28,8 @@ pub mod types;
 mod tests;
 
 pub use codec::{
-    decode_operation, decode_result, encode_operation, encode_result, OpResult, Operation,
+    decode_operation, decode_result, deserialize_operation, deserialize_result, encode_operation,
+    encode_result, serialize_operation, serialize_result, OpResult, Operation,
 };
 pub use error::DecodeError;
 pub use secret::Secret;

@@ -28,7 +28,7 @@ use crate::error::DecodeError;
 
 /// How a typed value maps to its protobuf message.
 pub(crate) trait Contract: Sized {
-    type Proto: prost::Message + Default;
+    type Proto: prost::Message + Default + serde::Serialize + serde::de::DeserializeOwned;
     /// Checks and converts a decoded message.
     fn from_proto(proto: Self::Proto) -> Result<Self, DecodeError>;
     /// Builds the message (cannot fail: every typed value is valid).

@@ -1,6 +1,7 @@
 //! `can_do_crypto.proto`: capability discovery. The answer is the response status.
 
-#[derive(Clone, PartialEq, prost::Message)]
+#[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+#[serde(default, rename_all = "camelCase")]
 pub struct Operation {
     #[prost(enumeration = "CheckType", tag = "1")]
     pub check_type: i32,
@@ -8,7 +9,8 @@ pub struct Operation {
     pub attributes: Option<super::psa_key_attributes::KeyAttributes>,
 }
 
-#[derive(Clone, Copy, PartialEq, prost::Message)]
+#[derive(Clone, Copy, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+#[serde(default, rename_all = "camelCase")]
 pub struct Result {}
 
 /// Value 0 is a placeholder that decoders refuse.

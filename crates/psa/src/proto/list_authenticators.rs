@@ -1,6 +1,7 @@
 //! `list_authenticators.proto`: the configured authenticators.
 
-#[derive(Clone, PartialEq, prost::Message)]
+#[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+#[serde(default, rename_all = "camelCase")]
 pub struct AuthenticatorInfo {
     #[prost(string, tag = "1")]
     pub description: String,
@@ -14,10 +15,12 @@ pub struct AuthenticatorInfo {
     pub id: u32,
 }
 
-#[derive(Clone, Copy, PartialEq, prost::Message)]
+#[derive(Clone, Copy, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+#[serde(default, rename_all = "camelCase")]
 pub struct Operation {}
 
-#[derive(Clone, PartialEq, prost::Message)]
+#[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+#[serde(default, rename_all = "camelCase")]
 pub struct Result {
     #[prost(message, repeated, tag = "1")]
     pub authenticators: Vec<AuthenticatorInfo>,

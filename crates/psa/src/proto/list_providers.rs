@@ -1,6 +1,7 @@
 //! `list_providers.proto`: the configured providers.
 
-#[derive(Clone, PartialEq, prost::Message)]
+#[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+#[serde(default, rename_all = "camelCase")]
 pub struct ProviderInfo {
     #[prost(string, tag = "1")]
     pub uuid: String,
@@ -18,10 +19,12 @@ pub struct ProviderInfo {
     pub id: u32,
 }
 
-#[derive(Clone, Copy, PartialEq, prost::Message)]
+#[derive(Clone, Copy, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+#[serde(default, rename_all = "camelCase")]
 pub struct Operation {}
 
-#[derive(Clone, PartialEq, prost::Message)]
+#[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+#[serde(default, rename_all = "camelCase")]
 pub struct Result {
     #[prost(message, repeated, tag = "1")]
     pub providers: Vec<ProviderInfo>,

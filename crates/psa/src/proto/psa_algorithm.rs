@@ -1,7 +1,8 @@
 //! `psa_algorithm.proto`: the algorithm identifiers shared by every operation.
 
 /// An algorithm of any family. `variant` is required on the wire.
-#[derive(Clone, PartialEq, prost::Message)]
+#[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
 pub struct Algorithm {
     #[prost(oneof = "algorithm::Variant", tags = "1, 2, 3, 4, 5, 6, 7, 8, 9")]
     pub variant: Option<algorithm::Variant>,
@@ -10,36 +11,49 @@ pub struct Algorithm {
 /// The families an [`Algorithm`] can hold.
 pub mod algorithm {
     /// No algorithm (a key usable for nothing cryptographic).
-    #[derive(Clone, Copy, PartialEq, prost::Message)]
+    #[derive(Clone, Copy, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+    #[serde(default, rename_all = "camelCase")]
     pub struct None {}
 
-    #[derive(Clone, PartialEq, prost::Message)]
+    #[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+    #[serde(transparent)]
     pub struct Mac {
         #[prost(oneof = "mac::Variant", tags = "1, 2")]
         pub variant: Option<mac::Variant>,
     }
 
     pub mod mac {
-        #[derive(Clone, PartialEq, prost::Message)]
+        #[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+        #[serde(transparent)]
         pub struct FullLength {
             #[prost(oneof = "full_length::Variant", tags = "1, 2, 3")]
             pub variant: Option<full_length::Variant>,
         }
 
         pub mod full_length {
-            #[derive(Clone, Copy, PartialEq, prost::Message)]
+            #[derive(
+                Clone, Copy, PartialEq, prost::Message, serde::Serialize, serde::Deserialize,
+            )]
+            #[serde(default, rename_all = "camelCase")]
             pub struct Hmac {
                 #[prost(enumeration = "super::super::Hash", tag = "1")]
                 pub hash_alg: i32,
             }
 
-            #[derive(Clone, Copy, PartialEq, prost::Message)]
+            #[derive(
+                Clone, Copy, PartialEq, prost::Message, serde::Serialize, serde::Deserialize,
+            )]
+            #[serde(default, rename_all = "camelCase")]
             pub struct CbcMac {}
 
-            #[derive(Clone, Copy, PartialEq, prost::Message)]
+            #[derive(
+                Clone, Copy, PartialEq, prost::Message, serde::Serialize, serde::Deserialize,
+            )]
+            #[serde(default, rename_all = "camelCase")]
             pub struct Cmac {}
 
-            #[derive(Clone, PartialEq, prost::Oneof)]
+            #[derive(Clone, PartialEq, prost::Oneof, serde::Serialize, serde::Deserialize)]
+            #[serde(rename_all = "camelCase")]
             pub enum Variant {
                 #[prost(message, tag = "1")]
                 Hmac(Hmac),
@@ -50,7 +64,8 @@ pub mod algorithm {
             }
         }
 
-        #[derive(Clone, PartialEq, prost::Message)]
+        #[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+        #[serde(default, rename_all = "camelCase")]
         pub struct Truncated {
             #[prost(message, optional, tag = "1")]
             pub mac_alg: Option<FullLength>,
@@ -58,7 +73,8 @@ pub mod algorithm {
             pub mac_length: u32,
         }
 
-        #[derive(Clone, PartialEq, prost::Oneof)]
+        #[derive(Clone, PartialEq, prost::Oneof, serde::Serialize, serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
         pub enum Variant {
             #[prost(message, tag = "1")]
             FullLength(FullLength),
@@ -67,14 +83,16 @@ pub mod algorithm {
         }
     }
 
-    #[derive(Clone, PartialEq, prost::Message)]
+    #[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+    #[serde(transparent)]
     pub struct Aead {
         #[prost(oneof = "aead::Variant", tags = "1, 2")]
         pub variant: Option<aead::Variant>,
     }
 
     pub mod aead {
-        #[derive(Clone, Copy, PartialEq, prost::Message)]
+        #[derive(Clone, Copy, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+        #[serde(default, rename_all = "camelCase")]
         pub struct AeadWithShortenedTag {
             #[prost(enumeration = "AeadWithDefaultLengthTag", tag = "1")]
             pub aead_alg: i32,
@@ -92,7 +110,8 @@ pub mod algorithm {
             Chacha20Poly1305 = 3,
         }
 
-        #[derive(Clone, PartialEq, prost::Oneof)]
+        #[derive(Clone, PartialEq, prost::Oneof, serde::Serialize, serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
         pub enum Variant {
             #[prost(enumeration = "AeadWithDefaultLengthTag", tag = "1")]
             AeadWithDefaultLengthTag(i32),
@@ -101,7 +120,8 @@ pub mod algorithm {
         }
     }
 
-    #[derive(Clone, PartialEq, prost::Message)]
+    #[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+    #[serde(transparent)]
     pub struct AsymmetricSignature {
         #[prost(oneof = "asymmetric_signature::Variant", tags = "1, 2, 3, 4, 5, 6")]
         pub variant: Option<asymmetric_signature::Variant>,
@@ -109,17 +129,22 @@ pub mod algorithm {
 
     pub mod asymmetric_signature {
         /// The hash of a hash-and-sign algorithm: a specific one, or any (policies only).
-        #[derive(Clone, PartialEq, prost::Message)]
+        #[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+        #[serde(transparent)]
         pub struct SignHash {
             #[prost(oneof = "sign_hash::Variant", tags = "1, 2")]
             pub variant: Option<sign_hash::Variant>,
         }
 
         pub mod sign_hash {
-            #[derive(Clone, Copy, PartialEq, prost::Message)]
+            #[derive(
+                Clone, Copy, PartialEq, prost::Message, serde::Serialize, serde::Deserialize,
+            )]
+            #[serde(default, rename_all = "camelCase")]
             pub struct Any {}
 
-            #[derive(Clone, PartialEq, prost::Oneof)]
+            #[derive(Clone, PartialEq, prost::Oneof, serde::Serialize, serde::Deserialize)]
+            #[serde(rename_all = "camelCase")]
             pub enum Variant {
                 #[prost(message, tag = "1")]
                 Any(Any),
@@ -128,37 +153,44 @@ pub mod algorithm {
             }
         }
 
-        #[derive(Clone, PartialEq, prost::Message)]
+        #[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+        #[serde(default, rename_all = "camelCase")]
         pub struct RsaPkcs1v15Sign {
             #[prost(message, optional, tag = "1")]
             pub hash_alg: Option<SignHash>,
         }
 
-        #[derive(Clone, Copy, PartialEq, prost::Message)]
+        #[derive(Clone, Copy, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+        #[serde(default, rename_all = "camelCase")]
         pub struct RsaPkcs1v15SignRaw {}
 
-        #[derive(Clone, PartialEq, prost::Message)]
+        #[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+        #[serde(default, rename_all = "camelCase")]
         pub struct RsaPss {
             #[prost(message, optional, tag = "1")]
             pub hash_alg: Option<SignHash>,
         }
 
-        #[derive(Clone, PartialEq, prost::Message)]
+        #[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+        #[serde(default, rename_all = "camelCase")]
         pub struct Ecdsa {
             #[prost(message, optional, tag = "1")]
             pub hash_alg: Option<SignHash>,
         }
 
-        #[derive(Clone, Copy, PartialEq, prost::Message)]
+        #[derive(Clone, Copy, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+        #[serde(default, rename_all = "camelCase")]
         pub struct EcdsaAny {}
 
-        #[derive(Clone, PartialEq, prost::Message)]
+        #[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+        #[serde(default, rename_all = "camelCase")]
         pub struct DeterministicEcdsa {
             #[prost(message, optional, tag = "1")]
             pub hash_alg: Option<SignHash>,
         }
 
-        #[derive(Clone, PartialEq, prost::Oneof)]
+        #[derive(Clone, PartialEq, prost::Oneof, serde::Serialize, serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
         pub enum Variant {
             #[prost(message, tag = "1")]
             RsaPkcs1v15Sign(RsaPkcs1v15Sign),
@@ -175,23 +207,27 @@ pub mod algorithm {
         }
     }
 
-    #[derive(Clone, PartialEq, prost::Message)]
+    #[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+    #[serde(transparent)]
     pub struct AsymmetricEncryption {
         #[prost(oneof = "asymmetric_encryption::Variant", tags = "1, 2")]
         pub variant: Option<asymmetric_encryption::Variant>,
     }
 
     pub mod asymmetric_encryption {
-        #[derive(Clone, Copy, PartialEq, prost::Message)]
+        #[derive(Clone, Copy, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+        #[serde(default, rename_all = "camelCase")]
         pub struct RsaPkcs1v15Crypt {}
 
-        #[derive(Clone, Copy, PartialEq, prost::Message)]
+        #[derive(Clone, Copy, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+        #[serde(default, rename_all = "camelCase")]
         pub struct RsaOaep {
             #[prost(enumeration = "super::Hash", tag = "1")]
             pub hash_alg: i32,
         }
 
-        #[derive(Clone, PartialEq, prost::Oneof)]
+        #[derive(Clone, PartialEq, prost::Oneof, serde::Serialize, serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
         pub enum Variant {
             #[prost(message, tag = "1")]
             RsaPkcs1v15Crypt(RsaPkcs1v15Crypt),
@@ -200,14 +236,16 @@ pub mod algorithm {
         }
     }
 
-    #[derive(Clone, PartialEq, prost::Message)]
+    #[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+    #[serde(transparent)]
     pub struct KeyAgreement {
         #[prost(oneof = "key_agreement::Variant", tags = "1, 2")]
         pub variant: Option<key_agreement::Variant>,
     }
 
     pub mod key_agreement {
-        #[derive(Clone, PartialEq, prost::Message)]
+        #[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+        #[serde(default, rename_all = "camelCase")]
         pub struct WithKeyDerivation {
             #[prost(enumeration = "Raw", tag = "1")]
             pub ka_alg: i32,
@@ -224,7 +262,8 @@ pub mod algorithm {
             Ecdh = 2,
         }
 
-        #[derive(Clone, PartialEq, prost::Oneof)]
+        #[derive(Clone, PartialEq, prost::Oneof, serde::Serialize, serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
         pub enum Variant {
             #[prost(enumeration = "Raw", tag = "1")]
             Raw(i32),
@@ -233,32 +272,37 @@ pub mod algorithm {
         }
     }
 
-    #[derive(Clone, PartialEq, prost::Message)]
+    #[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+    #[serde(transparent)]
     pub struct KeyDerivation {
         #[prost(oneof = "key_derivation::Variant", tags = "1, 2, 3")]
         pub variant: Option<key_derivation::Variant>,
     }
 
     pub mod key_derivation {
-        #[derive(Clone, Copy, PartialEq, prost::Message)]
+        #[derive(Clone, Copy, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+        #[serde(default, rename_all = "camelCase")]
         pub struct Hkdf {
             #[prost(enumeration = "super::Hash", tag = "1")]
             pub hash_alg: i32,
         }
 
-        #[derive(Clone, Copy, PartialEq, prost::Message)]
+        #[derive(Clone, Copy, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+        #[serde(default, rename_all = "camelCase")]
         pub struct Tls12Prf {
             #[prost(enumeration = "super::Hash", tag = "1")]
             pub hash_alg: i32,
         }
 
-        #[derive(Clone, Copy, PartialEq, prost::Message)]
+        #[derive(Clone, Copy, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+        #[serde(default, rename_all = "camelCase")]
         pub struct Tls12PskToMs {
             #[prost(enumeration = "super::Hash", tag = "1")]
             pub hash_alg: i32,
         }
 
-        #[derive(Clone, PartialEq, prost::Oneof)]
+        #[derive(Clone, PartialEq, prost::Oneof, serde::Serialize, serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
         pub enum Variant {
             #[prost(message, tag = "1")]
             Hkdf(Hkdf),
@@ -306,7 +350,8 @@ pub mod algorithm {
         CbcPkcs7 = 8,
     }
 
-    #[derive(Clone, PartialEq, prost::Oneof)]
+    #[derive(Clone, PartialEq, prost::Oneof, serde::Serialize, serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
     pub enum Variant {
         #[prost(message, tag = "1")]
         None(None),

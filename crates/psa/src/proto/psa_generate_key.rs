@@ -1,6 +1,7 @@
 //! `psa_generate_key.proto`.
 
-#[derive(Clone, PartialEq, prost::Message)]
+#[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+#[serde(default, rename_all = "camelCase")]
 pub struct Operation {
     #[prost(string, tag = "1")]
     pub key_name: String,
@@ -8,5 +9,6 @@ pub struct Operation {
     pub attributes: Option<super::psa_key_attributes::KeyAttributes>,
 }
 
-#[derive(Clone, Copy, PartialEq, prost::Message)]
+#[derive(Clone, Copy, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+#[serde(default, rename_all = "camelCase")]
 pub struct Result {}

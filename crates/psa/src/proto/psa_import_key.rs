@@ -1,14 +1,17 @@
 //! `psa_import_key.proto`.
 
-#[derive(Clone, PartialEq, prost::Message)]
+#[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+#[serde(default, rename_all = "camelCase")]
 pub struct Operation {
     #[prost(string, tag = "1")]
     pub key_name: String,
     #[prost(message, optional, tag = "2")]
     pub attributes: Option<super::psa_key_attributes::KeyAttributes>,
     #[prost(bytes = "vec", tag = "3")]
+    #[serde(with = "serde_bytes")]
     pub data: Vec<u8>,
 }
 
-#[derive(Clone, Copy, PartialEq, prost::Message)]
+#[derive(Clone, Copy, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+#[serde(default, rename_all = "camelCase")]
 pub struct Result {}

@@ -1,6 +1,7 @@
 //! `psa_key_attributes.proto`: key type, size and policy.
 
-#[derive(Clone, PartialEq, prost::Message)]
+#[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+#[serde(default, rename_all = "camelCase")]
 pub struct KeyAttributes {
     #[prost(message, optional, tag = "1")]
     pub key_type: Option<KeyType>,
@@ -10,7 +11,8 @@ pub struct KeyAttributes {
     pub key_policy: Option<KeyPolicy>,
 }
 
-#[derive(Clone, PartialEq, prost::Message)]
+#[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
 pub struct KeyType {
     #[prost(
         oneof = "key_type::Variant",
@@ -21,55 +23,69 @@ pub struct KeyType {
 
 /// The 14 key types.
 pub mod key_type {
-    #[derive(Clone, Copy, PartialEq, prost::Message)]
+    #[derive(Clone, Copy, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+    #[serde(default, rename_all = "camelCase")]
     pub struct RawData {}
 
-    #[derive(Clone, Copy, PartialEq, prost::Message)]
+    #[derive(Clone, Copy, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+    #[serde(default, rename_all = "camelCase")]
     pub struct Hmac {}
 
-    #[derive(Clone, Copy, PartialEq, prost::Message)]
+    #[derive(Clone, Copy, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+    #[serde(default, rename_all = "camelCase")]
     pub struct Derive {}
 
-    #[derive(Clone, Copy, PartialEq, prost::Message)]
+    #[derive(Clone, Copy, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+    #[serde(default, rename_all = "camelCase")]
     pub struct Aes {}
 
-    #[derive(Clone, Copy, PartialEq, prost::Message)]
+    #[derive(Clone, Copy, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+    #[serde(default, rename_all = "camelCase")]
     pub struct Des {}
 
-    #[derive(Clone, Copy, PartialEq, prost::Message)]
+    #[derive(Clone, Copy, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+    #[serde(default, rename_all = "camelCase")]
     pub struct Camellia {}
 
-    #[derive(Clone, Copy, PartialEq, prost::Message)]
+    #[derive(Clone, Copy, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+    #[serde(default, rename_all = "camelCase")]
     pub struct Arc4 {}
 
-    #[derive(Clone, Copy, PartialEq, prost::Message)]
+    #[derive(Clone, Copy, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+    #[serde(default, rename_all = "camelCase")]
     pub struct Chacha20 {}
 
-    #[derive(Clone, Copy, PartialEq, prost::Message)]
+    #[derive(Clone, Copy, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+    #[serde(default, rename_all = "camelCase")]
     pub struct RsaPublicKey {}
 
-    #[derive(Clone, Copy, PartialEq, prost::Message)]
+    #[derive(Clone, Copy, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+    #[serde(default, rename_all = "camelCase")]
     pub struct RsaKeyPair {}
 
-    #[derive(Clone, Copy, PartialEq, prost::Message)]
+    #[derive(Clone, Copy, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+    #[serde(default, rename_all = "camelCase")]
     pub struct EccKeyPair {
         #[prost(enumeration = "EccFamily", tag = "1")]
         pub curve_family: i32,
     }
 
-    #[derive(Clone, Copy, PartialEq, prost::Message)]
+    #[derive(Clone, Copy, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+    #[serde(default, rename_all = "camelCase")]
     pub struct EccPublicKey {
         #[prost(enumeration = "EccFamily", tag = "1")]
         pub curve_family: i32,
     }
 
-    #[derive(Clone, Copy, PartialEq, prost::Message)]
+    #[derive(Clone, Copy, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+    #[serde(default, rename_all = "camelCase")]
     pub struct DhKeyPair {
         #[prost(enumeration = "DhFamily", tag = "1")]
         pub group_family: i32,
     }
 
-    #[derive(Clone, Copy, PartialEq, prost::Message)]
+    #[derive(Clone, Copy, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+    #[serde(default, rename_all = "camelCase")]
     pub struct DhPublicKey {
         #[prost(enumeration = "DhFamily", tag = "1")]
         pub group_family: i32,
@@ -98,7 +114,8 @@ pub mod key_type {
         Rfc7919 = 0,
     }
 
-    #[derive(Clone, PartialEq, prost::Oneof)]
+    #[derive(Clone, PartialEq, prost::Oneof, serde::Serialize, serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
     pub enum Variant {
         #[prost(message, tag = "1")]
         RawData(RawData),
@@ -131,7 +148,8 @@ pub mod key_type {
     }
 }
 
-#[derive(Clone, PartialEq, prost::Message)]
+#[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+#[serde(default, rename_all = "camelCase")]
 pub struct KeyPolicy {
     #[prost(message, optional, tag = "1")]
     pub key_usage_flags: Option<UsageFlags>,
@@ -139,7 +157,8 @@ pub struct KeyPolicy {
     pub key_algorithm: Option<super::psa_algorithm::Algorithm>,
 }
 
-#[derive(Clone, Copy, PartialEq, prost::Message)]
+#[derive(Clone, Copy, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+#[serde(default, rename_all = "camelCase")]
 pub struct UsageFlags {
     #[prost(bool, tag = "1")]
     pub export: bool,

@@ -1,0 +1,90 @@
+//! A token bucket per peer address, for guest requests (the unauthenticated ones, which cost
+//! the server RSA operations).
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+
+/// Most peers tracked at once. When full, peers whose bucket has refilled are forgotten; if
+/// none has, new peers are refused until some have (the table never grows past this).
+const MAX_PEERS: usize = 65_536;
+
+/// Allows `rate` requests per second per peer, with bursts of up to `burst`.
+#[derive(Debug)]
+pub struct RateLimiter {
+    rate: f64,
+    burst: f64,
+    buckets: Mutex<HashMap<IpAddr, Bucket>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    at_ms: u64,
+}
+
+impl RateLimiter {
+    /// `rate` requests per second (0 disables the limit), bursts of `burst` (at least 1).
+    pub fn new(rate: u32, burst: u32) -> RateLimiter {
+        RateLimiter {
+            rate: f64::from(rate),
+            burst: f64::from(burst.max(1)),
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Takes one token for `peer` at `now_ms` (milliseconds on any monotonic clock).
+    pub fn allow(&self, peer: IpAddr, now_ms: u64) -> bool {
+        if self.rate == 0.0 {
+            return true;
+        }
+        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        if buckets.len() >= MAX_PEERS && !buckets.contains_key(&peer) {
+            buckets.retain(|_, b| self.refilled(*b, now_ms) < self.burst);
+            if buckets.len() >= MAX_PEERS {
+                return false;
+            }
+        }
+        let bucket = buckets.entry(peer).or_insert(Bucket {
+            tokens: self.burst,
+            at_ms: now_ms,
+        });
+        let tokens = self.refilled(*bucket, now_ms);
+        let allowed = tokens >= 1.0;
+        *bucket = Bucket {
+            tokens: if allowed { tokens - 1.0 } else { tokens },
+            at_ms: now_ms.max(bucket.at_ms),
+        };
+        allowed
+    }
+
+    fn refilled(&self, b: Bucket, now_ms: u64) -> f64 {
+        let elapsed = now_ms.saturating_sub(b.at_ms) as f64 / 1000.0;
+        (b.tokens + elapsed * self.rate).min(self.burst)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bursts_then_refills_per_peer() {
+        let limiter = RateLimiter::new(2, 3);
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        let b: IpAddr = "192.0.2.2".parse().unwrap();
+        let allowed = (0..5).filter(|_| limiter.allow(a, 1_000)).count();
+        assert_eq!(allowed, 3, "a burst of 3");
+        assert!(limiter.allow(b, 1_000), "another peer has its own bucket");
+        assert!(!limiter.allow(a, 1_400), "0.8 token after 400 ms at 2/s");
+        assert!(limiter.allow(a, 1_500), "one token after 500 ms");
+        assert!(!limiter.allow(a, 1_500));
+    }
+
+    #[test]
+    fn zero_rate_disables() {
+        let limiter = RateLimiter::new(0, 0);
+        let a: IpAddr = "::1".parse().unwrap();
+        assert!((0..1000).all(|_| limiter.allow(a, 0)));
+    }
+}

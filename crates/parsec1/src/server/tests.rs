@@ -1,0 +1,592 @@
+//! The server driven by the client state machines, in memory.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::OnceLock;
+
+use parsec_boss::Value;
+
+use super::*;
+use crate::client::{self, ClientError, Registered, Tsk};
+
+const PEER: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 7));
+const T0: u64 = 1_800_000_000;
+
+fn key(i: usize) -> PrivateKey {
+    static KEYS: OnceLock<Vec<PrivateKey>> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        (0..4)
+            .map(|_| PrivateKey::generate(2048).unwrap())
+            .collect()
+    })[i]
+        .clone()
+}
+
+fn settings() -> Settings {
+    Settings {
+        pow_length: 10,
+        test_pow_length: 4,
+        tsk_lifetime: 600,
+        test_tsk_lifetime: 60,
+        session_lifetime: 3600,
+        max_sessions_per_key: 2,
+        guest_rate: 0,
+        ..Settings::default()
+    }
+}
+
+fn server_with(settings: Settings) -> Server<MemorySessions> {
+    let mut commands = Commands::new();
+    #[derive(serde::Deserialize)]
+    struct Add {
+        a: i64,
+        b: i64,
+    }
+    commands.register("add", |_caller, args: Add| Ok(args.a + args.b));
+    commands.register("whoami", |caller, _: Value| Ok(caller.address.to_string()));
+    commands.register("fail", |_caller, _: Value| -> Result<(), _> {
+        Err(RemoteError::new("app_failure", "as asked"))
+    });
+    Server::new(settings, key(0), MemorySessions::new(), commands).unwrap()
+}
+
+fn at(now: u64) -> RequestInfo {
+    RequestInfo {
+        peer: PEER,
+        now,
+        now_ms: now * 1000,
+    }
+}
+
+fn register(server: &Server<MemorySessions>, sck: PrivateKey, test: bool) -> Registered {
+    let (state, call) = client::register(sck, test).unwrap();
+    let (state, call) = state.receive(&server.handle(&call, at(T0))).unwrap();
+    state.receive(&server.handle(&call, at(T0))).unwrap()
+}
+
+fn tsk(server: &Server<MemorySessions>, r: &Registered, now: u64) -> Result<Tsk, ClientError> {
+    let trusted = [server.service_address().clone()];
+    let (state, call) = client::create_tsk(&r.sck, &r.session_id, &trusted)?;
+    state.receive(&server.handle(&call, at(now)))
+}
+
+fn call(
+    server: &Server<MemorySessions>,
+    r: &Registered,
+    tsk: &Tsk,
+    cmd: &str,
+    args: Value,
+    now: u64,
+) -> Result<Result<Value, RemoteError>, ClientError> {
+    let call = client::seal(&tsk.key, &r.session_id, cmd, args).unwrap();
+    client::open(&tsk.key, &server.handle(&call, at(now)))
+}
+
+fn remote(e: ClientError) -> RemoteError {
+    match e {
+        ClientError::Remote(e) => e,
+        other => panic!("expected a remote error, got {other:?}"),
+    }
+}
+
+#[test]
+fn handshake_then_commands_with_typed_arguments() {
+    let server = server_with(settings());
+    let r = register(&server, key(1), false);
+    let t = tsk(&server, &r, T0).unwrap();
+    assert_eq!(&t.service_address, server.service_address());
+    assert_eq!(t.expires_at, Time(T0 + 600));
+
+    let sum = call(
+        &server,
+        &r,
+        &t,
+        "add",
+        Value::dict([("a", Value::Int(2)), ("b", Value::Int(40))]),
+        T0,
+    );
+    assert_eq!(sum.unwrap().unwrap(), Value::Int(42));
+    let me = call(&server, &r, &t, "whoami", Value::dict::<&str>([]), T0)
+        .unwrap()
+        .unwrap();
+    let sck_address = key(1).public_key().long_address().unwrap();
+    assert_eq!(me.as_str(), Some(sck_address.to_string().as_str()));
+
+    let info = call(
+        &server,
+        &r,
+        &t,
+        "getSessionInfo",
+        Value::dict::<&str>([]),
+        T0,
+    )
+    .unwrap()
+    .unwrap();
+    assert_eq!(info.get("isTest"), Some(&Value::Bool(false)));
+    assert_eq!(
+        info.get("expiresAt").and_then(Value::as_time),
+        Some(Time(T0 + 3600))
+    );
+}
+
+#[test]
+fn application_errors_and_bad_arguments_reach_the_caller() {
+    let server = server_with(settings());
+    let r = register(&server, key(1), true);
+    let t = tsk(&server, &r, T0).unwrap();
+    let e = call(&server, &r, &t, "fail", Value::dict::<&str>([]), T0)
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(
+        (e.code.as_str(), e.text.as_str()),
+        ("app_failure", "as asked")
+    );
+    let e = call(
+        &server,
+        &r,
+        &t,
+        "add",
+        Value::dict([("a", Value::Text("x".into()))]),
+        T0,
+    )
+    .unwrap()
+    .unwrap_err();
+    assert_eq!(e.code, codes::BAD_ARGUMENTS);
+    assert!(!e.text.is_empty());
+    let e = call(&server, &r, &t, "nope", Value::dict::<&str>([]), T0)
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(e.code, codes::UNKNOWN_COMMAND);
+}
+
+#[test]
+fn test_mode_uses_its_own_pow_and_tsk_lifetime() {
+    let server = server_with(settings());
+    let (_, request) = client::register(key(2), true).unwrap();
+    let answer = message::decode_answer(&server.handle(&request, at(T0)))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        answer.get("POWTask").unwrap().get("length"),
+        Some(&Value::Int(4))
+    );
+    let r = register(&server, key(2), true);
+    let t = tsk(&server, &r, T0).unwrap();
+    assert_eq!(t.expires_at, Time(T0 + 60));
+    let info = call(
+        &server,
+        &r,
+        &t,
+        "getSessionInfo",
+        Value::dict::<&str>([]),
+        T0,
+    )
+    .unwrap()
+    .unwrap();
+    assert_eq!(info.get("isTest"), Some(&Value::Bool(true)));
+}
+
+#[test]
+fn tampered_ciphertext_is_an_hmac_error_clients_recover_from() {
+    let server = server_with(settings());
+    let r = register(&server, key(1), false);
+    let t = tsk(&server, &r, T0).unwrap();
+    let params = t
+        .key
+        .encrypt(&message::encode_call("add", Value::dict::<&str>([])))
+        .unwrap();
+    // Bytes of the ciphertext and of the tag (the tag does not cover the IV, spec §4.7).
+    for i in [16, 20, params.len() - 1] {
+        let mut bad = params.clone();
+        bad[i] ^= 1;
+        let call = message::encode_call(
+            "cmd",
+            Value::dict([
+                ("authToken", Value::Text(r.session_id.clone())),
+                ("params", Value::Bin(bad)),
+            ]),
+        );
+        let e = client::open(&t.key, &server.handle(&call, at(T0))).unwrap_err();
+        assert!(e.needs_new_tsk(), "byte {i}: {e:?}");
+        let e = remote(e);
+        assert_eq!(e.code, codes::UNKNOWN_EXCEPTION);
+        assert!(e.text.contains("HMAC"));
+    }
+}
+
+#[test]
+fn a_replayed_message_is_refused_and_new_ones_still_pass() {
+    let server = server_with(settings());
+    let r = register(&server, key(1), false);
+    let t = tsk(&server, &r, T0).unwrap();
+    let args = Value::dict([("a", Value::Int(1)), ("b", Value::Int(1))]);
+    let sealed = client::seal(&t.key, &r.session_id, "add", args.clone()).unwrap();
+    assert_eq!(
+        client::open(&t.key, &server.handle(&sealed, at(T0))).unwrap(),
+        Ok(Value::Int(2))
+    );
+    let e = remote(client::open(&t.key, &server.handle(&sealed, at(T0))).unwrap_err());
+    assert_eq!(e.code, codes::REPLAYED_MESSAGE);
+    assert_eq!(
+        call(&server, &r, &t, "add", args, T0).unwrap(),
+        Ok(Value::Int(2))
+    );
+
+    // The same ciphertext and tag under another IV authenticates (the tag skips the IV) but
+    // is still a replay.
+    let mut outer = parsec_boss::decode(&sealed).unwrap();
+    let mut params = outer
+        .get("args")
+        .unwrap()
+        .get("params")
+        .unwrap()
+        .as_bytes()
+        .unwrap()
+        .to_vec();
+    params[3] ^= 0x80;
+    let Value::Dict(entries) = &mut outer else {
+        unreachable!()
+    };
+    entries[1].1 = Value::dict([
+        ("authToken", Value::Text(r.session_id.clone())),
+        ("params", Value::Bin(params.clone())),
+    ]);
+    let moved = parsec_boss::encode(&outer).unwrap();
+    let e = remote(client::open(&t.key, &server.handle(&moved, at(T0))).unwrap_err());
+    assert_eq!(e.code, codes::REPLAYED_MESSAGE);
+}
+
+#[test]
+fn replay_set_is_bounded_by_renewing_the_tsk() {
+    let server = server_with(Settings {
+        max_messages_per_tsk: 3,
+        ..settings()
+    });
+    let r = register(&server, key(1), false);
+    let t = tsk(&server, &r, T0).unwrap();
+    for _ in 0..3 {
+        call(&server, &r, &t, "whoami", Value::dict::<&str>([]), T0)
+            .unwrap()
+            .unwrap();
+    }
+    let e = call(&server, &r, &t, "whoami", Value::dict::<&str>([]), T0).unwrap_err();
+    assert_eq!(remote(e).code, codes::MISSING_TSK);
+    let t2 = tsk(&server, &r, T0).unwrap();
+    call(&server, &r, &t2, "whoami", Value::dict::<&str>([]), T0)
+        .unwrap()
+        .unwrap();
+}
+
+#[test]
+fn expiry_of_tsk_then_of_session() {
+    let server = server_with(settings());
+    let r = register(&server, key(1), false);
+    let t = tsk(&server, &r, T0).unwrap();
+    let e = call(&server, &r, &t, "whoami", Value::dict::<&str>([]), T0 + 600).unwrap_err();
+    assert!(e.needs_new_tsk());
+    assert_eq!(remote(e).code, codes::MISSING_TSK);
+    let t = tsk(&server, &r, T0 + 601).unwrap();
+    assert_eq!(t.expires_at, Time(T0 + 1201));
+    // A TSK never outlives its session.
+    let late = tsk(&server, &r, T0 + 3500).unwrap();
+    assert_eq!(late.expires_at, Time(T0 + 3600));
+    let e = call(
+        &server,
+        &r,
+        &late,
+        "whoami",
+        Value::dict::<&str>([]),
+        T0 + 3600,
+    )
+    .unwrap_err();
+    assert_eq!(remote(e).code, codes::SESSION_NOT_FOUND);
+    let e = tsk(&server, &r, T0 + 3600).unwrap_err();
+    assert_eq!(remote(e).code, codes::SESSION_NOT_FOUND);
+    assert_eq!(server.purge(T0 + 3600).unwrap(), 1);
+}
+
+#[test]
+fn dropped_tsk_and_unknown_session() {
+    let server = server_with(settings());
+    let r = register(&server, key(1), false);
+    let t = tsk(&server, &r, T0).unwrap();
+    assert!(server.drop_tsk(&r.session_id));
+    let e = call(&server, &r, &t, "whoami", Value::dict::<&str>([]), T0).unwrap_err();
+    assert_eq!(remote(e).code, codes::MISSING_TSK);
+    let ghost = Registered {
+        sck: key(1),
+        session_id: "no-such-session".into(),
+    };
+    let e = call(&server, &ghost, &t, "whoami", Value::dict::<&str>([]), T0).unwrap_err();
+    assert_eq!(remote(e).code, codes::SESSION_NOT_FOUND);
+    let e = tsk(&server, &ghost, T0).unwrap_err();
+    assert_eq!(remote(e).code, codes::SESSION_NOT_FOUND);
+}
+
+#[test]
+fn destroyed_session_is_gone() {
+    let server = server_with(settings());
+    let r = register(&server, key(1), false);
+    let t = tsk(&server, &r, T0).unwrap();
+    assert_eq!(
+        call(
+            &server,
+            &r,
+            &t,
+            "destroySession",
+            Value::dict::<&str>([]),
+            T0
+        )
+        .unwrap(),
+        Ok(Value::dict::<&str>([]))
+    );
+    let e = call(
+        &server,
+        &r,
+        &t,
+        "getSessionInfo",
+        Value::dict::<&str>([]),
+        T0,
+    )
+    .unwrap_err();
+    assert_eq!(remote(e).code, codes::SESSION_NOT_FOUND);
+}
+
+#[test]
+fn wrong_service_key_is_refused_by_the_server_and_an_impostor_by_the_client() {
+    let server = server_with(settings());
+    let r = register(&server, key(1), false);
+    let other = key(3).public_key().long_address().unwrap();
+    let (state, call) = client::create_tsk(&r.sck, &r.session_id, &[other.clone()]).unwrap();
+    let e = state.receive(&server.handle(&call, at(T0))).unwrap_err();
+    assert!(e.is_unknown_service_key(), "{e:?}");
+    // An impostor with another key: the client checks who signed the answer.
+    let impostor = Server::new(settings(), key(3), MemorySessions::new(), Commands::new()).unwrap();
+    let r = register(&impostor, key(1), false);
+    let ours = [server.service_address().clone()];
+    let (state, _) = client::create_tsk(&r.sck, &r.session_id, &ours).unwrap();
+    let (_, to_impostor) = client::create_tsk(&r.sck, &r.session_id, &[other.clone()]).unwrap();
+    let answer = impostor.handle(&to_impostor, at(T0));
+    match state.receive(&answer) {
+        Err(ClientError::UntrustedServiceKey(a)) => assert_eq!(a, other),
+        other => panic!("impostor accepted: {:?}", other.map(|t| t.service_address)),
+    }
+}
+
+#[test]
+fn registration_checks_context_signature_and_pow() {
+    let server = server_with(settings());
+    // A context is single use.
+    let (state, call) = client::register(key(1), false).unwrap();
+    let (_, register_call) = state.receive(&server.handle(&call, at(T0))).unwrap();
+    let first = message::decode_answer(&server.handle(&register_call, at(T0))).unwrap();
+    assert!(first.is_ok());
+    let again = message::decode_answer(&server.handle(&register_call, at(T0))).unwrap();
+    assert_eq!(again.unwrap_err().code, codes::UNKNOWN_CONTEXT);
+
+    // Signed by a key other than the one requested.
+    let (_, call) = client::register(key(1), false).unwrap();
+    let answer = server.handle(&call, at(T0));
+    let (state, _) = client::register(key(2), false).unwrap();
+    let (_, register_call) = AwaitingPowTaskExt::receive_as(state, &answer);
+    let e = message::decode_answer(&server.handle(&register_call, at(T0)))
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(e.code, codes::BAD_SIGNATURE);
+
+    // Expired context.
+    let (state, call) = client::register(key(1), false).unwrap();
+    let (_, register_call) = state.receive(&server.handle(&call, at(T0))).unwrap();
+    let e = message::decode_answer(&server.handle(&register_call, at(T0 + 301)))
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(e.code, codes::UNKNOWN_CONTEXT);
+}
+
+/// Solves the task of one answer but signs with the state's own key.
+struct AwaitingPowTaskExt;
+impl AwaitingPowTaskExt {
+    fn receive_as(
+        state: client::AwaitingPowTask,
+        answer: &[u8],
+    ) -> (client::AwaitingSessionId, Vec<u8>) {
+        state.receive(answer).unwrap()
+    }
+}
+
+#[test]
+fn a_wrong_pow_is_refused() {
+    let server = server_with(Settings {
+        pow_length: 20,
+        ..settings()
+    });
+    let (_, call) = client::register(key(1), false).unwrap();
+    let answer = message::decode_answer(&server.handle(&call, at(T0)))
+        .unwrap()
+        .unwrap();
+    let source = answer
+        .get("POWTask")
+        .unwrap()
+        .get("source")
+        .unwrap()
+        .as_bytes()
+        .unwrap()
+        .to_vec();
+    // Find an 8-byte value that does not solve it.
+    let wrong = (0u64..)
+        .map(u64::to_be_bytes)
+        .find(|s| !pow::check(s, &source, 20))
+        .unwrap();
+    let record = SignedRecord::pack(
+        &key(1),
+        None,
+        &Value::dict([("POWResult", Value::Bin(wrong.to_vec()))]),
+    )
+    .unwrap();
+    let call = message::encode_call(
+        "registerSCK",
+        Value::dict([
+            ("context", answer.get("context").unwrap().clone()),
+            ("signedRecord", Value::Bin(record)),
+        ]),
+    );
+    let e = message::decode_answer(&server.handle(&call, at(T0)))
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(e.code, codes::BAD_POW);
+}
+
+#[test]
+fn sessions_per_key_are_limited() {
+    let server = server_with(settings());
+    register(&server, key(2), false);
+    register(&server, key(2), false);
+    let (state, call) = client::register(key(2), false).unwrap();
+    let (state, call) = state.receive(&server.handle(&call, at(T0))).unwrap();
+    let e = state.receive(&server.handle(&call, at(T0))).unwrap_err();
+    assert_eq!(remote(e).code, codes::TOO_MANY_SESSIONS);
+}
+
+#[test]
+fn guest_requests_are_rate_limited_per_peer_but_tunnel_traffic_is_not() {
+    let server = server_with(Settings {
+        guest_rate: 1,
+        guest_burst: 4,
+        ..settings()
+    });
+    let r = register(&server, key(1), false); // 2 guest requests
+    let t = tsk(&server, &r, T0).unwrap(); // 3
+    let info = message::encode_call("info", Value::dict::<&str>([]));
+    assert!(message::decode_answer(&server.handle(&info, at(T0)))
+        .unwrap()
+        .is_ok()); // 4
+    let e = message::decode_answer(&server.handle(&info, at(T0)))
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(e.code, codes::TOO_MANY_REQUESTS);
+    let other = RequestInfo {
+        peer: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 8)),
+        ..at(T0)
+    };
+    assert!(message::decode_answer(&server.handle(&info, other))
+        .unwrap()
+        .is_ok());
+    for _ in 0..10 {
+        call(&server, &r, &t, "whoami", Value::dict::<&str>([]), T0)
+            .unwrap()
+            .unwrap();
+    }
+}
+
+#[test]
+fn oversized_and_malformed_requests_get_boss_errors() {
+    let server = server_with(Settings {
+        max_message_size: 1024,
+        ..settings()
+    });
+    let big = message::encode_call("info", Value::dict([("pad", Value::Bin(vec![0; 2000]))]));
+    let e = message::decode_answer(&server.handle(&big, at(T0)))
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(e.code, codes::MESSAGE_TOO_LARGE);
+    for junk in [
+        &b""[..],
+        b"\xff\xff",
+        b"\x1b",
+        &message::encode_call("info", Value::Null)[..3],
+    ] {
+        let e = message::decode_answer(&server.handle(junk, at(T0)))
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(e.code, codes::BAD_REQUEST, "{junk:?}");
+        assert!(!e.text.is_empty());
+    }
+    // A large answer inside the tunnel becomes an error, still encrypted.
+    let mut commands = Commands::new();
+    commands.register("big", |_c, _: Value| Ok(parsec_boss::Bytes(vec![7; 4000])));
+    let server = Server::new(
+        Settings {
+            max_message_size: 2048,
+            ..settings()
+        },
+        key(0),
+        MemorySessions::new(),
+        commands,
+    )
+    .unwrap();
+    let r = register(&server, key(1), false);
+    let t = tsk(&server, &r, T0).unwrap();
+    let e = call(&server, &r, &t, "big", Value::dict::<&str>([]), T0)
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(e.code, codes::MESSAGE_TOO_LARGE);
+}
+
+#[test]
+fn info_and_service_contract() {
+    let contract = b"a sealed contract".to_vec();
+    let server = server_with(Settings {
+        service_contract: Some(contract.clone()),
+        ..settings()
+    });
+    let info =
+        message::decode_answer(&server.handle(&message::encode_call("info", Value::Null), at(T0)))
+            .unwrap()
+            .unwrap();
+    let versions = info.get("parsecVersions").unwrap().as_list().unwrap();
+    assert!(versions.contains(&Value::Text("1.1".into())));
+    assert_eq!(
+        info.get("localTime").and_then(Value::as_time),
+        Some(Time(T0))
+    );
+    assert_eq!(
+        info.get("serviceName").and_then(Value::as_str),
+        Some("parsec-rs")
+    );
+
+    let get = |args: Value| {
+        message::decode_answer(
+            &server.handle(&message::encode_call("getServiceContract", args), at(T0)),
+        )
+        .unwrap()
+    };
+    let full = get(Value::dict::<&str>([])).unwrap();
+    assert_eq!(
+        full.get("serviceContract").and_then(Value::as_bytes),
+        Some(&contract[..])
+    );
+    let id = crate::hash_id::to_base64(&crate::hash_id::hash_id(&contract));
+    let same = get(Value::dict([("knownHashId", Value::Text(id))])).unwrap();
+    assert_eq!(same, Value::dict::<&str>([]));
+    let stale = crate::hash_id::to_base64(&crate::hash_id::hash_id(b"older"));
+    let newer = get(Value::dict([("knownHashId", Value::Text(stale))])).unwrap();
+    assert!(newer.get("serviceContract").is_some());
+
+    let none = server_with(settings());
+    let e = message::decode_answer(&none.handle(
+        &message::encode_call("getServiceContract", Value::Null),
+        at(T0),
+    ))
+    .unwrap()
+    .unwrap_err();
+    assert_eq!(e.code, codes::UNKNOWN_COMMAND);
+}
