@@ -23,6 +23,10 @@ pub struct Peer {
     pub uid: Option<u32>,
 }
 
+/// The key store's number for Parsec.1 applications: outside the wire's auth types (0–4), so a
+/// remote application never shares keys with a local one of the same name.
+pub const PARSEC1_STORE_TAG: u8 = 0x81;
+
 /// Longest Direct application name accepted (the auth part allows 65535 bytes).
 pub const MAX_APP_NAME_LEN: usize = 1024;
 
@@ -40,12 +44,22 @@ pub struct AuthenticatorInfo {
 }
 
 impl AuthKind {
-    /// The auth type byte that selects this authenticator.
-    pub fn auth_type(self) -> AuthType {
+    /// The auth type byte that selects this authenticator on the socket (none for Parsec.1).
+    pub fn auth_type(self) -> Option<AuthType> {
         match self {
-            AuthKind::Direct => AuthType::Direct,
-            AuthKind::UnixPeerCredentials => AuthType::UnixPeerCredentials,
-            AuthKind::JwtSvid => AuthType::JwtSvid,
+            AuthKind::Direct => Some(AuthType::Direct),
+            AuthKind::UnixPeerCredentials => Some(AuthType::UnixPeerCredentials),
+            AuthKind::JwtSvid => Some(AuthType::JwtSvid),
+            AuthKind::Parsec1 => None,
+        }
+    }
+
+    /// The number that keeps this kind's applications apart in the key store: the wire auth
+    /// type, and [`PARSEC1_STORE_TAG`] for remote applications.
+    pub fn store_tag(self) -> u8 {
+        match self.auth_type() {
+            Some(t) => t as u8,
+            None => PARSEC1_STORE_TAG,
         }
     }
 
@@ -58,6 +72,7 @@ impl AuthKind {
                 "Unix peer credentials: the application is identified by the UID of its socket peer."
             }
             AuthKind::JwtSvid => "JWT-SVID authentication through the SPIFFE Workload API.",
+            AuthKind::Parsec1 => "Parsec.1: remote applications named by their session key.",
         }
     }
 }
@@ -71,9 +86,11 @@ impl Authenticators {
     pub fn infos(&self) -> Vec<AuthenticatorInfo> {
         self.enabled
             .iter()
-            .map(|a| AuthenticatorInfo {
-                id: a.kind.auth_type(),
-                description: a.kind.description(),
+            .filter_map(|a| {
+                Some(AuthenticatorInfo {
+                    id: a.kind.auth_type()?,
+                    description: a.kind.description(),
+                })
             })
             .collect()
     }
@@ -92,13 +109,15 @@ impl Authenticators {
             .enabled
             .iter()
             .map(|a| a.kind)
-            .find(|k| k.auth_type() == auth_type)
+            .find(|k| k.auth_type() == Some(auth_type))
             .ok_or(Status::AuthenticatorNotRegistered)?;
         let name = match kind {
             AuthKind::Direct => direct_name(auth)?,
             AuthKind::UnixPeerCredentials => peer_uid(auth, peer)?.to_string(),
             // Not configurable yet (the config refuses it); kept so the match stays total.
-            AuthKind::JwtSvid => return Err(Status::AuthenticatorNotRegistered),
+            AuthKind::JwtSvid | AuthKind::Parsec1 => {
+                return Err(Status::AuthenticatorNotRegistered)
+            }
         };
         Ok(Some(AppId { auth: kind, name }))
     }

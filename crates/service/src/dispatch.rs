@@ -6,10 +6,10 @@
 
 use std::sync::Arc;
 
-use parsec_psa::DecodeError;
+use parsec_psa::{DecodeError, OpResult, Operation};
 use parsec_wire::{Opcode, ProviderId, RawHeader, RequestHeader, Response, ResponseHeader, Status};
 
-use crate::auth::{Authenticators, Peer};
+use crate::auth::{AppId, Authenticators, Peer};
 use crate::config::Config;
 use crate::config::ProviderType;
 use crate::front::unix::Limits;
@@ -122,16 +122,56 @@ impl Service {
         if app.is_none() && !opcode.runs_without_identity() {
             return Err(Status::NotAuthenticated);
         }
-        if !provider.opcodes().contains(&opcode) {
-            return Err(Status::PsaErrorNotSupported);
-        }
-        let result = provider.execute(app.as_ref(), operation)?;
+        let result = run(provider, app.as_ref(), operation)?;
         let body = parsec_psa::encode_result(&result);
         if body.len() > self.buffer_size_limit {
             return Err(Status::ResponseTooLarge);
         }
         Ok(body)
     }
+}
+
+impl Service {
+    /// Runs an operation for a remote application (Parsec.1), authenticated by its session.
+    /// Crypto operations go to `provider`, or to the first crypto provider; core operations to
+    /// the core provider. Remote applications are never administrators.
+    pub fn execute_remote(
+        &self,
+        app: &AppId,
+        provider: Option<ProviderId>,
+        operation: Operation,
+    ) -> Result<OpResult, Status> {
+        let opcode = operation.opcode();
+        if opcode.is_admin() {
+            return Err(Status::AdminOperation);
+        }
+        let provider = if opcode.is_core() {
+            self.provider(ProviderId::Core)
+        } else {
+            match provider {
+                Some(ProviderId::Core) => return Err(Status::PsaErrorNotSupported),
+                Some(id) => self.provider(id),
+                None => self
+                    .providers
+                    .first()
+                    .filter(|p| p.info().id != ProviderId::Core),
+            }
+        }
+        .ok_or(Status::ProviderNotRegistered)?;
+        run(provider, Some(app), operation)
+    }
+}
+
+/// The last step of every request: the provider must declare the operation.
+fn run(
+    provider: &Arc<dyn Provider>,
+    app: Option<&AppId>,
+    operation: Operation,
+) -> Result<OpResult, Status> {
+    if !provider.opcodes().contains(&operation.opcode()) {
+        return Err(Status::PsaErrorNotSupported);
+    }
+    provider.execute(app, operation)
 }
 
 /// Opcodes a provider may list: those an upstream client can parse.

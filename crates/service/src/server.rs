@@ -164,6 +164,32 @@ pub async fn run(config: Config, config_path: Option<PathBuf>) -> anyhow::Result
     tracing::info!("listening on {}", endpoint.display());
 
     let (stop_tx, stop_rx) = watch::channel(false);
+    let parsec1 = match (&config.parsec1, &store) {
+        (Some(p1), Some(key_store)) => {
+            let key_db = crate::store::store_paths(&config).map(|(db, _)| db);
+            let server = crate::front::parsec1::build(p1, key_store, key_db, shared.clone())?;
+            let listener = tokio::net::TcpListener::bind(p1.listen)
+                .await
+                .with_context(|| format!("cannot listen on {} (parsec1.listen)", p1.listen))?;
+            let url = format!("http://{}{}", listener.local_addr()?, p1.path);
+            println!("PARSEC1_ENDPOINT={url}");
+            println!("PARSEC1_SERVICE_KEY={}", server.service_address());
+            tracing::info!(
+                "Parsec.1 on {url}, service key {}",
+                server.service_address()
+            );
+            let p1 = p1.clone();
+            let stop = stop_rx.clone();
+            Some(tokio::spawn(async move {
+                let server = Arc::new(server);
+                if let Err(e) = crate::front::parsec1::serve(listener, server, &p1, stop).await {
+                    tracing::error!("Parsec.1 front stopped: {e}");
+                }
+            }))
+        }
+        (Some(_), None) => bail!("[parsec1] needs a key store for its service key"),
+        (None, _) => None,
+    };
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
     let mut hup = signal(SignalKind::hangup())?;
@@ -185,6 +211,9 @@ pub async fn run(config: Config, config_path: Option<PathBuf>) -> anyhow::Result
     };
     notify(NotifyState::Ready);
     crate::front::unix::serve(listener, shared, config.listener.max_connections, stop_rx).await;
+    if let Some(parsec1) = parsec1 {
+        let _ = parsec1.await;
+    }
     signals.abort();
     if let Some(path) = bound_path {
         let _ = std::fs::remove_file(path);

@@ -98,3 +98,18 @@ impl SessionStore for MemorySessions {
         Ok(before - sessions.len())
     }
 }
+
+impl<T: SessionStore + ?Sized> SessionStore for Box<T> {
+    fn create(&self, session: &Session, max_per_key: usize, now: u64) -> Result<(), StoreError> {
+        (**self).create(session, max_per_key, now)
+    }
+    fn get(&self, id: &str, now: u64) -> Result<Option<Session>, StoreError> {
+        (**self).get(id, now)
+    }
+    fn delete(&self, id: &str) -> Result<bool, StoreError> {
+        (**self).delete(id)
+    }
+    fn purge_expired(&self, now: u64) -> Result<usize, StoreError> {
+        (**self).purge_expired(now)
+    }
+}

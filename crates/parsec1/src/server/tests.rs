@@ -356,7 +356,8 @@ fn wrong_service_key_is_refused_by_the_server_and_an_impostor_by_the_client() {
     let server = server_with(settings());
     let r = register(&server, key(1), false);
     let other = key(3).public_key().long_address().unwrap();
-    let (state, call) = client::create_tsk(&r.sck, &r.session_id, std::slice::from_ref(&other)).unwrap();
+    let (state, call) =
+        client::create_tsk(&r.sck, &r.session_id, std::slice::from_ref(&other)).unwrap();
     let e = state.receive(&server.handle(&call, at(T0))).unwrap_err();
     assert!(e.is_unknown_service_key(), "{e:?}");
     // An impostor with another key: the client checks who signed the answer.
@@ -364,7 +365,8 @@ fn wrong_service_key_is_refused_by_the_server_and_an_impostor_by_the_client() {
     let r = register(&impostor, key(1), false);
     let ours = [server.service_address().clone()];
     let (state, _) = client::create_tsk(&r.sck, &r.session_id, &ours).unwrap();
-    let (_, to_impostor) = client::create_tsk(&r.sck, &r.session_id, std::slice::from_ref(&other)).unwrap();
+    let (_, to_impostor) =
+        client::create_tsk(&r.sck, &r.session_id, std::slice::from_ref(&other)).unwrap();
     let answer = impostor.handle(&to_impostor, at(T0));
     match state.receive(&answer) {
         Err(ClientError::UntrustedServiceKey(a)) => assert_eq!(a, other),

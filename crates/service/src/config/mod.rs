@@ -4,11 +4,13 @@
 //! else. A bad value is an error naming the key; a key that is unknown or misplaced is a warning
 //! naming it (upstream ignores both silently).
 
+mod parsec1;
 mod reader;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use parsec1::Parsec1Config;
 pub use reader::ConfigError;
 use reader::Section;
 use toml::Table;
@@ -32,6 +34,8 @@ pub struct Config {
     pub key_managers: Vec<KeyManagerConfig>,
     /// Crypto providers in priority order.
     pub providers: Vec<ProviderConfig>,
+    /// The Parsec.1 front, when enabled.
+    pub parsec1: Option<Parsec1Config>,
 }
 
 /// `[core_settings]`.
@@ -78,6 +82,9 @@ pub enum AuthKind {
     Direct,
     UnixPeerCredentials,
     JwtSvid,
+    /// A remote application over a Parsec.1 session, named by its session key's long address.
+    /// Not a configurable authenticator: `[parsec1]` enables it.
+    Parsec1,
 }
 
 impl AuthKind {
@@ -87,6 +94,7 @@ impl AuthKind {
             AuthKind::Direct => "Direct",
             AuthKind::UnixPeerCredentials => "UnixPeerCredentials",
             AuthKind::JwtSvid => "JwtSvid",
+            AuthKind::Parsec1 => "Parsec1",
         }
     }
 }
@@ -290,6 +298,7 @@ impl Config {
                 key_info_manager: Some("embedded".into()),
                 settings: Table::new(),
             }],
+            parsec1: Some(Parsec1Config::defaults()),
         }
     }
 
@@ -349,6 +358,17 @@ impl Config {
         let authenticators = read_authenticators(&mut root, &mut warnings)?;
         let key_managers = read_key_managers(&mut root, &mut warnings)?;
         let providers = read_providers(&mut root, &key_managers, &mut warnings)?;
+        let parsec1 = match root.table("parsec1")? {
+            Some(t) => Parsec1Config::read(Section::new("parsec1", t), &mut warnings)?,
+            None => None,
+        };
+        if parsec1.is_some() && providers.is_empty() {
+            return Err(ConfigError {
+                key: "parsec1".into(),
+                reason: "Parsec.1 serves the providers' operations: configure a [[provider]]"
+                    .into(),
+            });
+        }
         warnings.extend(root.unread().iter().map(|k| unknown_key_warning(k)));
         Ok(Loaded {
             config: Config {
@@ -357,6 +377,7 @@ impl Config {
                 authenticators,
                 key_managers,
                 providers,
+                parsec1,
             },
             warnings,
         })

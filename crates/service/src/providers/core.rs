@@ -131,7 +131,7 @@ impl Core {
         };
         let mut keys = Vec::new();
         for listed in store
-            .list(app.auth.auth_type() as u8, &app.name)
+            .list(app.auth.store_tag(), &app.name)
             .map_err(store_status)?
         {
             if pattern.as_ref().is_some_and(|p| !p.matches(&listed.name)) {
@@ -160,7 +160,7 @@ impl Core {
     fn list_clients(&self, admin: &AppId) -> Result<Vec<String>, Status> {
         match &self.store {
             Some(store) => store
-                .list_clients(admin.auth.auth_type() as u8)
+                .list_clients(admin.auth.store_tag())
                 .map_err(store_status),
             None => Ok(Vec::new()),
         }
@@ -175,7 +175,7 @@ impl Core {
         };
         if let Some(store) = &self.store {
             store
-                .delete_client(target.auth.auth_type() as u8, &target.name)
+                .delete_client(target.auth.store_tag(), &target.name)
                 .map_err(store_status)?;
         }
         for provider in &self.crypto {

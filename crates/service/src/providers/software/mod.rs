@@ -79,7 +79,7 @@ pub fn store_status(e: StoreError) -> Status {
 /// The store identity of `app`'s key `name`.
 pub fn key_id(app: &AppId, name: &str) -> KeyId {
     KeyId {
-        auth: app.auth.auth_type() as u8,
+        auth: app.auth.store_tag(),
         app: app.name.clone(),
         name: name.to_string(),
     }
@@ -304,7 +304,7 @@ impl Provider for Software {
     }
 
     fn delete_client(&self, app: &AppId) {
-        self.cache.evict_app(app.auth.auth_type() as u8, &app.name);
+        self.cache.evict_app(app.auth.store_tag(), &app.name);
     }
 
     fn execute(&self, app: Option<&AppId>, op: Operation) -> Result<OpResult, Status> {

@@ -1,0 +1,158 @@
+//! `[parsec1]`: the Parsec.1 HTTP front (spec parsec1.md §5). Absent from upstream files, so an
+//! upstream `config.toml` never opens a TCP port; the embedded configuration enables it on
+//! loopback.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use super::reader::Section;
+use super::{unknown_key_warning, usize_of, ConfigError};
+
+/// Port of the embedded configuration's Parsec.1 endpoint.
+pub const DEFAULT_PORT: u16 = 8373;
+
+/// The validated `[parsec1]` section.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Parsec1Config {
+    /// Address and port to listen on (port 0: any free port, printed at start-up).
+    pub listen: SocketAddr,
+    /// The URL path of the endpoint.
+    pub path: String,
+    /// Bits of a newly generated service key (kept in the key store once made).
+    pub service_key_bits: usize,
+    /// Zero bits of the proof of work asked at registration; for test-mode sessions.
+    pub pow_difficulty: u32,
+    pub test_pow_difficulty: u32,
+    /// Seconds a TSK lives; for test-mode sessions.
+    pub tsk_lifetime: u64,
+    pub test_tsk_lifetime: u64,
+    /// Seconds a session lives after registration.
+    pub session_lifetime: u64,
+    /// Where sessions are kept: an SQLite file (`:memory:`: in memory, lost on restart).
+    /// `None`: a file beside the key store.
+    pub session_store: Option<PathBuf>,
+    pub max_message_size: usize,
+    pub max_sessions_per_key: usize,
+    /// Guest requests per second per peer address (0: no limit), and the burst allowed.
+    pub guest_requests_per_second: u32,
+    pub guest_burst: u32,
+    /// Origins allowed by CORS; `["*"]` allows any (the protocol does not trust the transport).
+    pub allowed_origins: Vec<String>,
+    pub service_name: String,
+    /// A sealed service contract file served by `getServiceContract` (Parsec 1.2).
+    pub service_contract: Option<PathBuf>,
+    /// The provider that serves remote PSA operations; `None`: the first crypto provider.
+    pub provider: Option<u8>,
+}
+
+impl Parsec1Config {
+    /// The values used where the section leaves a key out.
+    pub fn defaults() -> Parsec1Config {
+        Parsec1Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], DEFAULT_PORT)),
+            path: "/api/p1".into(),
+            service_key_bits: 4096,
+            pow_difficulty: 16,
+            test_pow_difficulty: 16,
+            tsk_lifetime: 3600,
+            test_tsk_lifetime: 300,
+            session_lifetime: 30 * 24 * 3600,
+            session_store: None,
+            max_message_size: 64 * 1024,
+            max_sessions_per_key: 16,
+            guest_requests_per_second: 20,
+            guest_burst: 40,
+            allowed_origins: vec!["*".into()],
+            service_name: "parsec-rs".into(),
+            service_contract: None,
+            provider: None,
+        }
+    }
+
+    /// Reads the section; `Ok(None)` when it says `enabled = false`.
+    pub(crate) fn read(
+        mut s: Section<'_>,
+        warnings: &mut Vec<String>,
+    ) -> Result<Option<Parsec1Config>, ConfigError> {
+        let d = Parsec1Config::defaults();
+        let enabled = s.bool("enabled")?.unwrap_or(true);
+        let listen = match s.string("listen")? {
+            None => d.listen,
+            Some(text) => text.parse().map_err(|_| {
+                s.error(
+                    "listen",
+                    format!("`{text}` is not an address:port such as \"127.0.0.1:8373\""),
+                )
+            })?,
+        };
+        let path = match s.string("path")? {
+            None => d.path,
+            Some(p) if p.starts_with('/') && !p.contains(['?', '#', ' ']) => p.to_string(),
+            Some(p) => {
+                return Err(s.error("path", format!("`{p}` is not a URL path (\"/api/p1\")")))
+            }
+        };
+        let service_key_bits = match s.integer("service_key_bits", 0, u64::MAX)? {
+            None => d.service_key_bits,
+            Some(b @ (2048 | 4096 | 8192)) => usize_of(b),
+            Some(b) => {
+                return Err(s.error(
+                    "service_key_bits",
+                    format!("{b}: Parsec.1 key addresses exist for 2048, 4096 and 8192 bits only"),
+                ))
+            }
+        };
+        let difficulty = |s: &mut Section<'_>, key, default| -> Result<u32, ConfigError> {
+            Ok(s.integer(key, 0, 28)?.map_or(default, |v| v as u32))
+        };
+        let pow_difficulty = difficulty(&mut s, "pow_difficulty", d.pow_difficulty)?;
+        let test_pow_difficulty = difficulty(&mut s, "test_pow_difficulty", pow_difficulty)?;
+        let seconds = |s: &mut Section<'_>, key, default| -> Result<u64, ConfigError> {
+            Ok(s.integer(key, 1, 10 * 365 * 24 * 3600)?.unwrap_or(default))
+        };
+        let tsk_lifetime = seconds(&mut s, "tsk_lifetime", d.tsk_lifetime)?;
+        let test_tsk_lifetime = seconds(&mut s, "test_tsk_lifetime", d.test_tsk_lifetime)?;
+        let session_lifetime = seconds(&mut s, "session_lifetime", d.session_lifetime)?;
+        let session_store = s.path_value("session_store")?;
+        let config = Parsec1Config {
+            listen,
+            path,
+            service_key_bits,
+            pow_difficulty,
+            test_pow_difficulty,
+            tsk_lifetime,
+            test_tsk_lifetime,
+            session_lifetime,
+            session_store,
+            // unicrypto cannot decode BOSS beyond about 128 KiB (spec §3.10): stay below.
+            max_message_size: s
+                .integer("max_message_size", 1024, 96 * 1024)?
+                .map_or(d.max_message_size, usize_of),
+            max_sessions_per_key: s
+                .integer("max_sessions_per_key", 1, 1 << 20)?
+                .map_or(d.max_sessions_per_key, usize_of),
+            guest_requests_per_second: s
+                .integer("guest_requests_per_second", 0, 1 << 20)?
+                .map_or(d.guest_requests_per_second, |v| v as u32),
+            guest_burst: s
+                .integer("guest_burst", 1, 1 << 20)?
+                .map_or(d.guest_burst, |v| v as u32),
+            allowed_origins: match s.value("allowed_origins") {
+                None => d.allowed_origins,
+                Some(toml::Value::Array(items)) => items
+                    .iter()
+                    .map(|i| i.as_str().map(str::to_string))
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or_else(|| s.error("allowed_origins", "expected an array of strings"))?,
+                Some(_) => return Err(s.error("allowed_origins", "expected an array of strings")),
+            },
+            service_name: s
+                .string("service_name")?
+                .map_or(d.service_name, str::to_string),
+            service_contract: s.path_value("service_contract")?,
+            provider: s.integer("provider", 1, 255)?.map(|v| v as u8),
+        };
+        warnings.extend(s.unread().iter().map(|k| unknown_key_warning(k)));
+        Ok(enabled.then_some(config))
+    }
+}

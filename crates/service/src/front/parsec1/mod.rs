@@ -1,0 +1,223 @@
+//! The Parsec.1 front: one HTTP POST endpoint (default `/api/p1`) in front of a
+//! [`parsec1::server::Server`] whose session commands are the service's operations.
+//!
+//! A request body is the BOSS call, either as the multipart file field `cmd` (what uparsecjs
+//! sends) or as the raw body (`application/octet-stream`). Every answer is HTTP 200 with a BOSS
+//! body, errors included, because clients ignore the status and decode the body (spec §5.1).
+//! CORS headers let browser pages of other origins call it.
+
+mod psa;
+mod service_key;
+mod sessions;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use axum::body::{to_bytes, Body, Bytes};
+use axum::extract::{ConnectInfo, FromRequest, Multipart, Request, State};
+use axum::http::{header, HeaderValue, Method};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use parsec1::message::{self, codes};
+use parsec1::server::{Commands, RequestInfo, Server, SessionStore, Settings};
+use parsec1::RemoteError;
+use parsec_keystore::KeyStore;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+pub use psa::{command_name, error_code};
+pub use sessions::SqliteSessions;
+
+use crate::config::Parsec1Config;
+use crate::server::Shared;
+
+/// The server type the service runs.
+pub type Parsec1Server = Server<Box<dyn SessionStore>>;
+
+/// Room for the multipart framing around the `cmd` field.
+const MULTIPART_SLACK: usize = 4096;
+
+/// Builds the Parsec.1 server of `config`: the service key from the key store (made on first
+/// start), the session store, the service's operations as commands.
+pub fn build(
+    config: &Parsec1Config,
+    key_store: &Arc<dyn KeyStore>,
+    key_db: Option<PathBuf>,
+    shared: Arc<Shared>,
+) -> anyhow::Result<Parsec1Server> {
+    let service_key = service_key::load_or_create(key_store.as_ref(), config.service_key_bits)?;
+    let sessions_path = match (&config.session_store, key_db) {
+        (Some(p), _) => p.clone(),
+        (None, Some(db)) => db.with_file_name("parsec1-sessions.sqlite3"),
+        (None, None) => PathBuf::from(":memory:"),
+    };
+    let sessions = SqliteSessions::open(&sessions_path).with_context(|| {
+        format!(
+            "cannot open the Parsec.1 session store {}",
+            sessions_path.display()
+        )
+    })?;
+    tracing::info!("Parsec.1 sessions: {}", sessions_path.display());
+    let service_contract = match &config.service_contract {
+        Some(path) => Some(
+            std::fs::read(path)
+                .with_context(|| format!("cannot read the service contract {}", path.display()))?,
+        ),
+        None => None,
+    };
+    let settings = Settings {
+        service_name: config.service_name.clone(),
+        pow_length: config.pow_difficulty,
+        test_pow_length: config.test_pow_difficulty,
+        tsk_lifetime: config.tsk_lifetime,
+        test_tsk_lifetime: config.test_tsk_lifetime,
+        session_lifetime: config.session_lifetime,
+        max_sessions_per_key: config.max_sessions_per_key,
+        max_message_size: config.max_message_size,
+        guest_rate: config.guest_requests_per_second,
+        guest_burst: config.guest_burst,
+        service_contract,
+        ..Settings::default()
+    };
+    let mut commands = Commands::new();
+    psa::register(&mut commands, shared);
+    Ok(Server::new(
+        settings,
+        service_key,
+        Box::new(sessions) as Box<dyn SessionStore>,
+        commands,
+    )?)
+}
+
+struct Front {
+    server: Arc<Parsec1Server>,
+    max_body: usize,
+    started: Instant,
+}
+
+/// Serves `listener` until `shutdown` turns true, then finishes the requests in flight.
+pub async fn serve(
+    listener: TcpListener,
+    server: Arc<Parsec1Server>,
+    config: &Parsec1Config,
+    mut shutdown: watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    let front = Arc::new(Front {
+        max_body: config.max_message_size,
+        server: server.clone(),
+        started: Instant::now(),
+    });
+    let app = Router::new()
+        .route(&config.path, post(handle))
+        .layer(cors(&config.allowed_origins))
+        .with_state(front);
+    let purge = tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            every.tick().await;
+            let server = server.clone();
+            let now = parsec_boss::Time::now().seconds();
+            let purged = tokio::task::spawn_blocking(move || server.purge(now)).await;
+            if let Ok(Err(e)) = purged {
+                tracing::warn!("Parsec.1: purging expired sessions failed: {e}");
+            }
+        }
+    });
+    let served = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        let _ = shutdown.wait_for(|stop| *stop).await;
+    })
+    .await;
+    purge.abort();
+    served
+}
+
+fn cors(origins: &[String]) -> CorsLayer {
+    let layer = CorsLayer::new()
+        .allow_methods([Method::POST, Method::OPTIONS])
+        .allow_headers([header::CONTENT_TYPE])
+        .max_age(Duration::from_secs(3600));
+    if origins.iter().any(|o| o == "*") {
+        layer.allow_origin(AllowOrigin::any())
+    } else {
+        layer.allow_origin(AllowOrigin::list(
+            origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()),
+        ))
+    }
+}
+
+fn boss(body: Vec<u8>) -> Response {
+    ([(header::CONTENT_TYPE, "application/octet-stream")], body).into_response()
+}
+
+fn error(code: &str, text: impl Into<String>) -> Response {
+    boss(message::encode_answer(&Err(RemoteError::new(code, text))))
+}
+
+async fn handle(
+    State(front): State<Arc<Front>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let multipart = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.trim_start().starts_with("multipart/form-data"));
+    let limit = front.max_body + if multipart { MULTIPART_SLACK } else { 0 };
+    let Ok(bytes) = to_bytes(body, limit).await else {
+        return error(
+            codes::MESSAGE_TOO_LARGE,
+            format!("the request is larger than {} bytes", front.max_body),
+        );
+    };
+    let call = if multipart {
+        match cmd_field(Request::from_parts(parts, Body::from(bytes))).await {
+            Ok(call) => call,
+            Err(text) => return error(codes::BAD_REQUEST, text),
+        }
+    } else {
+        bytes
+    };
+    let info = RequestInfo {
+        peer: peer.ip(),
+        now: parsec_boss::Time::now().seconds(),
+        now_ms: u64::try_from(front.started.elapsed().as_millis()).unwrap_or(u64::MAX),
+    };
+    let server = front.server.clone();
+    // RSA operations (createTSK, key generation) take milliseconds to seconds: off the
+    // runtime's threads.
+    match tokio::task::spawn_blocking(move || server.handle(&call, info)).await {
+        Ok(answer) => boss(answer),
+        Err(_) => error(codes::INTERNAL, "the request failed"),
+    }
+}
+
+/// The content of the multipart field `cmd`.
+async fn cmd_field(request: Request) -> Result<Bytes, String> {
+    let mut form = Multipart::from_request(request, &())
+        .await
+        .map_err(|e| format!("bad multipart body: {e}"))?;
+    while let Some(field) = form
+        .next_field()
+        .await
+        .map_err(|e| format!("bad multipart body: {e}"))?
+    {
+        if field.name() == Some("cmd") {
+            return field
+                .bytes()
+                .await
+                .map_err(|e| format!("bad multipart field `cmd`: {e}"));
+        }
+    }
+    Err("the multipart body has no field `cmd`".into())
+}

@@ -1,0 +1,125 @@
+//! The service's operations as Parsec.1 session commands, derived from the same operation
+//! table as the Unix socket: every opcode with a contract becomes a command named after it in
+//! lower camel case (`PsaSignHash` → `psaSignHash`), whose arguments and result are its
+//! protobuf contract's fields as a BOSS dictionary (lower camel case names; bytes as binary;
+//! enumerations as their protobuf numbers). An optional argument `provider` (an id) picks the
+//! provider; the default is the first crypto provider.
+//!
+//! The caller's identity is the long address of its session key, under an authenticator kind
+//! of its own ([`AuthKind::Parsec1`]): it shares no key with any local application.
+
+use std::sync::Arc;
+
+use parsec1::message::{codes, take};
+use parsec1::server::{Caller, Commands};
+use parsec1::RemoteError;
+use parsec_boss::{EncodeOptions, Limits, Value};
+use parsec_wire::{Opcode, ProviderId, Status};
+
+use crate::auth::AppId;
+use crate::config::AuthKind;
+use crate::server::Shared;
+
+/// The command name of an opcode: its name with the first letter in lower case.
+pub fn command_name(opcode: Opcode) -> String {
+    let name = format!("{opcode:?}");
+    let mut chars = name.chars();
+    match chars.next() {
+        Some(first) => first.to_ascii_lowercase().to_string() + chars.as_str(),
+        None => name,
+    }
+}
+
+/// The error code of a status: its upstream name in snake case
+/// (`PsaErrorDoesNotExist` → `psa_error_does_not_exist`).
+pub fn error_code(status: Status) -> String {
+    let mut code = String::new();
+    for (i, c) in status.name().chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 {
+                code.push('_');
+            }
+            code.push(c.to_ascii_lowercase());
+        } else {
+            code.push(c);
+        }
+    }
+    code
+}
+
+fn status_error(status: Status) -> RemoteError {
+    RemoteError::new(error_code(status), status.to_string())
+}
+
+/// Registers one command per operation a remote application may call: every opcode except the
+/// administrators' (remote applications are never administrators).
+pub fn register(commands: &mut Commands, shared: Arc<Shared>) {
+    for opcode in Opcode::ALL {
+        if opcode.is_admin() {
+            continue;
+        }
+        let shared = shared.clone();
+        commands.register_raw(&command_name(opcode), move |caller, args| {
+            call(&shared, caller, opcode, args)
+        });
+    }
+}
+
+fn call(
+    shared: &Shared,
+    caller: &Caller<'_>,
+    opcode: Opcode,
+    mut args: Value,
+) -> Result<Value, RemoteError> {
+    let provider = match take(&mut args, "provider") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(
+            v.as_int()
+                .and_then(|id| u8::try_from(id).ok())
+                .and_then(ProviderId::from_u8)
+                .ok_or_else(|| RemoteError::bad_argument("provider", "a provider id"))?,
+        ),
+    };
+    // Arguments come from a decoded message: re-encoding them cannot exceed its limits.
+    let unlimited = EncodeOptions {
+        allow_large_integers: true,
+        max_depth: usize::MAX,
+    };
+    let bytes = parsec_boss::encode_with(&args, unlimited)
+        .map_err(|e| RemoteError::new(codes::BAD_ARGUMENTS, e.to_string()))?;
+    let mut de = parsec_boss::Deserializer::with_limits(&bytes, Limits::default())
+        .map_err(|e| RemoteError::new(codes::BAD_ARGUMENTS, e.to_string()))?;
+    let operation = parsec_psa::deserialize_operation(opcode, &mut de)
+        .map_err(|e| RemoteError::new(codes::BAD_ARGUMENTS, e.to_string()))?;
+    let app = AppId {
+        auth: AuthKind::Parsec1,
+        name: caller.address.to_string(),
+    };
+    let result = shared
+        .current()
+        .execute_remote(&app, provider, operation)
+        .map_err(status_error)?;
+    // JavaScript-safe integers: a result field of 2^31 or more is an error, not a wrong number.
+    let mut ser = parsec_boss::Serializer::new(EncodeOptions::default());
+    parsec_psa::serialize_result(&result, &mut ser)
+        .map_err(|e| RemoteError::new(codes::INTERNAL, format!("result: {e}")))?;
+    let bytes = zeroize::Zeroizing::new(ser.into_inner());
+    parsec_boss::decode(&bytes).map_err(|e| RemoteError::new(codes::INTERNAL, e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_the_opcode_table() {
+        assert_eq!(command_name(Opcode::PsaSignHash), "psaSignHash");
+        assert_eq!(command_name(Opcode::ListKeys), "listKeys");
+        assert_eq!(command_name(Opcode::Ping), "ping");
+        assert_eq!(
+            error_code(Status::PsaErrorDoesNotExist),
+            "psa_error_does_not_exist"
+        );
+        assert_eq!(error_code(Status::NotAuthenticated), "not_authenticated");
+    }
+}
