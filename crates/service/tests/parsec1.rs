@@ -1,0 +1,514 @@
+//! The Parsec.1 front, end to end: the real daemon, our Rust client and an independent Node
+//! client on npm `unicrypto`.
+//!
+//! The Node test needs `node` and `PARSEC_NODE_MODULES` (a node_modules holding unicrypto);
+//! `./test.sh` installs both. Without them it fails and says so: it is never skipped.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use common::{software_config, Daemon, DIRECT};
+use parsec1::message::codes;
+use parsec1::{KeyAddress, PrivateKey};
+use parsec_boss::Value;
+use parsec_psa::ops;
+use parsec_psa::{
+    Algorithm, AsymmetricSignature, EccFamily, Hash, KeyAttributes, KeyType, OpResult, Operation,
+    Policy, SignHash, UsageFlags,
+};
+use parsec_rs_client::parsec1::{
+    decode_sck, decode_tsk, Error, FileStorage, FixedServiceKeys, HttpTransport, MemoryStorage,
+    Options, ServiceKeys, Session, Storage, SCK, SID, TSK,
+};
+
+/// A daemon with the software provider and Parsec.1 on a free loopback port.
+struct P1 {
+    daemon: Daemon,
+    url: String,
+    service_key: KeyAddress,
+}
+
+fn start(parsec1_extra: &str) -> P1 {
+    let extra = parsec1_extra.to_string();
+    let daemon = Daemon::start(move |socket| {
+        let state = socket.parent().unwrap().parent().unwrap().join("state");
+        format!(
+            "{}\n[parsec1]\nlisten = \"127.0.0.1:0\"\nservice_key_bits = 2048\n\
+             test_pow_difficulty = 8\npow_difficulty = 12\n{extra}\n",
+            software_config(socket, &state, DIRECT)
+        )
+    });
+    let start = Instant::now();
+    loop {
+        let out = daemon.stdout();
+        let value = |name: &str| {
+            out.lines()
+                .find_map(|l| l.strip_prefix(name))
+                .map(str::to_string)
+        };
+        if let (Some(url), Some(key)) = (value("PARSEC1_ENDPOINT="), value("PARSEC1_SERVICE_KEY="))
+        {
+            return P1 {
+                url,
+                service_key: KeyAddress::parse(&key).unwrap(),
+                daemon,
+            };
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no Parsec.1 endpoint:\n{}",
+            daemon.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn options() -> Options {
+    Options {
+        key_bits: 2048,
+        test_mode: true,
+    }
+}
+
+fn session<S: Storage>(p1: &P1, storage: S) -> Session<S, FixedServiceKeys> {
+    Session::new(
+        HttpTransport::new(&p1.url).unwrap(),
+        storage,
+        FixedServiceKeys(vec![p1.service_key.clone()]),
+        options(),
+    )
+}
+
+fn ecdsa() -> AsymmetricSignature {
+    AsymmetricSignature::Ecdsa {
+        hash_alg: SignHash::Specific(Hash::Sha256),
+    }
+}
+
+fn generate(name: &str) -> Operation {
+    Operation::PsaGenerateKey(ops::GenerateKey {
+        key_name: name.into(),
+        attributes: KeyAttributes {
+            key_type: KeyType::EccKeyPair {
+                curve_family: EccFamily::SecpR1,
+            },
+            bits: 256,
+            policy: Policy {
+                usage_flags: UsageFlags {
+                    sign_hash: true,
+                    verify_hash: true,
+                    ..Default::default()
+                },
+                permitted_algorithms: Algorithm::AsymmetricSignature(ecdsa()),
+            },
+        },
+    })
+}
+
+fn key_names<S: Storage, K: ServiceKeys>(
+    rt: &tokio::runtime::Runtime,
+    s: &Session<S, K>,
+) -> Vec<String> {
+    match rt
+        .block_on(s.operation(&Operation::ListKeys(ops::ListKeys { pattern: None })))
+        .unwrap()
+    {
+        OpResult::ListKeys(r) => r.keys.into_iter().map(|k| k.name).collect(),
+        other => panic!("{other:?}"),
+    }
+}
+
+fn remote_code(e: Error) -> String {
+    match e {
+        Error::Remote(e) => {
+            assert!(!e.text.is_empty(), "every error has a text");
+            e.code
+        }
+        other => panic!("expected a remote error, got {other:?}"),
+    }
+}
+
+#[test]
+fn handshake_operations_and_resume_from_storage() {
+    let p1 = start("");
+    let rt = runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("session");
+    let s = session(&p1, FileStorage::open(&state).unwrap());
+    let info = rt
+        .block_on(s.guest("info", Value::dict::<&str>([])))
+        .unwrap();
+    assert!(info
+        .get("parsecVersions")
+        .unwrap()
+        .as_list()
+        .unwrap()
+        .contains(&Value::Text("1.1".into())));
+
+    rt.block_on(s.operation(&generate("remote-key"))).unwrap();
+    let hash = vec![7u8; 32];
+    let signature = match rt
+        .block_on(s.operation(&Operation::PsaSignHash(ops::SignHash {
+            key_name: "remote-key".into(),
+            alg: ecdsa(),
+            hash: hash.clone(),
+        })))
+        .unwrap()
+    {
+        OpResult::PsaSignHash(r) => r.signature,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(signature.len(), 64);
+    let verify = |hash: Vec<u8>| {
+        rt.block_on(s.operation(&Operation::PsaVerifyHash(ops::VerifyHash {
+            key_name: "remote-key".into(),
+            alg: ecdsa(),
+            hash,
+            signature: signature.clone(),
+        })))
+    };
+    verify(hash.clone()).unwrap();
+    assert_eq!(
+        remote_code(verify(vec![8u8; 32]).unwrap_err()),
+        "psa_error_invalid_signature"
+    );
+    let info: Value = rt
+        .block_on(s.call("getSessionInfo", &Value::dict::<&str>([])))
+        .unwrap();
+    assert_eq!(info.get("isTest"), Some(&Value::Bool(true)));
+
+    // A new client process with the same storage resumes: same session, same TSK.
+    let (sid, tsk) = (s.storage().get(SID).unwrap(), s.storage().get(TSK).unwrap());
+    drop(s);
+    let resumed = session(&p1, FileStorage::open(&state).unwrap());
+    assert_eq!(key_names(&rt, &resumed), ["remote-key"]);
+    assert_eq!(resumed.storage().get(SID).unwrap(), sid);
+    assert_eq!(
+        resumed.storage().get(TSK).unwrap(),
+        tsk,
+        "no new TSK on resume"
+    );
+}
+
+#[test]
+fn lost_tsk_and_killed_session_recover_transparently() {
+    let p1 = start("");
+    let rt = runtime();
+    let s = session(&p1, MemoryStorage::new());
+    rt.block_on(s.operation(&generate("k"))).unwrap();
+    let sid = s.storage().get(SID).unwrap();
+
+    // A stored TSK the service does not know (lost): a new TSK, same session and keys.
+    let other = session(&p1, MemoryStorage::new());
+    for key in [SID, SCK] {
+        other
+            .storage()
+            .set(key, &s.storage().get(key).unwrap())
+            .unwrap();
+    }
+    other
+        .storage()
+        .set(TSK, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")
+        .unwrap();
+    assert_eq!(key_names(&rt, &other), ["k"]);
+    assert_eq!(other.storage().get(SID).unwrap(), sid);
+    assert_ne!(
+        other.storage().get(TSK).unwrap(),
+        s.storage().get(TSK).unwrap()
+    );
+
+    // The session is killed on the service: the next call makes a new session key and
+    // session. Its identity is the new key, so the old keys are not its own.
+    rt.block_on(s.destroy()).unwrap();
+    assert_eq!(s.storage().get(SID), None);
+    let names = key_names(&rt, &other);
+    assert!(names.is_empty(), "{names:?}");
+    assert_ne!(other.storage().get(SID).unwrap(), sid);
+}
+
+#[test]
+fn wrong_service_key_fails_after_one_refresh_and_a_refresh_can_fix_it() {
+    struct Keys {
+        first: KeyAddress,
+        refreshed: KeyAddress,
+        calls: AtomicUsize,
+    }
+    impl ServiceKeys for &Keys {
+        async fn addresses(&self, refresh: bool) -> Result<Vec<KeyAddress>, Error> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            Ok(vec![if refresh {
+                self.refreshed.clone()
+            } else {
+                self.first.clone()
+            }])
+        }
+    }
+    let p1 = start("");
+    let rt = runtime();
+    let wrong = PrivateKey::generate(2048)
+        .unwrap()
+        .public_key()
+        .long_address()
+        .unwrap();
+    let keys = Keys {
+        first: wrong.clone(),
+        refreshed: wrong.clone(),
+        calls: AtomicUsize::new(0),
+    };
+    let s = Session::new(
+        HttpTransport::new(&p1.url).unwrap(),
+        MemoryStorage::new(),
+        &keys,
+        options(),
+    );
+    let started = Instant::now();
+    let e = rt
+        .block_on(s.call_value("getSessionInfo", Value::dict::<&str>([])))
+        .unwrap_err();
+    assert!(matches!(e, Error::UnknownServiceKey(_)), "{e:?}");
+    assert!(e.to_string().contains("trusted service keys"), "{e}");
+    assert_eq!(
+        keys.calls.load(Ordering::SeqCst),
+        2,
+        "asked once, refreshed once"
+    );
+    assert!(started.elapsed() < Duration::from_secs(20), "bounded");
+
+    let keys = Keys {
+        first: wrong,
+        refreshed: p1.service_key.clone(),
+        calls: AtomicUsize::new(0),
+    };
+    let s = Session::new(
+        HttpTransport::new(&p1.url).unwrap(),
+        MemoryStorage::new(),
+        &keys,
+        options(),
+    );
+    rt.block_on(s.call_value("getSessionInfo", Value::dict::<&str>([])))
+        .unwrap();
+    assert_eq!(keys.calls.load(Ordering::SeqCst), 2);
+}
+
+/// Raw tunnel messages: what an attacker on the network can send.
+#[test]
+fn tampered_and_replayed_messages_are_refused() {
+    let p1 = start("");
+    let rt = runtime();
+    let s = session(&p1, MemoryStorage::new());
+    rt.block_on(s.call_value("getSessionInfo", Value::dict::<&str>([])))
+        .unwrap();
+    let sid = s.storage().get(SID).unwrap();
+    let tsk = decode_tsk(&s.storage().get(TSK).unwrap()).unwrap();
+    let transport = HttpTransport::new(&p1.url).unwrap();
+    let send = |block: Vec<u8>| rt.block_on(transport.send(&block)).unwrap();
+    let sealed =
+        parsec1::client::seal(&tsk, &sid, "getSessionInfo", Value::dict::<&str>([])).unwrap();
+    assert!(parsec1::client::open(&tsk, &send(sealed.clone()))
+        .unwrap()
+        .is_ok());
+    let outer_error = |answer: Vec<u8>| {
+        parsec1::message::decode_answer(&answer)
+            .unwrap()
+            .unwrap_err()
+    };
+    let e = outer_error(send(sealed.clone()));
+    assert_eq!(e.code, codes::REPLAYED_MESSAGE);
+
+    let mut call = parsec_boss::decode(&sealed).unwrap();
+    let Value::Dict(entries) = &mut call else {
+        panic!()
+    };
+    let args = &mut entries
+        .iter_mut()
+        .find(|(k, _)| k.as_str() == Some("args"))
+        .unwrap()
+        .1;
+    let Value::Dict(args) = args else { panic!() };
+    let params = &mut args
+        .iter_mut()
+        .find(|(k, _)| k.as_str() == Some("params"))
+        .unwrap()
+        .1;
+    let Value::Bin(bytes) = params else { panic!() };
+    bytes[20] ^= 0x01;
+    let e = outer_error(send(parsec_boss::encode(&call).unwrap()));
+    assert_eq!(e.code, codes::UNKNOWN_EXCEPTION);
+    assert!(e.text.contains("HMAC"), "{}", e.text);
+    // The client recovers from an HMAC error by itself (new TSK) and the session goes on.
+    rt.block_on(s.call_value("getSessionInfo", Value::dict::<&str>([])))
+        .unwrap();
+}
+
+#[test]
+fn expired_tsk_then_expired_session_recover() {
+    // Times are whole seconds: lifetimes of 2 and 5 s, checked 2.5 and 5.5 s later.
+    let p1 = start("test_tsk_lifetime = 2\nsession_lifetime = 5\n");
+    let rt = runtime();
+    let s = session(&p1, MemoryStorage::new());
+    rt.block_on(s.operation(&generate("short-lived"))).unwrap();
+    let (sid, tsk) = (s.storage().get(SID).unwrap(), s.storage().get(TSK).unwrap());
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(key_names(&rt, &s), ["short-lived"]);
+    assert_eq!(s.storage().get(SID).unwrap(), sid);
+    assert_ne!(s.storage().get(TSK).unwrap(), tsk, "expired TSK replaced");
+    std::thread::sleep(Duration::from_millis(3000));
+    rt.block_on(s.call_value("getSessionInfo", Value::dict::<&str>([])))
+        .unwrap();
+    assert_ne!(
+        s.storage().get(SID).unwrap(),
+        sid,
+        "expired session replaced"
+    );
+}
+
+#[test]
+fn remote_and_local_applications_never_see_each_others_keys() {
+    let p1 = start("");
+    let rt = runtime();
+    let a = session(&p1, MemoryStorage::new());
+    let b = session(&p1, MemoryStorage::new());
+    rt.block_on(a.operation(&generate("shared-name"))).unwrap();
+    rt.block_on(b.operation(&generate("shared-name"))).unwrap();
+    rt.block_on(b.operation(&generate("only-b"))).unwrap();
+    assert_eq!(key_names(&rt, &a), ["shared-name"]);
+
+    // A local application whose name is a remote application's identity sees nothing of it.
+    let sck = decode_sck(&a.storage().get(SCK).unwrap()).unwrap();
+    let remote_name = sck.public_key().long_address().unwrap().to_string();
+    let local = common::discovering_client(&p1.daemon.socket, Some(&remote_name));
+    assert!(local.list_keys().unwrap().is_empty());
+    local
+        .psa_generate_key("local-key", common::ecdsa_p256())
+        .unwrap();
+    assert!(key_names(&rt, &a).iter().all(|n| n != "local-key"));
+    let e = rt
+        .block_on(
+            a.operation(&Operation::PsaExportPublicKey(ops::ExportPublicKey {
+                key_name: "local-key".into(),
+            })),
+        )
+        .unwrap_err();
+    assert_eq!(remote_code(e), "psa_error_does_not_exist");
+    let e = rt
+        .block_on(a.operation(&Operation::PsaDestroyKey(ops::DestroyKey {
+            key_name: "only-b".into(),
+        })))
+        .unwrap_err();
+    assert_eq!(remote_code(e), "psa_error_does_not_exist");
+
+    // Remote applications are never administrators.
+    let e = rt
+        .block_on(a.call_value("listClients", Value::dict::<&str>([])))
+        .unwrap_err();
+    assert_eq!(remote_code(e), codes::UNKNOWN_COMMAND);
+}
+
+fn http(p1: &P1, request: &[u8]) -> String {
+    let authority = p1
+        .url
+        .strip_prefix("http://")
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap();
+    let mut stream = TcpStream::connect(authority).unwrap();
+    stream.write_all(request).unwrap();
+    let mut answer = Vec::new();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let _ = stream.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[test]
+fn raw_bodies_cors_and_oversized_requests() {
+    let p1 = start("max_message_size = 2048\n");
+    let path = "/api/p1";
+    let info = parsec1::message::encode_call("info", Value::dict::<&str>([]));
+    let mut request = format!(
+        "POST {path} HTTP/1.1\r\nHost: x\r\nOrigin: http://page.example\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        info.len()
+    )
+    .into_bytes();
+    request.extend_from_slice(&info);
+    let answer = http(&p1, &request);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(
+        answer
+            .to_ascii_lowercase()
+            .contains("access-control-allow-origin: *"),
+        "{answer}"
+    );
+    assert!(answer.contains("parsecVersions"));
+
+    let preflight = format!(
+        "OPTIONS {path} HTTP/1.1\r\nHost: x\r\nOrigin: http://page.example\r\nAccess-Control-Request-Method: POST\r\nAccess-Control-Request-Headers: content-type\r\nConnection: close\r\n\r\n"
+    );
+    let answer = http(&p1, preflight.as_bytes()).to_ascii_lowercase();
+    assert!(answer.starts_with("http/1.1 200"), "{answer}");
+    assert!(answer.contains("access-control-allow-methods"), "{answer}");
+
+    let big = vec![0u8; 5000];
+    let mut request = format!(
+        "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        big.len()
+    )
+    .into_bytes();
+    request.extend_from_slice(&big);
+    let answer = http(&p1, &request);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains(codes::MESSAGE_TOO_LARGE), "{answer}");
+}
+
+#[test]
+fn independent_node_client_on_unicrypto() {
+    let p1 = start("");
+    let modules = std::env::var("PARSEC_NODE_MODULES").expect(
+        "PARSEC_NODE_MODULES must name a node_modules directory with unicrypto 1.14.1; \
+         ./test.sh installs it",
+    );
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/node/parsec1_client.cjs");
+    let out = std::process::Command::new("node")
+        .arg("--no-experimental-fetch")
+        .arg(script)
+        .arg(&p1.url)
+        .arg(p1.service_key.to_string())
+        .env("PARSEC_NODE_MODULES", modules)
+        .output()
+        .expect("node must be installed (./test.sh installs nodejs)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "node client failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let steps: Vec<&str> = stdout.lines().collect();
+    let step = |name: &str| {
+        steps
+            .iter()
+            .find(|l| l.contains(&format!("\"step\":\"{name}\"")))
+            .unwrap_or_else(|| panic!("no step {name}:\n{stdout}"))
+            .to_string()
+    };
+    assert!(step("createTSK").contains("\"signatureVerified\":true"));
+    assert!(step("psaSignHash").contains("\"nodeCryptoVerified\":true"));
+    assert!(step("tampered").contains(codes::UNKNOWN_EXCEPTION));
+    assert!(step("replay").contains(codes::REPLAYED_MESSAGE));
+    assert!(step("unknownServiceKey").contains(codes::UNKNOWN_SERVICE_KEY));
+    assert!(step("afterDestroy").contains(codes::SESSION_NOT_FOUND));
+    assert_eq!(steps.last(), Some(&"{\"done\":true}"));
+}
