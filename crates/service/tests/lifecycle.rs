@@ -179,7 +179,7 @@ fn embedded_default_needs_no_config_file() {
     let mut stdout = child.stdout.take().unwrap();
     let mut line = Vec::new();
     let mut byte = [0u8; 1];
-    use std::io::Read;
+    use std::io::{BufRead, Read};
     while stdout.read(&mut byte).unwrap() == 1 && byte[0] != b'\n' {
         line.push(byte[0]);
     }
@@ -203,6 +203,18 @@ fn embedded_default_needs_no_config_file() {
         std::fs::metadata(&socket).unwrap().permissions().mode() & 0o777,
         0o666
     );
+    // Parsec.1 on loopback, with a service key made at first start.
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let endpoint = lines.next().unwrap().unwrap();
+    assert_eq!(endpoint, "PARSEC1_ENDPOINT=http://127.0.0.1:8373/api/p1");
+    assert!(lines
+        .next()
+        .unwrap()
+        .unwrap()
+        .starts_with("PARSEC1_SERVICE_KEY="));
+    let answer = common::http("127.0.0.1:8373", &common::parsec1_info_request("/api/p1"));
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("parsecVersions"), "{answer}");
     let _ = child.kill();
     let _ = child.wait();
 }

@@ -6,8 +6,6 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -417,35 +415,22 @@ fn remote_and_local_applications_never_see_each_others_keys() {
 }
 
 fn http(p1: &P1, request: &[u8]) -> String {
-    let authority = p1
-        .url
-        .strip_prefix("http://")
-        .unwrap()
-        .split('/')
-        .next()
-        .unwrap();
-    let mut stream = TcpStream::connect(authority).unwrap();
-    stream.write_all(request).unwrap();
-    let mut answer = Vec::new();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let _ = stream.read_to_end(&mut answer);
-    String::from_utf8_lossy(&answer).into_owned()
+    common::http(
+        p1.url
+            .strip_prefix("http://")
+            .unwrap()
+            .split('/')
+            .next()
+            .unwrap(),
+        request,
+    )
 }
 
 #[test]
 fn raw_bodies_cors_and_oversized_requests() {
     let p1 = start("max_message_size = 2048\n");
     let path = "/api/p1";
-    let info = parsec1::message::encode_call("info", Value::dict::<&str>([]));
-    let mut request = format!(
-        "POST {path} HTTP/1.1\r\nHost: x\r\nOrigin: http://page.example\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        info.len()
-    )
-    .into_bytes();
-    request.extend_from_slice(&info);
-    let answer = http(&p1, &request);
+    let answer = http(&p1, &common::parsec1_info_request(path));
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(
         answer

@@ -196,3 +196,68 @@ fn software_is_our_name_for_upstreams_mbed_crypto() {
     ));
     assert_eq!(err.key, "provider[1].key_info_manager");
 }
+
+#[test]
+fn parsec1_is_off_in_upstream_files_and_on_in_the_embedded_default() {
+    assert_eq!(Config::parse(UPSTREAM).unwrap().config.parsec1, None);
+    let embedded = Config::embedded().parsec1.unwrap();
+    assert!(embedded.listen.ip().is_loopback());
+    assert_eq!(embedded.path, "/api/p1");
+}
+
+#[test]
+fn parsec1_section_reads_every_key() {
+    let text = format!(
+        "{MINIMAL}\n[[provider]]\nprovider_type = \"Software\"\n\n[parsec1]\n\
+         listen = \"0.0.0.0:9000\"\npath = \"/p1\"\nservice_key_bits = 2048\n\
+         pow_difficulty = 20\ntsk_lifetime = 60\nsession_lifetime = 600\n\
+         session_store = \":memory:\"\nmax_message_size = 4096\nmax_sessions_per_key = 2\n\
+         guest_requests_per_second = 0\nallowed_origins = [\"https://a.example\"]\n\
+         service_name = \"svc\"\nprovider = 1\n"
+    );
+    let loaded = Config::parse(&text).unwrap();
+    assert_eq!(loaded.warnings, Vec::<String>::new());
+    let p = loaded.config.parsec1.unwrap();
+    assert_eq!(p.listen, "0.0.0.0:9000".parse().unwrap());
+    assert_eq!(p.path, "/p1");
+    assert_eq!(p.service_key_bits, 2048);
+    assert_eq!((p.pow_difficulty, p.test_pow_difficulty), (20, 20));
+    assert_eq!((p.tsk_lifetime, p.session_lifetime), (60, 600));
+    assert_eq!(p.session_store.as_deref(), Some(Path::new(":memory:")));
+    assert_eq!((p.max_message_size, p.max_sessions_per_key), (4096, 2));
+    assert_eq!(p.guest_requests_per_second, 0);
+    assert_eq!(p.allowed_origins, ["https://a.example"]);
+    assert_eq!((p.service_name.as_str(), p.provider), ("svc", Some(1)));
+
+    let off = format!(
+        "{MINIMAL}\n[[provider]]\nprovider_type = \"Software\"\n[parsec1]\nenabled = false\n"
+    );
+    assert_eq!(Config::parse(&off).unwrap().config.parsec1, None);
+}
+
+#[test]
+fn parsec1_bad_values_name_the_key() {
+    let with = |body: &str| {
+        format!("{MINIMAL}\n[[provider]]\nprovider_type = \"Software\"\n[parsec1]\n{body}\n")
+    };
+    for (body, key) in [
+        ("listen = \"localhost\"", "parsec1.listen"),
+        ("path = \"api\"", "parsec1.path"),
+        ("service_key_bits = 3072", "parsec1.service_key_bits"),
+        ("pow_difficulty = 40", "parsec1.pow_difficulty"),
+        ("tsk_lifetime = 0", "parsec1.tsk_lifetime"),
+        ("max_message_size = 1000000", "parsec1.max_message_size"),
+        ("allowed_origins = \"*\"", "parsec1.allowed_origins"),
+        ("provider = 0", "parsec1.provider"),
+    ] {
+        let e = error_of(&with(body));
+        assert_eq!(e.key, key, "{body}: {e}");
+        assert!(!e.reason.is_empty());
+    }
+    assert!(warnings_of(&with("colour = 1"))
+        .iter()
+        .any(|w| w.contains("parsec1.colour")));
+    let e = error_of(&format!("{MINIMAL}\n[parsec1]\n"));
+    assert_eq!(e.key, "parsec1");
+    assert!(e.reason.contains("provider"), "{e}");
+}

@@ -264,3 +264,30 @@ pub fn ecdsa_p256() -> parsec_client::core::interface::operations::psa_key_attri
         },
     }
 }
+
+/// Sends raw bytes to an HTTP server at `authority` (host:port) and returns everything it
+/// answers until it closes the connection (send `Connection: close`).
+pub fn http(authority: &str, request: &[u8]) -> String {
+    let mut stream = std::net::TcpStream::connect(authority).unwrap();
+    stream.write_all(request).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// A raw HTTP request posting the Parsec.1 call `info` as an octet-stream body.
+pub fn parsec1_info_request(path: &str) -> Vec<u8> {
+    let info = parsec1::message::encode_call("info", parsec_boss::Value::dict::<&str>([]));
+    let mut request = format!(
+        "POST {path} HTTP/1.1\r\nHost: x\r\nOrigin: http://page.example\r\n\
+         Content-Type: application/octet-stream\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n",
+        info.len()
+    )
+    .into_bytes();
+    request.extend_from_slice(&info);
+    request
+}
