@@ -19,11 +19,18 @@ pub struct Caller<'a> {
     pub session_id: &'a str,
     /// The long address of the session's SCK: the remote application's identity.
     pub address: &'a KeyAddress,
+    /// The same address in Safe58 (computed once per TSK: the conversion is quadratic).
+    pub address_text: &'a str,
     /// The session was made in test mode.
     pub test: bool,
 }
 
-type Handler = Box<dyn Fn(&Caller<'_>, Value) -> Result<Value, RemoteError> + Send + Sync>;
+type HandlerFn = dyn Fn(&Caller<'_>, Value) -> Result<Value, RemoteError> + Send + Sync;
+
+struct Handler {
+    run: Box<HandlerFn>,
+    heavy: bool,
+}
 
 /// The commands a server offers inside sessions.
 #[derive(Default)]
@@ -74,11 +81,29 @@ impl Commands {
     where
         F: Fn(&Caller<'_>, Value) -> Result<Value, RemoteError> + Send + Sync + 'static,
     {
+        self.register_raw_with(name, false, handler);
+    }
+
+    /// Registers a command over raw values; a `heavy` one (seconds of CPU, such as RSA key
+    /// generation) runs through the server's offload hook (see `Server::set_offload`).
+    ///
+    /// # Panics
+    /// As [`Commands::register`].
+    pub fn register_raw_with<F>(&mut self, name: &str, heavy: bool, handler: F)
+    where
+        F: Fn(&Caller<'_>, Value) -> Result<Value, RemoteError> + Send + Sync + 'static,
+    {
         assert!(
             !matches!(name, "getSessionInfo" | "destroySession"),
             "`{name}` is a protocol command"
         );
-        let previous = self.handlers.insert(name.to_string(), Box::new(handler));
+        let previous = self.handlers.insert(
+            name.to_string(),
+            Handler {
+                run: Box::new(handler),
+                heavy,
+            },
+        );
         assert!(previous.is_none(), "command `{name}` registered twice");
     }
 
@@ -87,10 +112,15 @@ impl Commands {
         self.handlers.contains_key(name)
     }
 
+    /// Whether the command was registered as heavy.
+    pub fn is_heavy(&self, name: &str) -> bool {
+        self.handlers.get(name).is_some_and(|h| h.heavy)
+    }
+
     /// Runs a command.
     pub fn call(&self, caller: &Caller<'_>, name: &str, args: Value) -> Result<Value, RemoteError> {
         match self.handlers.get(name) {
-            Some(handler) => handler(caller, args),
+            Some(handler) => (handler.run)(caller, args),
             None => Err(RemoteError::new(
                 codes::UNKNOWN_COMMAND,
                 format!("unknown command `{name}`"),

@@ -108,6 +108,7 @@ struct Live {
     tsk: SymmetricKey,
     tsk_expires_at: u64,
     address: KeyAddress,
+    address_text: String,
     test: bool,
     session_expires_at: u64,
     seen: HashSet<Seen>,
@@ -132,7 +133,11 @@ pub struct Server<S> {
     pending: Mutex<HashMap<[u8; 16], Pending>>,
     live: Mutex<HashMap<String, Live>>,
     contract_hash: Option<Vec<u8>>,
+    offload: Option<Box<Offload>>,
 }
+
+/// Runs a long computation where it cannot hold up other work (e.g. tokio's `block_in_place`).
+pub type Offload = dyn Fn(&mut dyn FnMut()) + Send + Sync;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // Every change under these locks is one insert, remove or field update.
@@ -178,7 +183,21 @@ impl<S: SessionStore> Server<S> {
             pending: Mutex::new(HashMap::new()),
             live: Mutex::new(HashMap::new()),
             contract_hash,
+            offload: None,
         })
+    }
+
+    /// Sets how heavy work runs: `createTSK`'s RSA signature and commands registered as
+    /// heavy. Without a hook it runs inline, on the caller's thread.
+    pub fn set_offload(&mut self, offload: Box<Offload>) {
+        self.offload = Some(offload);
+    }
+
+    fn offload(&self, work: &mut dyn FnMut()) {
+        match &self.offload {
+            Some(hook) => hook(work),
+            None => work(),
+        }
     }
 
     /// The long address of the service key.
@@ -433,13 +452,23 @@ impl<S: SessionStore> Server<S> {
             ("clientNonce", Value::Bin(client_nonce.to_vec())),
             ("encryptedResult", Value::Bin(encrypted)),
         ]);
-        let signed =
-            SignedRecord::pack(&self.service_key, Some(client_nonce), &answer).map_err(internal)?;
+        let mut signed = None;
+        self.offload(&mut || {
+            signed = Some(SignedRecord::pack(
+                &self.service_key,
+                Some(client_nonce),
+                &answer,
+            ))
+        });
+        let signed = signed
+            .ok_or_else(|| internal("signing did not run"))?
+            .map_err(internal)?;
         lock(&self.live).insert(
             session.id.clone(),
             Live {
                 tsk,
                 tsk_expires_at: expires_at,
+                address_text: session.address.to_string(),
                 address: session.address,
                 test: session.test,
                 session_expires_at: session.expires_at,
@@ -475,7 +504,7 @@ impl<S: SessionStore> Server<S> {
     fn tunnel(&self, args: &Value, now: u64) -> Result<Value, RemoteError> {
         let session_id = str_arg(args, "authToken")?;
         let params = bin_arg(args, "params")?;
-        let (plain, tsk, caller_address, test) = {
+        let (plain, tsk, address, address_text, test) = {
             let mut live = lock(&self.live);
             let Some(state) = live.get_mut(session_id) else {
                 drop(live);
@@ -516,9 +545,21 @@ impl<S: SessionStore> Server<S> {
                     "this message was already received in this session",
                 ));
             }
-            (plain, state.tsk.clone(), state.address.clone(), state.test)
+            (
+                plain,
+                state.tsk.clone(),
+                state.address.clone(),
+                state.address_text.clone(),
+                state.test,
+            )
         };
-        let answer = self.session_command(session_id, &caller_address, test, &plain, now);
+        let caller = Caller {
+            session_id,
+            address: &address,
+            address_text: &address_text,
+            test,
+        };
+        let answer = self.session_command(&caller, &plain, now);
         let mut bytes = message::encode_answer(&answer);
         if bytes.len() + eta::OVERHEAD > self.settings.max_message_size {
             bytes = message::encode_answer(&Err(too_large("answer", bytes.len())));
@@ -529,12 +570,11 @@ impl<S: SessionStore> Server<S> {
 
     fn session_command(
         &self,
-        session_id: &str,
-        address: &KeyAddress,
-        test: bool,
+        caller: &Caller<'_>,
         plain: &[u8],
         now: u64,
     ) -> Result<Value, RemoteError> {
+        let session_id = caller.session_id;
         let call = parsec_boss::decode_with(plain, self.limits())
             .map_err(|e| RemoteError::new(codes::BAD_REQUEST, format!("not a BOSS call: {e}")))?;
         let (cmd, args) = message::decode_call(call)?;
@@ -556,14 +596,17 @@ impl<S: SessionStore> Server<S> {
                 self.store.delete(session_id).map_err(internal)?;
                 Ok(Value::dict::<&str>([]))
             }
-            _ => {
-                let caller = Caller {
-                    session_id,
-                    address,
-                    test,
-                };
-                self.commands.call(&caller, &cmd, args)
+            _ if self.commands.is_heavy(&cmd) => {
+                let mut answer = None;
+                let mut args = Some(args);
+                self.offload(&mut || {
+                    if let Some(args) = args.take() {
+                        answer = Some(self.commands.call(caller, &cmd, args));
+                    }
+                });
+                answer.unwrap_or_else(|| Err(internal("the command did not run")))
             }
+            _ => self.commands.call(caller, &cmd, args),
         }
     }
 

@@ -42,7 +42,10 @@ fn server_with(settings: Settings) -> Server<MemorySessions> {
         b: i64,
     }
     commands.register("add", |_caller, args: Add| Ok(args.a + args.b));
-    commands.register("whoami", |caller, _: Value| Ok(caller.address.to_string()));
+    commands.register("whoami", |caller, _: Value| {
+        assert_eq!(caller.address.to_string(), caller.address_text);
+        Ok(caller.address_text.to_string())
+    });
     commands.register("fail", |_caller, _: Value| -> Result<(), _> {
         Err(RemoteError::new("app_failure", "as asked"))
     });
@@ -591,4 +594,38 @@ fn info_and_service_contract() {
     .unwrap()
     .unwrap_err();
     assert_eq!(e.code, codes::UNKNOWN_COMMAND);
+}
+
+#[test]
+fn heavy_work_goes_through_the_offload_hook() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let mut commands = Commands::new();
+    commands.register_raw_with("slow", true, |_c, _| Ok(Value::Int(1)));
+    commands.register_raw("fast", |_c, _| Ok(Value::Int(2)));
+    let mut server = Server::new(settings(), key(0), MemorySessions::new(), commands).unwrap();
+    let offloaded = Arc::new(AtomicUsize::new(0));
+    let counter = offloaded.clone();
+    server.set_offload(Box::new(move |work| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        work()
+    }));
+    let r = register(&server, key(1), false);
+    let t = tsk(&server, &r, T0).unwrap();
+    assert_eq!(
+        offloaded.load(Ordering::SeqCst),
+        1,
+        "createTSK signs offloaded"
+    );
+    let empty = || Value::dict::<&str>([]);
+    assert_eq!(
+        call(&server, &r, &t, "fast", empty(), T0).unwrap(),
+        Ok(Value::Int(2))
+    );
+    assert_eq!(offloaded.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        call(&server, &r, &t, "slow", empty(), T0).unwrap(),
+        Ok(Value::Int(1))
+    );
+    assert_eq!(offloaded.load(Ordering::SeqCst), 2);
 }

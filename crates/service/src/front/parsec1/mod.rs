@@ -86,12 +86,17 @@ pub fn build(
     };
     let mut commands = Commands::new();
     psa::register(&mut commands, shared);
-    Ok(Server::new(
+    let mut server = Server::new(
         settings,
         service_key,
         Box::new(sessions) as Box<dyn SessionStore>,
         commands,
-    )?)
+    )?;
+    // Requests are answered on the runtime's threads; RSA signatures and key generation hand
+    // the thread's other work to another thread first. (The service runs a multi-thread
+    // runtime, which block_in_place needs.)
+    server.set_offload(Box::new(|work| tokio::task::block_in_place(work)));
+    Ok(server)
 }
 
 struct Front {
@@ -193,13 +198,8 @@ async fn handle(
         now: parsec_boss::Time::now().seconds(),
         now_ms: u64::try_from(front.started.elapsed().as_millis()).unwrap_or(u64::MAX),
     };
-    let server = front.server.clone();
-    // RSA operations (createTSK, key generation) take milliseconds to seconds: off the
-    // runtime's threads.
-    match tokio::task::spawn_blocking(move || server.handle(&call, info)).await {
-        Ok(answer) => boss(answer),
-        Err(_) => error(codes::INTERNAL, "the request failed"),
-    }
+    // Inline: the server offloads its heavy steps itself (see `build`).
+    boss(front.server.handle(&call, info))
 }
 
 /// The content of the multipart field `cmd`.

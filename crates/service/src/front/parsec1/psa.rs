@@ -59,7 +59,10 @@ pub fn register(commands: &mut Commands, shared: Arc<Shared>) {
             continue;
         }
         let shared = shared.clone();
-        commands.register_raw(&command_name(opcode), move |caller, args| {
+        // Key generation takes up to seconds (RSA): as on the socket, it runs where it does
+        // not hold up other requests. Everything else costs at most milliseconds.
+        let heavy = opcode == Opcode::PsaGenerateKey;
+        commands.register_raw_with(&command_name(opcode), heavy, move |caller, args| {
             call(&shared, caller, opcode, args)
         });
     }
@@ -93,7 +96,7 @@ fn call(
         .map_err(|e| RemoteError::new(codes::BAD_ARGUMENTS, e.to_string()))?;
     let app = AppId {
         auth: AuthKind::Parsec1,
-        name: caller.address.to_string(),
+        name: caller.address_text.to_string(),
     };
     let result = shared
         .current()
