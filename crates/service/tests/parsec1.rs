@@ -497,3 +497,34 @@ fn independent_node_client_on_unicrypto() {
     assert!(step("afterDestroy").contains(codes::SESSION_NOT_FOUND));
     assert_eq!(steps.last(), Some(&"{\"done\":true}"));
 }
+
+#[test]
+fn connections_are_bounded_and_idle_ones_closed() {
+    let p1 = start("max_connections = 1\nidle_timeout = 1\n");
+    let authority = p1
+        .url
+        .strip_prefix("http://")
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    // A silent client holds the only slot until the idle limit closes it.
+    let mut silent = std::net::TcpStream::connect(&authority).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    let started = Instant::now();
+    let answer = common::http(&authority, &common::parsec1_info_request("/api/p1"));
+    let waited = started.elapsed();
+    assert!(answer.contains("parsecVersions"), "{answer}");
+    assert!(
+        waited >= Duration::from_millis(500),
+        "served before the slot was free: {waited:?}"
+    );
+    // The silent connection was closed by the service.
+    silent
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut buf = [0u8; 16];
+    use std::io::Read;
+    assert_eq!(silent.read(&mut buf).unwrap_or(0), 0, "closed");
+}

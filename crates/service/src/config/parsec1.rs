@@ -33,6 +33,10 @@ pub struct Parsec1Config {
     pub session_store: Option<PathBuf>,
     pub max_message_size: usize,
     pub max_sessions_per_key: usize,
+    /// HTTP connections served at once (more wait in the backlog), and seconds a connection
+    /// may move no byte before it is closed.
+    pub max_connections: usize,
+    pub idle_timeout: u64,
     /// Guest requests per second per peer address (0: no limit), and the burst allowed.
     pub guest_requests_per_second: u32,
     pub guest_burst: u32,
@@ -60,6 +64,8 @@ impl Parsec1Config {
             session_store: None,
             max_message_size: 64 * 1024,
             max_sessions_per_key: 16,
+            max_connections: 1024,
+            idle_timeout: 30,
             guest_requests_per_second: 20,
             guest_burst: 40,
             allowed_origins: vec!["*".into()],
@@ -131,6 +137,12 @@ impl Parsec1Config {
             max_sessions_per_key: s
                 .integer("max_sessions_per_key", 1, 1 << 20)?
                 .map_or(d.max_sessions_per_key, usize_of),
+            max_connections: s
+                .integer("max_connections", 1, 65536)?
+                .map_or(d.max_connections, usize_of),
+            idle_timeout: s
+                .integer("idle_timeout", 1, 3600)?
+                .unwrap_or(d.idle_timeout),
             guest_requests_per_second: s
                 .integer("guest_requests_per_second", 0, 1 << 20)?
                 .map_or(d.guest_requests_per_second, |v| v as u32),

@@ -212,6 +212,7 @@ fn parsec1_section_reads_every_key() {
          listen = \"0.0.0.0:9000\"\npath = \"/p1\"\nservice_key_bits = 2048\n\
          pow_difficulty = 20\ntsk_lifetime = 60\nsession_lifetime = 600\n\
          session_store = \":memory:\"\nmax_message_size = 4096\nmax_sessions_per_key = 2\n\
+         max_connections = 8\nidle_timeout = 5\n\
          guest_requests_per_second = 0\nallowed_origins = [\"https://a.example\"]\n\
          service_name = \"svc\"\nprovider = 1\n"
     );
@@ -226,6 +227,7 @@ fn parsec1_section_reads_every_key() {
     assert_eq!(p.session_store.as_deref(), Some(Path::new(":memory:")));
     assert_eq!((p.max_message_size, p.max_sessions_per_key), (4096, 2));
     assert_eq!(p.guest_requests_per_second, 0);
+    assert_eq!((p.max_connections, p.idle_timeout), (8, 5));
     assert_eq!(p.allowed_origins, ["https://a.example"]);
     assert_eq!((p.service_name.as_str(), p.provider), ("svc", Some(1)));
 

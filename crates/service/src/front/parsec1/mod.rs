@@ -6,11 +6,11 @@
 //! body, errors included, because clients ignore the status and decode the body (spec §5.1).
 //! CORS headers let browser pages of other origins call it.
 
+mod conn;
 mod psa;
 mod service_key;
 mod sessions;
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -133,9 +133,14 @@ pub async fn serve(
             }
         }
     });
+    let listener = conn::LimitedListener::new(
+        listener,
+        config.max_connections,
+        Duration::from_secs(config.idle_timeout),
+    );
     let served = axum::serve(
         listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
+        app.into_make_service_with_connect_info::<conn::Peer>(),
     )
     .with_graceful_shutdown(async move {
         let _ = shutdown.wait_for(|stop| *stop).await;
@@ -169,7 +174,7 @@ fn error(code: &str, text: impl Into<String>) -> Response {
 
 async fn handle(
     State(front): State<Arc<Front>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ConnectInfo(conn::Peer(peer)): ConnectInfo<conn::Peer>,
     request: Request,
 ) -> Response {
     let (parts, body) = request.into_parts();
