@@ -26,7 +26,7 @@ use tokio::sync::Mutex;
 use zeroize::Zeroizing;
 
 pub use http::{HttpTransport, TransportError};
-pub use storage::{EncryptedFileStorage, FileStorage, MemoryStorage, Storage, PBKDF2_ROUNDS};
+pub use storage::{FileStorage, MemoryStorage, Storage, PBKDF2_ROUNDS};
 
 /// Storage keys, as uparsecjs names them.
 pub const SID: &str = ".p1.SID";

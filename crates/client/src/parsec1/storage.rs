@@ -49,12 +49,24 @@ impl Storage for MemoryStorage {
     }
 }
 
-/// State in a file (mode 0600), rewritten whole and atomically on every change. The session
-/// key is in it in the clear: protect the file, or use [`EncryptedFileStorage`].
-#[derive(Debug)]
+/// State in a file (mode 0600), rewritten whole and atomically on every change: in the clear
+/// ([`FileStorage::open`]; protect the file), or encrypted with a key derived from a password
+/// ([`FileStorage::open_encrypted`]: PBKDF2-HMAC-SHA256, salted, [`PBKDF2_ROUNDS`] rounds, and
+/// AES-256-GCM), for permanent sessions. uparsecjs's EncryptedSessionStorage serves the same
+/// purpose; the file formats differ.
 pub struct FileStorage {
     path: PathBuf,
     values: Mutex<BTreeMap<String, Zeroizing<String>>>,
+    sealer: Option<Sealer>,
+}
+
+impl std::fmt::Debug for FileStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileStorage")
+            .field("path", &self.path)
+            .field("encrypted", &self.sealer.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 /// Largest storage file read (the state is a few kilobytes).
@@ -118,7 +130,7 @@ fn decode_map(path: &Path, bytes: &[u8]) -> io::Result<BTreeMap<String, Zeroizin
 }
 
 impl FileStorage {
-    /// Opens the state in `path` (created at the first change).
+    /// Opens the state in `path`, in the clear (the file is created at the first change).
     pub fn open(path: impl Into<PathBuf>) -> io::Result<FileStorage> {
         let path = path.into();
         let values = match read_file(&path)? {
@@ -128,6 +140,28 @@ impl FileStorage {
         Ok(FileStorage {
             path,
             values: Mutex::new(values),
+            sealer: None,
+        })
+    }
+
+    /// Opens the state in `path`, encrypted under `password`. A wrong password or an altered
+    /// file is an `InvalidData` error.
+    pub fn open_encrypted(path: impl Into<PathBuf>, password: &str) -> io::Result<FileStorage> {
+        let path = path.into();
+        let Some(bytes) = read_file(&path)? else {
+            let mut salt = [0u8; 16];
+            rand::fill(&mut salt).map_err(|_| io::Error::other("no randomness"))?;
+            return Ok(FileStorage {
+                sealer: Some(Sealer::new(password, salt, PBKDF2_ROUNDS)?),
+                path,
+                values: Mutex::new(BTreeMap::new()),
+            });
+        };
+        let (sealer, values) = Sealer::open(&path, &bytes, password)?;
+        Ok(FileStorage {
+            path,
+            values: Mutex::new(values),
+            sealer: Some(sealer),
         })
     }
 
@@ -135,7 +169,11 @@ impl FileStorage {
         let mut values = lock(&self.values);
         let mut next = values.clone();
         f(&mut next);
-        write_file(&self.path, &encode_map(&next))?;
+        let plain = encode_map(&next);
+        match &self.sealer {
+            None => write_file(&self.path, &plain)?,
+            Some(sealer) => write_file(&self.path, &sealer.seal(plain)?)?,
+        }
         *values = next;
         Ok(())
     }
@@ -157,61 +195,48 @@ impl Storage for FileStorage {
     }
 }
 
-/// State in a file encrypted with a key derived from a password: PBKDF2-HMAC-SHA256 (salted,
-/// [`PBKDF2_ROUNDS`] rounds) and AES-256-GCM. For permanent sessions (uparsecjs's
-/// EncryptedSessionStorage serves the same purpose; the file formats differ).
-pub struct EncryptedFileStorage {
-    path: PathBuf,
-    key: LessSafeKey,
-    salt: [u8; 16],
-    values: Mutex<BTreeMap<String, Zeroizing<String>>>,
-}
-
-impl std::fmt::Debug for EncryptedFileStorage {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EncryptedFileStorage")
-            .field("path", &self.path)
-            .finish_non_exhaustive()
-    }
-}
-
 /// PBKDF2 rounds for new files (OWASP's 2023 figure for HMAC-SHA256).
 pub const PBKDF2_ROUNDS: u32 = 600_000;
 /// Fewest rounds accepted from a file (so a tampered file cannot make the password cheap).
 const MIN_ROUNDS: u32 = 100_000;
 const MAX_ROUNDS: u32 = 10_000_000;
+const AAD: &[u8] = b"parsec-rs session state";
 
-fn derive(password: &str, salt: &[u8], rounds: u32) -> io::Result<LessSafeKey> {
-    let mut key = Zeroizing::new([0u8; 32]);
-    let rounds = std::num::NonZeroU32::new(rounds).unwrap_or(std::num::NonZeroU32::MIN);
-    pbkdf2::derive(
-        pbkdf2::PBKDF2_HMAC_SHA256,
-        rounds,
-        salt,
-        password.as_bytes(),
-        &mut key[..],
-    );
-    let unbound = UnboundKey::new(&AES_256_GCM, &key[..]).map_err(|_| io::Error::other("aes"))?;
-    Ok(LessSafeKey::new(unbound))
+/// The password-derived key of an encrypted state file, and its salt.
+struct Sealer {
+    key: LessSafeKey,
+    salt: [u8; 16],
+    rounds: u32,
 }
 
-impl EncryptedFileStorage {
-    /// Opens the file at `path` with `password`, or prepares a new one. A wrong password or
-    /// an altered file is an `InvalidData` error.
-    pub fn open(path: impl Into<PathBuf>, password: &str) -> io::Result<EncryptedFileStorage> {
-        let path = path.into();
-        let Some(bytes) = read_file(&path)? else {
-            let mut salt = [0u8; 16];
-            rand::fill(&mut salt).map_err(|_| io::Error::other("no randomness"))?;
-            return Ok(EncryptedFileStorage {
-                key: derive(password, &salt, PBKDF2_ROUNDS)?,
-                path,
-                salt,
-                values: Mutex::new(BTreeMap::new()),
-            });
-        };
-        let v = parsec_boss::decode(&bytes)
-            .map_err(|_| invalid(&path, "not an encrypted state file"))?;
+impl Sealer {
+    fn new(password: &str, salt: [u8; 16], rounds: u32) -> io::Result<Sealer> {
+        let mut key = Zeroizing::new([0u8; 32]);
+        let rounds = std::num::NonZeroU32::new(rounds).unwrap_or(std::num::NonZeroU32::MIN);
+        pbkdf2::derive(
+            pbkdf2::PBKDF2_HMAC_SHA256,
+            rounds,
+            &salt,
+            password.as_bytes(),
+            &mut key[..],
+        );
+        let unbound =
+            UnboundKey::new(&AES_256_GCM, &key[..]).map_err(|_| io::Error::other("aes"))?;
+        Ok(Sealer {
+            key: LessSafeKey::new(unbound),
+            salt,
+            rounds: rounds.get(),
+        })
+    }
+
+    /// Reads a file written by [`Sealer::seal`].
+    fn open(
+        path: &Path,
+        bytes: &[u8],
+        password: &str,
+    ) -> io::Result<(Sealer, BTreeMap<String, Zeroizing<String>>)> {
+        let v =
+            parsec_boss::decode(bytes).map_err(|_| invalid(path, "not an encrypted state file"))?;
         let field = |k| v.get(k).and_then(Value::as_bytes);
         let (Some(salt), Some(nonce), Some(sealed), Some(rounds)) = (
             field("salt"),
@@ -219,70 +244,48 @@ impl EncryptedFileStorage {
             field("data"),
             v.get("rounds").and_then(Value::as_int),
         ) else {
-            return Err(invalid(&path, "not an encrypted state file"));
+            return Err(invalid(path, "not an encrypted state file"));
         };
-        let salt: [u8; 16] = salt.try_into().map_err(|_| invalid(&path, "bad salt"))?;
+        let salt: [u8; 16] = salt.try_into().map_err(|_| invalid(path, "bad salt"))?;
         let rounds = u32::try_from(rounds)
             .ok()
             .filter(|r| (MIN_ROUNDS..=MAX_ROUNDS).contains(r))
-            .ok_or_else(|| invalid(&path, "bad PBKDF2 rounds"))?;
-        let key = derive(password, &salt, rounds)?;
+            .ok_or_else(|| invalid(path, "bad PBKDF2 rounds"))?;
+        let sealer = Sealer::new(password, salt, rounds)?;
         let nonce =
-            Nonce::try_assume_unique_for_key(nonce).map_err(|_| invalid(&path, "bad nonce"))?;
+            Nonce::try_assume_unique_for_key(nonce).map_err(|_| invalid(path, "bad nonce"))?;
         let mut buf = Zeroizing::new(sealed.to_vec());
-        let plain = key
-            .open_in_place(nonce, Aad::from(b"parsec-rs session state"), &mut buf)
-            .map_err(|_| invalid(&path, "wrong password, or the file was altered"))?;
-        let values = decode_map(&path, plain)?;
-        // Re-encrypt with the current number of rounds at the next change.
-        Ok(EncryptedFileStorage {
-            key: derive(password, &salt, PBKDF2_ROUNDS.max(rounds))?,
-            path,
-            salt,
-            values: Mutex::new(values),
-        })
+        let plain = sealer
+            .key
+            .open_in_place(nonce, Aad::from(AAD), &mut buf)
+            .map_err(|_| invalid(path, "wrong password, or the file was altered"))?;
+        let values = decode_map(path, plain)?;
+        // Later writes use the current number of rounds if the file had fewer.
+        let sealer = if rounds < PBKDF2_ROUNDS {
+            Sealer::new(password, salt, PBKDF2_ROUNDS)?
+        } else {
+            sealer
+        };
+        Ok((sealer, values))
     }
 
-    fn change(&self, f: impl FnOnce(&mut BTreeMap<String, Zeroizing<String>>)) -> io::Result<()> {
-        let mut values = lock(&self.values);
-        let mut next = values.clone();
-        f(&mut next);
+    fn seal(&self, mut plain: Zeroizing<Vec<u8>>) -> io::Result<Vec<u8>> {
         let mut nonce = [0u8; NONCE_LEN];
         rand::fill(&mut nonce).map_err(|_| io::Error::other("no randomness"))?;
-        let mut buf = encode_map(&next);
         self.key
             .seal_in_place_append_tag(
                 Nonce::assume_unique_for_key(nonce),
-                Aad::from(b"parsec-rs session state"),
-                &mut *buf,
+                Aad::from(AAD),
+                &mut *plain,
             )
             .map_err(|_| io::Error::other("encryption failed"))?;
         let file = Value::dict([
-            ("rounds", Value::Int(PBKDF2_ROUNDS.into())),
+            ("rounds", Value::Int(self.rounds.into())),
             ("salt", Value::Bin(self.salt.to_vec())),
             ("nonce", Value::Bin(nonce.to_vec())),
-            ("data", Value::Bin(buf.to_vec())),
+            ("data", Value::Bin(plain.to_vec())),
         ]);
-        let bytes = parsec_boss::encode(&file).map_err(io::Error::other)?;
-        write_file(&self.path, &bytes)?;
-        *values = next;
-        Ok(())
-    }
-}
-
-impl Storage for EncryptedFileStorage {
-    fn get(&self, key: &str) -> Option<String> {
-        lock(&self.values).get(key).map(|v| v.to_string())
-    }
-    fn set(&self, key: &str, value: &str) -> io::Result<()> {
-        self.change(|m| {
-            m.insert(key.into(), Zeroizing::new(value.into()));
-        })
-    }
-    fn remove(&self, key: &str) -> io::Result<()> {
-        self.change(|m| {
-            m.remove(key);
-        })
+        parsec_boss::encode(&file).map_err(io::Error::other)
     }
 }
 
@@ -315,21 +318,21 @@ mod tests {
     fn encrypted_storage_needs_the_password_and_detects_changes() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.enc");
-        let s = EncryptedFileStorage::open(&path, "correct horse").unwrap();
+        let s = FileStorage::open_encrypted(&path, "correct horse").unwrap();
         s.set(".p1.SCK", "secret-key-material").unwrap();
         let raw = std::fs::read(&path).unwrap();
         assert!(
             !raw.windows(6).any(|w| w == b"secret"),
             "stored in the clear"
         );
-        let again = EncryptedFileStorage::open(&path, "correct horse").unwrap();
+        let again = FileStorage::open_encrypted(&path, "correct horse").unwrap();
         assert_eq!(again.get(".p1.SCK").as_deref(), Some("secret-key-material"));
-        let e = EncryptedFileStorage::open(&path, "wrong").unwrap_err();
+        let e = FileStorage::open_encrypted(&path, "wrong").unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::InvalidData);
         let mut altered = raw.clone();
         let last = altered.len() - 1;
         altered[last] ^= 1;
         std::fs::write(&path, &altered).unwrap();
-        assert!(EncryptedFileStorage::open(&path, "correct horse").is_err());
+        assert!(FileStorage::open_encrypted(&path, "correct horse").is_err());
     }
 }
