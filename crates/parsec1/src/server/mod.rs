@@ -17,7 +17,7 @@ pub mod sessions;
 
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use parsec_boss::{Limits, Time, Value};
 
@@ -105,13 +105,18 @@ struct Pending {
 
 /// A session's live TSK, with what the tunnel needs without asking the store.
 struct Live {
-    tsk: SymmetricKey,
+    /// Shared with the requests in flight, so that none copies the key schedule.
+    keys: Arc<LiveKeys>,
     tsk_expires_at: u64,
+    session_expires_at: u64,
+    seen: HashSet<Seen>,
+}
+
+struct LiveKeys {
+    tsk: SymmetricKey,
     address: KeyAddress,
     address_text: String,
     test: bool,
-    session_expires_at: u64,
-    seen: HashSet<Seen>,
 }
 
 /// What the replay set remembers of each tunnelled message.
@@ -466,11 +471,13 @@ impl<S: SessionStore> Server<S> {
         lock(&self.live).insert(
             session.id.clone(),
             Live {
-                tsk,
+                keys: Arc::new(LiveKeys {
+                    tsk,
+                    address_text: session.address.to_string(),
+                    address: session.address,
+                    test: session.test,
+                }),
                 tsk_expires_at: expires_at,
-                address_text: session.address.to_string(),
-                address: session.address,
-                test: session.test,
                 session_expires_at: session.expires_at,
                 seen: HashSet::new(),
             },
@@ -504,7 +511,7 @@ impl<S: SessionStore> Server<S> {
     fn tunnel(&self, args: &Value, now: u64) -> Result<Value, RemoteError> {
         let session_id = str_arg(args, "authToken")?;
         let params = bin_arg(args, "params")?;
-        let (plain, tsk, address, address_text, test) = {
+        let (plain, keys) = {
             let mut live = lock(&self.live);
             let Some(state) = live.get_mut(session_id) else {
                 drop(live);
@@ -524,7 +531,7 @@ impl<S: SessionStore> Server<S> {
                 live.remove(session_id);
                 return Err(missing_tsk());
             }
-            let plain = state.tsk.decrypt(params).map_err(|_| {
+            let plain = state.keys.tsk.decrypt(params).map_err(|_| {
                 RemoteError::new(
                     codes::UNKNOWN_EXCEPTION,
                     "HMAC authentication failed, data corrupted",
@@ -545,26 +552,20 @@ impl<S: SessionStore> Server<S> {
                     "this message was already received in this session",
                 ));
             }
-            (
-                plain,
-                state.tsk.clone(),
-                state.address.clone(),
-                state.address_text.clone(),
-                state.test,
-            )
+            (plain, state.keys.clone())
         };
         let caller = Caller {
             session_id,
-            address: &address,
-            address_text: &address_text,
-            test,
+            address: &keys.address,
+            address_text: &keys.address_text,
+            test: keys.test,
         };
         let answer = self.session_command(&caller, &plain, now);
         let mut bytes = message::encode_answer(&answer);
         if bytes.len() + eta::OVERHEAD > self.settings.max_message_size {
             bytes = message::encode_answer(&Err(too_large("answer", bytes.len())));
         }
-        let encrypted = tsk.encrypt(&bytes).map_err(internal)?;
+        let encrypted = keys.tsk.encrypt(&bytes).map_err(internal)?;
         Ok(Value::dict([("result", Value::Bin(encrypted))]))
     }
 

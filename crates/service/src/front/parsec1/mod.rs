@@ -7,6 +7,7 @@
 //! CORS headers let browser pages of other origins call it.
 
 mod conn;
+pub mod multipart;
 mod psa;
 mod service_key;
 mod sessions;
@@ -16,8 +17,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use axum::body::{to_bytes, Body, Bytes};
-use axum::extract::{ConnectInfo, FromRequest, Multipart, Request, State};
+use axum::body::to_bytes;
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderValue, Method};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -178,25 +179,29 @@ async fn handle(
     request: Request,
 ) -> Response {
     let (parts, body) = request.into_parts();
-    let multipart = parts
+    let boundary = parts
         .headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.trim_start().starts_with("multipart/form-data"));
-    let limit = front.max_body + if multipart { MULTIPART_SLACK } else { 0 };
+        .and_then(multipart::boundary);
+    let limit = front.max_body
+        + if boundary.is_some() {
+            MULTIPART_SLACK
+        } else {
+            0
+        };
     let Ok(bytes) = to_bytes(body, limit).await else {
         return error(
             codes::MESSAGE_TOO_LARGE,
             format!("the request is larger than {} bytes", front.max_body),
         );
     };
-    let call = if multipart {
-        match cmd_field(Request::from_parts(parts, Body::from(bytes))).await {
-            Ok(call) => call,
-            Err(text) => return error(codes::BAD_REQUEST, text),
-        }
-    } else {
-        bytes
+    let call = match boundary {
+        None => &bytes[..],
+        Some(b) => match multipart::field(&bytes, b, "cmd") {
+            Some(call) => call,
+            None => return error(codes::BAD_REQUEST, "the multipart body has no field `cmd`"),
+        },
     };
     let info = RequestInfo {
         peer: peer.ip(),
@@ -204,25 +209,5 @@ async fn handle(
         now_ms: u64::try_from(front.started.elapsed().as_millis()).unwrap_or(u64::MAX),
     };
     // Inline: the server offloads its heavy steps itself (see `build`).
-    boss(front.server.handle(&call, info))
-}
-
-/// The content of the multipart field `cmd`.
-async fn cmd_field(request: Request) -> Result<Bytes, String> {
-    let mut form = Multipart::from_request(request, &())
-        .await
-        .map_err(|e| format!("bad multipart body: {e}"))?;
-    while let Some(field) = form
-        .next_field()
-        .await
-        .map_err(|e| format!("bad multipart body: {e}"))?
-    {
-        if field.name() == Some("cmd") {
-            return field
-                .bytes()
-                .await
-                .map_err(|e| format!("bad multipart field `cmd`: {e}"));
-        }
-    }
-    Err("the multipart body has no field `cmd`".into())
+    boss(front.server.handle(call, info))
 }
