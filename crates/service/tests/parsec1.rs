@@ -447,6 +447,28 @@ fn raw_bodies_cors_and_oversized_requests() {
     assert!(answer.starts_with("http/1.1 200"), "{answer}");
     assert!(answer.contains("access-control-allow-methods"), "{answer}");
 
+    // The TimeService beside the endpoint, and a BOSS error elsewhere.
+    let call = parsec1::message::encode_call("time", Value::dict::<&str>([]));
+    let mut time = format!(
+        "POST /api/p0 HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        call.len()
+    )
+    .into_bytes();
+    time.extend_from_slice(&call);
+    let answer = http(&p1, &time);
+    assert!(
+        answer.starts_with("HTTP/1.1 200") && answer.contains("time"),
+        "{answer}"
+    );
+    let answer = http(
+        &p1,
+        b"GET /nothing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert!(
+        answer.starts_with("HTTP/1.1 404") && answer.contains(codes::UNKNOWN_COMMAND),
+        "{answer}"
+    );
+
     let big = vec![0u8; 5000];
     let mut request = format!(
         "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",

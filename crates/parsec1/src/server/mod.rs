@@ -625,6 +625,26 @@ impl<S: SessionStore> Server<S> {
     }
 }
 
+/// The TimeService root (`…/api/p0`, spec §5.1): `time` answers `{time: <epoch seconds>}`, for
+/// clients that check their clock against the service's. No sessions, no state.
+pub fn time_service(body: &[u8], now: u64) -> Vec<u8> {
+    let limits = Limits {
+        max_size: 4096,
+        ..Limits::default()
+    };
+    let answer = parsec_boss::decode_with(body, limits)
+        .map_err(|e| RemoteError::new(codes::BAD_REQUEST, format!("not a BOSS call: {e}")))
+        .and_then(message::decode_call)
+        .and_then(|(cmd, _)| match cmd.as_str() {
+            "time" => Ok(Value::dict([("time", Value::Int(now.into()))])),
+            _ => Err(RemoteError::new(
+                codes::UNKNOWN_COMMAND,
+                format!("unknown command `{cmd}`"),
+            )),
+        });
+    message::encode_answer(&answer)
+}
+
 fn too_large(what: &str, len: usize) -> RemoteError {
     RemoteError::new(
         codes::MESSAGE_TOO_LARGE,

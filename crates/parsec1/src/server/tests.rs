@@ -629,3 +629,21 @@ fn heavy_work_goes_through_the_offload_hook() {
     );
     assert_eq!(offloaded.load(Ordering::SeqCst), 2);
 }
+
+#[test]
+fn time_service_answers_time_only() {
+    let call = message::encode_call("time", Value::dict::<&str>([]));
+    let answer = message::decode_answer(&time_service(&call, T0))
+        .unwrap()
+        .unwrap();
+    assert_eq!(answer.get("time"), Some(&Value::Int(T0.into())));
+    let other = message::encode_call("info", Value::dict::<&str>([]));
+    let e = message::decode_answer(&time_service(&other, T0))
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(e.code, codes::UNKNOWN_COMMAND);
+    let e = message::decode_answer(&time_service(b"\xff", T0))
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(e.code, codes::BAD_REQUEST);
+}

@@ -118,8 +118,12 @@ pub async fn serve(
         server: server.clone(),
         started: Instant::now(),
     });
-    let app = Router::new()
-        .route(&config.path, post(handle))
+    let mut app = Router::new().route(&config.path, post(handle));
+    if let Some(time_path) = time_path(&config.path) {
+        app = app.route(&time_path, post(time));
+    }
+    let app = app
+        .fallback(not_found)
         .layer(cors(&config.allowed_origins))
         .with_state(front);
     let purge = tokio::spawn(async move {
@@ -149,6 +153,38 @@ pub async fn serve(
     .await;
     purge.abort();
     served
+}
+
+/// The TimeService path beside the endpoint: `/api/p1` → `/api/p0`.
+pub fn time_path(path: &str) -> Option<String> {
+    path.strip_suffix("p1").map(|root| format!("{root}p0"))
+}
+
+async fn time(request: Request) -> Response {
+    let boundary = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(multipart::boundary)
+        .map(str::to_string);
+    let Ok(bytes) = to_bytes(request.into_body(), 4096 + MULTIPART_SLACK).await else {
+        return error(codes::MESSAGE_TOO_LARGE, "the request is too large");
+    };
+    let call = match &boundary {
+        None => &bytes[..],
+        Some(b) => multipart::field(&bytes, b, "cmd").unwrap_or_default(),
+    };
+    boss(parsec1::server::time_service(
+        call,
+        parsec_boss::Time::now().seconds(),
+    ))
+}
+
+/// Any other path or method: a BOSS error (clients decode every body) with HTTP 404.
+async fn not_found() -> Response {
+    let mut response = error(codes::UNKNOWN_COMMAND, "no Parsec.1 endpoint here");
+    *response.status_mut() = axum::http::StatusCode::NOT_FOUND;
+    response
 }
 
 fn cors(origins: &[String]) -> CorsLayer {
