@@ -31,15 +31,24 @@ struct P1 {
 }
 
 fn start(parsec1_extra: &str) -> P1 {
+    start_at(None, parsec1_extra)
+}
+
+/// Like [`start`]; with `Some(socket)`, on another daemon's socket path and so its state.
+fn start_at(socket: Option<std::path::PathBuf>, parsec1_extra: &str) -> P1 {
     let extra = parsec1_extra.to_string();
-    let daemon = Daemon::start(move |socket| {
-        let state = socket.parent().unwrap().parent().unwrap().join("state");
-        format!(
-            "{}\n[parsec1]\nlisten = \"127.0.0.1:0\"\nservice_key_bits = 2048\n\
+    let daemon = Daemon::start_at(
+        socket,
+        move |socket| {
+            let state = socket.parent().unwrap().parent().unwrap().join("state");
+            format!(
+                "{}\n[parsec1]\nlisten = \"127.0.0.1:0\"\nservice_key_bits = 2048\n\
              test_pow_difficulty = 8\npow_difficulty = 12\n{extra}\n",
-            software_config(socket, &state, DIRECT)
-        )
-    });
+                software_config(socket, &state, DIRECT)
+            )
+        },
+        |_| {},
+    );
     let start = Instant::now();
     loop {
         let out = daemon.stdout();
@@ -549,4 +558,55 @@ fn connections_are_bounded_and_idle_ones_closed() {
     let mut buf = [0u8; 16];
     use std::io::Read;
     assert_eq!(silent.read(&mut buf).unwrap_or(0), 0, "closed");
+}
+
+#[test]
+fn sessions_and_the_service_key_survive_a_restart() {
+    let mut first = start("");
+    let rt = runtime();
+    let s = session(&first, MemoryStorage::new());
+    rt.block_on(s.operation(&generate("kept"))).unwrap();
+    first.daemon.signal("TERM");
+    assert!(first.daemon.wait_exit().success());
+
+    let second = start_at(Some(first.daemon.socket.clone()), "");
+    assert_eq!(
+        second.service_key, first.service_key,
+        "service key kept in the key store"
+    );
+    let resumed = session(&second, MemoryStorage::new());
+    for key in [SID, TSK, SCK] {
+        resumed
+            .storage()
+            .set(key, &s.storage().get(key).unwrap())
+            .unwrap();
+    }
+    // The session is in the SQLite store; its TSK was only in memory: a new one is made.
+    assert_eq!(key_names(&rt, &resumed), ["kept"]);
+    assert_eq!(resumed.storage().get(SID), s.storage().get(SID));
+    assert_ne!(resumed.storage().get(TSK), s.storage().get(TSK));
+}
+
+#[test]
+fn service_contract_is_served_unless_the_client_has_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let contract = dir.path().join("contract.unicon");
+    std::fs::write(&contract, b"sealed contract bytes").unwrap();
+    let p1 = start(&format!(
+        "service_contract = {:?}\n",
+        contract.display().to_string()
+    ));
+    let rt = runtime();
+    let s = session(&p1, MemoryStorage::new());
+    let get = |args: Value| rt.block_on(s.guest("getServiceContract", args)).unwrap();
+    let full = get(Value::dict::<&str>([]));
+    assert_eq!(
+        full.get("serviceContract").and_then(Value::as_bytes),
+        Some(&b"sealed contract bytes"[..])
+    );
+    let id = parsec1::hash_id::to_base64(&parsec1::hash_id::hash_id(b"sealed contract bytes"));
+    assert_eq!(
+        get(Value::dict([("knownHashId", Value::Text(id))])),
+        Value::dict::<&str>([])
+    );
 }

@@ -8,6 +8,9 @@ use std::path::PathBuf;
 use super::reader::Section;
 use super::{unknown_key_warning, usize_of, ConfigError};
 
+/// How many bits easier the proof of work of test-mode sessions is by default.
+pub const TEST_POW_EASIER: u32 = 4;
+
 /// Port of the embedded configuration's Parsec.1 endpoint.
 pub const DEFAULT_PORT: u16 = 8373;
 
@@ -57,7 +60,7 @@ impl Parsec1Config {
             path: "/api/p1".into(),
             service_key_bits: 4096,
             pow_difficulty: 16,
-            test_pow_difficulty: 16,
+            test_pow_difficulty: 16 - TEST_POW_EASIER,
             tsk_lifetime: 3600,
             test_tsk_lifetime: 300,
             session_lifetime: 30 * 24 * 3600,
@@ -112,7 +115,11 @@ impl Parsec1Config {
             Ok(s.integer(key, 0, 28)?.map_or(default, |v| v as u32))
         };
         let pow_difficulty = difficulty(&mut s, "pow_difficulty", d.pow_difficulty)?;
-        let test_pow_difficulty = difficulty(&mut s, "test_pow_difficulty", pow_difficulty)?;
+        let test_pow_difficulty = difficulty(
+            &mut s,
+            "test_pow_difficulty",
+            pow_difficulty.saturating_sub(TEST_POW_EASIER),
+        )?;
         let seconds = |s: &mut Section<'_>, key, default| -> Result<u64, ConfigError> {
             Ok(s.integer(key, 1, 10 * 365 * 24 * 3600)?.unwrap_or(default))
         };
