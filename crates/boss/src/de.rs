@@ -3,9 +3,10 @@
 //!
 //! Tolerances for what real writers send: a BIN field accepts TEXT (the JavaScript writer
 //! turns bytes into a reference to an equal text, spec §3.7), and a sequence of `u8` accepts
-//! BIN. A time is offered to `deserialize_any` visitors as a one-entry map
-//! `{"$__boss_time": seconds}` and a big integer as `{"$__boss_bigint": [sign, magnitude...]}`,
-//! which is how [`crate::Value`] recognises them.
+//! BIN. A time is offered to `deserialize_any` visitors as a newtype struct holding a one-entry
+//! map `{"$__boss_time": seconds}`, and a big integer likewise as `{"$__boss_bigint": [sign,
+//! magnitude...]}`: that is how [`crate::Value`] recognises them, and no dictionary ever
+//! arrives as a newtype, so a dictionary using those keys stays a dictionary.
 
 use serde::de::{self, DeserializeSeed, IntoDeserializer, Visitor};
 
@@ -71,16 +72,18 @@ impl<'de> Deserializer<'de> {
             Item::Big(b) => {
                 let mut bytes = vec![u8::from(b.is_negative())];
                 bytes.extend_from_slice(b.magnitude_le());
-                visitor.visit_map(OneEntry {
+                visitor.visit_newtype_struct(de::value::MapAccessDeserializer::new(OneEntry {
                     key: Some(BIGINT_KEY),
                     value: Some(Special::Bytes(bytes)),
-                })
+                }))
             }
             Item::Float(x) => visitor.visit_f64(x),
-            Item::Time(t) => visitor.visit_map(OneEntry {
-                key: Some(TIME_KEY),
-                value: Some(Special::U64(t)),
-            }),
+            Item::Time(t) => {
+                visitor.visit_newtype_struct(de::value::MapAccessDeserializer::new(OneEntry {
+                    key: Some(TIME_KEY),
+                    value: Some(Special::U64(t)),
+                }))
+            }
             Item::Text(s) => visitor.visit_borrowed_str(s),
             Item::Bin(b) => visitor.visit_borrowed_bytes(b),
             Item::List { len, slot } => {

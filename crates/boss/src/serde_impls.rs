@@ -146,27 +146,38 @@ impl<'de> Visitor<'de> for ValueVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut pairs = Vec::with_capacity(map.size_hint().unwrap_or(0).min(4096));
         while let Some(k) = map.next_key::<Value>()? {
-            if pairs.is_empty() {
-                if let Value::Text(t) = &k {
-                    if t == TIME_KEY {
-                        return Ok(Value::Time(Time(map.next_value()?)));
-                    }
-                    if t == BIGINT_KEY {
-                        let b: Bytes = map.next_value()?;
-                        let (&sign, magnitude) =
-                            b.0.split_first()
-                                .ok_or_else(|| de::Error::custom("empty big integer"))?;
-                        return Ok(match BigInt::from_magnitude(sign != 0, magnitude) {
-                            Some(big) => Value::BigInt(big),
-                            None => return Err(de::Error::custom("big integer within i128")),
-                        });
-                    }
-                }
-            }
             let v = map.next_value()?;
             pairs.push((k, v));
         }
         Ok(Value::Dict(pairs))
+    }
+    /// Times and big integers: the BOSS deserializer hands them over as a newtype holding a
+    /// one-entry map with a reserved key. Dictionaries never come this way, so a real
+    /// dictionary with that key stays a dictionary.
+    fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        struct Special;
+        impl<'de> Visitor<'de> for Special {
+            type Value = Value;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a BOSS time or big integer")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+                match map.next_key::<String>()?.as_deref() {
+                    Some(TIME_KEY) => Ok(Value::Time(Time(map.next_value()?))),
+                    Some(BIGINT_KEY) => {
+                        let b: Bytes = map.next_value()?;
+                        let (&sign, magnitude) =
+                            b.0.split_first()
+                                .ok_or_else(|| de::Error::custom("empty big integer"))?;
+                        BigInt::from_magnitude(sign != 0, magnitude)
+                            .map(Value::BigInt)
+                            .ok_or_else(|| de::Error::custom("big integer within i128"))
+                    }
+                    _ => Err(de::Error::custom("not a BOSS time or big integer")),
+                }
+            }
+        }
+        d.deserialize_map(Special)
     }
 }
 

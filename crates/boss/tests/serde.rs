@@ -196,3 +196,22 @@ fn value_conversions() {
     let v = parsec_boss::to_value(&sample()).unwrap();
     assert_eq!(parsec_boss::from_value::<CreateTsk>(&v).unwrap(), sample());
 }
+
+/// A dictionary whose key is the name serde uses internally for times stays a dictionary
+/// (found by the `boss_decode` fuzz target: the two paths disagreed).
+#[test]
+fn dicts_with_the_reserved_keys_stay_dicts() {
+    for value in [Value::Int(-13), Value::Int(5), Value::Text("x".into())] {
+        for key in ["$__boss_time", "$__boss_bigint"] {
+            let dict = Value::dict([(key, value.clone())]);
+            let bytes = parsec_boss::encode(&dict).unwrap();
+            assert_eq!(parsec_boss::from_slice::<Value>(&bytes).unwrap(), dict);
+            assert_eq!(parsec_boss::decode(&bytes).unwrap(), dict);
+        }
+    }
+    let time = parsec_boss::encode(&Value::Time(parsec_boss::Time(1_700_000_000))).unwrap();
+    assert_eq!(
+        parsec_boss::from_slice::<Value>(&time).unwrap(),
+        Value::Time(parsec_boss::Time(1_700_000_000))
+    );
+}

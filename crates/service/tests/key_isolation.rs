@@ -8,10 +8,6 @@ use std::sync::Arc;
 
 use common::direct_client;
 use parsec_keystore::{KeyId, KeyRecord, KeyStore, MasterKey, SqliteStore};
-use parsec_psa::types::{
-    Algorithm, AsymmetricSignature, EccFamily, Hash, KeyAttributes, KeyType, Policy, SignHash,
-    UsageFlags,
-};
 use parsec_service::config::Config;
 use parsec_service::dispatch::Service;
 use parsec_service::server::{listen, Shared};
@@ -69,25 +65,6 @@ impl Drop for InProcess {
     }
 }
 
-fn ecc_attributes() -> KeyAttributes {
-    KeyAttributes {
-        key_type: KeyType::EccKeyPair {
-            curve_family: EccFamily::SecpR1,
-        },
-        bits: 256,
-        policy: Policy {
-            usage_flags: UsageFlags {
-                sign_hash: true,
-                verify_hash: true,
-                ..UsageFlags::default()
-            },
-            permitted_algorithms: Algorithm::AsymmetricSignature(AsymmetricSignature::Ecdsa {
-                hash_alg: SignHash::Specific(Hash::Sha256),
-            }),
-        },
-    }
-}
-
 const DIRECT: u8 = 1;
 const PEER: u8 = 3;
 
@@ -101,7 +78,7 @@ fn seeded(keys: &[(u8, &str, &str)]) -> Arc<SqliteStore> {
         };
         let record = KeyRecord {
             provider: ProviderId::MbedCrypto as u8,
-            attributes: parsec_psa::encode_key_attributes(&ecc_attributes()),
+            attributes: parsec_psa::encode_key_attributes(&common::ecc_p256_attributes()),
             material: zeroize::Zeroizing::new(vec![0u8; 32]),
         };
         store.create(&id, &record).unwrap();

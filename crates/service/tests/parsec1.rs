@@ -14,10 +14,7 @@ use parsec1::message::codes;
 use parsec1::{KeyAddress, PrivateKey};
 use parsec_boss::Value;
 use parsec_psa::ops;
-use parsec_psa::{
-    Algorithm, AsymmetricSignature, EccFamily, Hash, KeyAttributes, KeyType, OpResult, Operation,
-    Policy, SignHash, UsageFlags,
-};
+use parsec_psa::{AsymmetricSignature, Hash, OpResult, Operation, SignHash};
 use parsec_rs_client::parsec1::{
     decode_sck, decode_tsk, Error, FileStorage, FixedServiceKeys, HttpTransport, MemoryStorage,
     Options, ServiceKeys, Session, Storage, SCK, SID, TSK,
@@ -98,6 +95,10 @@ fn session<S: Storage>(p1: &P1, storage: S) -> Session<S, FixedServiceKeys> {
     )
 }
 
+fn empty() -> Value {
+    Value::dict::<&str>([])
+}
+
 fn ecdsa() -> AsymmetricSignature {
     AsymmetricSignature::Ecdsa {
         hash_alg: SignHash::Specific(Hash::Sha256),
@@ -107,20 +108,7 @@ fn ecdsa() -> AsymmetricSignature {
 fn generate(name: &str) -> Operation {
     Operation::PsaGenerateKey(ops::GenerateKey {
         key_name: name.into(),
-        attributes: KeyAttributes {
-            key_type: KeyType::EccKeyPair {
-                curve_family: EccFamily::SecpR1,
-            },
-            bits: 256,
-            policy: Policy {
-                usage_flags: UsageFlags {
-                    sign_hash: true,
-                    verify_hash: true,
-                    ..Default::default()
-                },
-                permitted_algorithms: Algorithm::AsymmetricSignature(ecdsa()),
-            },
-        },
+        attributes: common::ecc_p256_attributes(),
     })
 }
 
@@ -154,9 +142,7 @@ fn handshake_operations_and_resume_from_storage() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("session");
     let s = session(&p1, FileStorage::open(&state).unwrap());
-    let info = rt
-        .block_on(s.guest("info", Value::dict::<&str>([])))
-        .unwrap();
+    let info = rt.block_on(s.guest("info", empty())).unwrap();
     assert!(info
         .get("parsecVersions")
         .unwrap()
@@ -191,9 +177,7 @@ fn handshake_operations_and_resume_from_storage() {
         remote_code(verify(vec![8u8; 32]).unwrap_err()),
         "psa_error_invalid_signature"
     );
-    let info: Value = rt
-        .block_on(s.call("getSessionInfo", &Value::dict::<&str>([])))
-        .unwrap();
+    let info: Value = rt.block_on(s.call("getSessionInfo", &empty())).unwrap();
     assert_eq!(info.get("isTest"), Some(&Value::Bool(true)));
 
     // A new client process with the same storage resumes: same session, same TSK.
@@ -282,7 +266,7 @@ fn wrong_service_key_fails_after_one_refresh_and_a_refresh_can_fix_it() {
     );
     let started = Instant::now();
     let e = rt
-        .block_on(s.call_value("getSessionInfo", Value::dict::<&str>([])))
+        .block_on(s.call_value("getSessionInfo", empty()))
         .unwrap_err();
     assert!(matches!(e, Error::UnknownServiceKey(_)), "{e:?}");
     assert!(e.to_string().contains("trusted service keys"), "{e}");
@@ -304,7 +288,7 @@ fn wrong_service_key_fails_after_one_refresh_and_a_refresh_can_fix_it() {
         &keys,
         options(),
     );
-    rt.block_on(s.call_value("getSessionInfo", Value::dict::<&str>([])))
+    rt.block_on(s.call_value("getSessionInfo", empty()))
         .unwrap();
     assert_eq!(keys.calls.load(Ordering::SeqCst), 2);
 }
@@ -315,14 +299,13 @@ fn tampered_and_replayed_messages_are_refused() {
     let p1 = start("");
     let rt = runtime();
     let s = session(&p1, MemoryStorage::new());
-    rt.block_on(s.call_value("getSessionInfo", Value::dict::<&str>([])))
+    rt.block_on(s.call_value("getSessionInfo", empty()))
         .unwrap();
     let sid = s.storage().get(SID).unwrap();
     let tsk = decode_tsk(&s.storage().get(TSK).unwrap()).unwrap();
     let transport = HttpTransport::new(&p1.url).unwrap();
     let send = |block: Vec<u8>| rt.block_on(transport.send(&block)).unwrap();
-    let sealed =
-        parsec1::client::seal(&tsk, &sid, "getSessionInfo", Value::dict::<&str>([])).unwrap();
+    let sealed = parsec1::client::seal(&tsk, &sid, "getSessionInfo", empty()).unwrap();
     assert!(parsec1::client::open(&tsk, &send(sealed.clone()))
         .unwrap()
         .is_ok());
@@ -355,7 +338,7 @@ fn tampered_and_replayed_messages_are_refused() {
     assert_eq!(e.code, codes::UNKNOWN_EXCEPTION);
     assert!(e.text.contains("HMAC"), "{}", e.text);
     // The client recovers from an HMAC error by itself (new TSK) and the session goes on.
-    rt.block_on(s.call_value("getSessionInfo", Value::dict::<&str>([])))
+    rt.block_on(s.call_value("getSessionInfo", empty()))
         .unwrap();
 }
 
@@ -372,7 +355,7 @@ fn expired_tsk_then_expired_session_recover() {
     assert_eq!(s.storage().get(SID).unwrap(), sid);
     assert_ne!(s.storage().get(TSK).unwrap(), tsk, "expired TSK replaced");
     std::thread::sleep(Duration::from_millis(3000));
-    rt.block_on(s.call_value("getSessionInfo", Value::dict::<&str>([])))
+    rt.block_on(s.call_value("getSessionInfo", empty()))
         .unwrap();
     assert_ne!(
         s.storage().get(SID).unwrap(),
@@ -418,7 +401,7 @@ fn remote_and_local_applications_never_see_each_others_keys() {
 
     // Remote applications are never administrators.
     let e = rt
-        .block_on(a.call_value("listClients", Value::dict::<&str>([])))
+        .block_on(a.call_value("listClients", empty()))
         .unwrap_err();
     assert_eq!(remote_code(e), codes::UNKNOWN_COMMAND);
 }
@@ -457,7 +440,7 @@ fn raw_bodies_cors_and_oversized_requests() {
     assert!(answer.contains("access-control-allow-methods"), "{answer}");
 
     // The TimeService beside the endpoint, and a BOSS error elsewhere.
-    let call = parsec1::message::encode_call("time", Value::dict::<&str>([]));
+    let call = parsec1::message::encode_call("time", empty());
     let mut time = format!(
         "POST /api/p0 HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         call.len()
@@ -599,7 +582,7 @@ fn service_contract_is_served_unless_the_client_has_it() {
     let rt = runtime();
     let s = session(&p1, MemoryStorage::new());
     let get = |args: Value| rt.block_on(s.guest("getServiceContract", args)).unwrap();
-    let full = get(Value::dict::<&str>([]));
+    let full = get(empty());
     assert_eq!(
         full.get("serviceContract").and_then(Value::as_bytes),
         Some(&b"sealed contract bytes"[..])
@@ -607,6 +590,6 @@ fn service_contract_is_served_unless_the_client_has_it() {
     let id = parsec1::hash_id::to_base64(&parsec1::hash_id::hash_id(b"sealed contract bytes"));
     assert_eq!(
         get(Value::dict([("knownHashId", Value::Text(id))])),
-        Value::dict::<&str>([])
+        empty()
     );
 }

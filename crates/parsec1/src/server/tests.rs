@@ -21,6 +21,10 @@ fn key(i: usize) -> PrivateKey {
         .clone()
 }
 
+fn empty() -> Value {
+    Value::dict::<&str>([])
+}
+
 fn settings() -> Settings {
     Settings {
         pow_length: 10,
@@ -84,6 +88,12 @@ fn call(
     client::open(&tsk.key, &server.handle(&call, at(now)))
 }
 
+fn session_info(server: &Server<MemorySessions>, r: &Registered, t: &Tsk) -> Value {
+    call(server, r, t, "getSessionInfo", empty(), T0)
+        .unwrap()
+        .unwrap()
+}
+
 fn remote(e: ClientError) -> RemoteError {
     match e {
         ClientError::Remote(e) => e,
@@ -108,22 +118,13 @@ fn handshake_then_commands_with_typed_arguments() {
         T0,
     );
     assert_eq!(sum.unwrap().unwrap(), Value::Int(42));
-    let me = call(&server, &r, &t, "whoami", Value::dict::<&str>([]), T0)
+    let me = call(&server, &r, &t, "whoami", empty(), T0)
         .unwrap()
         .unwrap();
     let sck_address = key(1).public_key().long_address().unwrap();
     assert_eq!(me.as_str(), Some(sck_address.to_string().as_str()));
 
-    let info = call(
-        &server,
-        &r,
-        &t,
-        "getSessionInfo",
-        Value::dict::<&str>([]),
-        T0,
-    )
-    .unwrap()
-    .unwrap();
+    let info = session_info(&server, &r, &t);
     assert_eq!(info.get("isTest"), Some(&Value::Bool(false)));
     assert_eq!(
         info.get("expiresAt").and_then(Value::as_time),
@@ -136,7 +137,7 @@ fn application_errors_and_bad_arguments_reach_the_caller() {
     let server = server_with(settings());
     let r = register(&server, key(1), true);
     let t = tsk(&server, &r, T0).unwrap();
-    let e = call(&server, &r, &t, "fail", Value::dict::<&str>([]), T0)
+    let e = call(&server, &r, &t, "fail", empty(), T0)
         .unwrap()
         .unwrap_err();
     assert_eq!(
@@ -155,7 +156,7 @@ fn application_errors_and_bad_arguments_reach_the_caller() {
     .unwrap_err();
     assert_eq!(e.code, codes::BAD_ARGUMENTS);
     assert!(!e.text.is_empty());
-    let e = call(&server, &r, &t, "nope", Value::dict::<&str>([]), T0)
+    let e = call(&server, &r, &t, "nope", empty(), T0)
         .unwrap()
         .unwrap_err();
     assert_eq!(e.code, codes::UNKNOWN_COMMAND);
@@ -175,16 +176,7 @@ fn test_mode_uses_its_own_pow_and_tsk_lifetime() {
     let r = register(&server, key(2), true);
     let t = tsk(&server, &r, T0).unwrap();
     assert_eq!(t.expires_at, Time(T0 + 60));
-    let info = call(
-        &server,
-        &r,
-        &t,
-        "getSessionInfo",
-        Value::dict::<&str>([]),
-        T0,
-    )
-    .unwrap()
-    .unwrap();
+    let info = session_info(&server, &r, &t);
     assert_eq!(info.get("isTest"), Some(&Value::Bool(true)));
 }
 
@@ -195,7 +187,7 @@ fn tampered_ciphertext_is_an_hmac_error_clients_recover_from() {
     let t = tsk(&server, &r, T0).unwrap();
     let params = t
         .key
-        .encrypt(&message::encode_call("add", Value::dict::<&str>([])))
+        .encrypt(&message::encode_call("add", empty()))
         .unwrap();
     // Bytes of the ciphertext and of the tag (the tag does not cover the IV, spec §4.7).
     for i in [16, 20, params.len() - 1] {
@@ -267,14 +259,14 @@ fn replay_set_is_bounded_by_renewing_the_tsk() {
     let r = register(&server, key(1), false);
     let t = tsk(&server, &r, T0).unwrap();
     for _ in 0..3 {
-        call(&server, &r, &t, "whoami", Value::dict::<&str>([]), T0)
+        call(&server, &r, &t, "whoami", empty(), T0)
             .unwrap()
             .unwrap();
     }
-    let e = call(&server, &r, &t, "whoami", Value::dict::<&str>([]), T0).unwrap_err();
+    let e = call(&server, &r, &t, "whoami", empty(), T0).unwrap_err();
     assert_eq!(remote(e).code, codes::MISSING_TSK);
     let t2 = tsk(&server, &r, T0).unwrap();
-    call(&server, &r, &t2, "whoami", Value::dict::<&str>([]), T0)
+    call(&server, &r, &t2, "whoami", empty(), T0)
         .unwrap()
         .unwrap();
 }
@@ -284,7 +276,7 @@ fn expiry_of_tsk_then_of_session() {
     let server = server_with(settings());
     let r = register(&server, key(1), false);
     let t = tsk(&server, &r, T0).unwrap();
-    let e = call(&server, &r, &t, "whoami", Value::dict::<&str>([]), T0 + 600).unwrap_err();
+    let e = call(&server, &r, &t, "whoami", empty(), T0 + 600).unwrap_err();
     assert!(e.needs_new_tsk());
     assert_eq!(remote(e).code, codes::MISSING_TSK);
     let t = tsk(&server, &r, T0 + 601).unwrap();
@@ -292,15 +284,7 @@ fn expiry_of_tsk_then_of_session() {
     // A TSK never outlives its session.
     let late = tsk(&server, &r, T0 + 3500).unwrap();
     assert_eq!(late.expires_at, Time(T0 + 3600));
-    let e = call(
-        &server,
-        &r,
-        &late,
-        "whoami",
-        Value::dict::<&str>([]),
-        T0 + 3600,
-    )
-    .unwrap_err();
+    let e = call(&server, &r, &late, "whoami", empty(), T0 + 3600).unwrap_err();
     assert_eq!(remote(e).code, codes::SESSION_NOT_FOUND);
     let e = tsk(&server, &r, T0 + 3600).unwrap_err();
     assert_eq!(remote(e).code, codes::SESSION_NOT_FOUND);
@@ -313,13 +297,13 @@ fn dropped_tsk_and_unknown_session() {
     let r = register(&server, key(1), false);
     let t = tsk(&server, &r, T0).unwrap();
     assert!(server.drop_tsk(&r.session_id));
-    let e = call(&server, &r, &t, "whoami", Value::dict::<&str>([]), T0).unwrap_err();
+    let e = call(&server, &r, &t, "whoami", empty(), T0).unwrap_err();
     assert_eq!(remote(e).code, codes::MISSING_TSK);
     let ghost = Registered {
         sck: key(1),
         session_id: "no-such-session".into(),
     };
-    let e = call(&server, &ghost, &t, "whoami", Value::dict::<&str>([]), T0).unwrap_err();
+    let e = call(&server, &ghost, &t, "whoami", empty(), T0).unwrap_err();
     assert_eq!(remote(e).code, codes::SESSION_NOT_FOUND);
     let e = tsk(&server, &ghost, T0).unwrap_err();
     assert_eq!(remote(e).code, codes::SESSION_NOT_FOUND);
@@ -331,26 +315,10 @@ fn destroyed_session_is_gone() {
     let r = register(&server, key(1), false);
     let t = tsk(&server, &r, T0).unwrap();
     assert_eq!(
-        call(
-            &server,
-            &r,
-            &t,
-            "destroySession",
-            Value::dict::<&str>([]),
-            T0
-        )
-        .unwrap(),
-        Ok(Value::dict::<&str>([]))
+        call(&server, &r, &t, "destroySession", empty(), T0).unwrap(),
+        Ok(empty())
     );
-    let e = call(
-        &server,
-        &r,
-        &t,
-        "getSessionInfo",
-        Value::dict::<&str>([]),
-        T0,
-    )
-    .unwrap_err();
+    let e = call(&server, &r, &t, "getSessionInfo", empty(), T0).unwrap_err();
     assert_eq!(remote(e).code, codes::SESSION_NOT_FOUND);
 }
 
@@ -480,7 +448,7 @@ fn guest_requests_are_rate_limited_per_peer_but_tunnel_traffic_is_not() {
     });
     let r = register(&server, key(1), false); // 2 guest requests
     let t = tsk(&server, &r, T0).unwrap(); // 3
-    let info = message::encode_call("info", Value::dict::<&str>([]));
+    let info = message::encode_call("info", empty());
     assert!(message::decode_answer(&server.handle(&info, at(T0)))
         .unwrap()
         .is_ok()); // 4
@@ -496,7 +464,7 @@ fn guest_requests_are_rate_limited_per_peer_but_tunnel_traffic_is_not() {
         .unwrap()
         .is_ok());
     for _ in 0..10 {
-        call(&server, &r, &t, "whoami", Value::dict::<&str>([]), T0)
+        call(&server, &r, &t, "whoami", empty(), T0)
             .unwrap()
             .unwrap();
     }
@@ -540,7 +508,7 @@ fn oversized_and_malformed_requests_get_boss_errors() {
     .unwrap();
     let r = register(&server, key(1), false);
     let t = tsk(&server, &r, T0).unwrap();
-    let e = call(&server, &r, &t, "big", Value::dict::<&str>([]), T0)
+    let e = call(&server, &r, &t, "big", empty(), T0)
         .unwrap()
         .unwrap_err();
     assert_eq!(e.code, codes::MESSAGE_TOO_LARGE);
@@ -574,14 +542,14 @@ fn info_and_service_contract() {
         )
         .unwrap()
     };
-    let full = get(Value::dict::<&str>([])).unwrap();
+    let full = get(empty()).unwrap();
     assert_eq!(
         full.get("serviceContract").and_then(Value::as_bytes),
         Some(&contract[..])
     );
     let id = crate::hash_id::to_base64(&crate::hash_id::hash_id(&contract));
     let same = get(Value::dict([("knownHashId", Value::Text(id))])).unwrap();
-    assert_eq!(same, Value::dict::<&str>([]));
+    assert_eq!(same, empty());
     let stale = crate::hash_id::to_base64(&crate::hash_id::hash_id(b"older"));
     let newer = get(Value::dict([("knownHashId", Value::Text(stale))])).unwrap();
     assert!(newer.get("serviceContract").is_some());
@@ -617,7 +585,6 @@ fn heavy_work_goes_through_the_offload_hook() {
         1,
         "createTSK signs offloaded"
     );
-    let empty = || Value::dict::<&str>([]);
     assert_eq!(
         call(&server, &r, &t, "fast", empty(), T0).unwrap(),
         Ok(Value::Int(2))
@@ -632,12 +599,12 @@ fn heavy_work_goes_through_the_offload_hook() {
 
 #[test]
 fn time_service_answers_time_only() {
-    let call = message::encode_call("time", Value::dict::<&str>([]));
+    let call = message::encode_call("time", empty());
     let answer = message::decode_answer(&time_service(&call, T0))
         .unwrap()
         .unwrap();
     assert_eq!(answer.get("time"), Some(&Value::Int(T0.into())));
-    let other = message::encode_call("info", Value::dict::<&str>([]));
+    let other = message::encode_call("info", empty());
     let e = message::decode_answer(&time_service(&other, T0))
         .unwrap()
         .unwrap_err();

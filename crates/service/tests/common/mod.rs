@@ -291,3 +291,27 @@ pub fn parsec1_info_request(path: &str) -> Vec<u8> {
     request.extend_from_slice(&info);
     request
 }
+
+/// A SECP_R1 256 key pair for ECDSA with SHA-256, in our own PSA types.
+pub fn ecc_p256_attributes() -> parsec_psa::KeyAttributes {
+    use parsec_psa::{
+        Algorithm, AsymmetricSignature, EccFamily, Hash, KeyAttributes, KeyType, Policy, SignHash,
+        UsageFlags,
+    };
+    KeyAttributes {
+        key_type: KeyType::EccKeyPair {
+            curve_family: EccFamily::SecpR1,
+        },
+        bits: 256,
+        policy: Policy {
+            usage_flags: UsageFlags {
+                sign_hash: true,
+                verify_hash: true,
+                ..UsageFlags::default()
+            },
+            permitted_algorithms: Algorithm::AsymmetricSignature(AsymmetricSignature::Ecdsa {
+                hash_alg: SignHash::Specific(Hash::Sha256),
+            }),
+        },
+    }
+}
