@@ -243,13 +243,10 @@ impl<S: SessionStore> Server<S> {
             .map_err(|e| RemoteError::new(codes::BAD_REQUEST, format!("not a BOSS call: {e}")))?;
         let (cmd, args) = message::decode_call(call)?;
         if cmd == "cmd" {
-            return self.tunnel(&args, info.now);
+            return self.tunnel(&args, info);
         }
         if !self.limiter.allow(info.peer, info.now_ms) {
-            return Err(RemoteError::new(
-                codes::TOO_MANY_REQUESTS,
-                "too many requests from this address: slow down",
-            ));
+            return Err(too_many_requests());
         }
         match cmd.as_str() {
             "info" => Ok(self.info(info.now)),
@@ -508,14 +505,20 @@ impl<S: SessionStore> Server<S> {
 
     /// `cmd`: the encrypted tunnel (spec §5.3). Tunnel errors go in the plain answer; the
     /// command's own answer travels encrypted.
-    fn tunnel(&self, args: &Value, now: u64) -> Result<Value, RemoteError> {
+    fn tunnel(&self, args: &Value, info: RequestInfo) -> Result<Value, RemoteError> {
+        let now = info.now;
         let session_id = str_arg(args, "authToken")?;
         let params = bin_arg(args, "params")?;
         let (plain, keys) = {
             let mut live = lock(&self.live);
             let Some(state) = live.get_mut(session_id) else {
                 drop(live);
-                // No TSK in memory: tell apart a session without one from no session.
+                // No TSK in memory: tell apart a session without one from no session. That
+                // reads the store, so it counts as a guest request (a made-up authToken costs
+                // the sender nothing).
+                if !self.limiter.allow(info.peer, info.now_ms) {
+                    return Err(too_many_requests());
+                }
                 return match self.store.get(session_id, now).map_err(internal)? {
                     Some(_) => Err(missing_tsk()),
                     None => Err(session_not_found()),
@@ -649,6 +652,13 @@ fn too_large(what: &str, len: usize) -> RemoteError {
     RemoteError::new(
         codes::MESSAGE_TOO_LARGE,
         format!("the {what} is {len} bytes, more than this service accepts"),
+    )
+}
+
+fn too_many_requests() -> RemoteError {
+    RemoteError::new(
+        codes::TOO_MANY_REQUESTS,
+        "too many requests from this address: slow down",
     )
 }
 

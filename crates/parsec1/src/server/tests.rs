@@ -463,6 +463,13 @@ fn guest_requests_are_rate_limited_per_peer_but_tunnel_traffic_is_not() {
     assert!(message::decode_answer(&server.handle(&info, other))
         .unwrap()
         .is_ok());
+    // Tunnel requests for unknown sessions read the store: they count as guest requests.
+    let ghost = Registered {
+        sck: key(1),
+        session_id: "no-such-session".into(),
+    };
+    let e = call(&server, &ghost, &t, "whoami", empty(), T0).unwrap_err();
+    assert_eq!(remote(e).code, codes::TOO_MANY_REQUESTS);
     for _ in 0..10 {
         call(&server, &r, &t, "whoami", empty(), T0)
             .unwrap()
