@@ -195,13 +195,13 @@ pub async fn run(config: Config, config_path: Option<PathBuf>) -> anyhow::Result
     let mut hup = signal(SignalKind::hangup())?;
     let signals = {
         let shared = shared.clone();
-        let listener_config = config.listener.clone();
+        let started = config.clone();
         tokio::spawn(async move {
             loop {
                 tokio::select! {
                     _ = term.recv() => break,
                     _ = int.recv() => break,
-                    _ = hup.recv() => reload(&shared, config_path.as_deref(), &listener_config, &store),
+                    _ = hup.recv() => reload(&shared, config_path.as_deref(), &started, &store),
                 }
             }
             tracing::info!("stopping");
@@ -225,7 +225,7 @@ pub async fn run(config: Config, config_path: Option<PathBuf>) -> anyhow::Result
 fn reload(
     shared: &Shared,
     path: Option<&Path>,
-    listener: &crate::config::ListenerConfig,
+    started: &Config,
     store: &Option<Arc<dyn KeyStore>>,
 ) {
     let Some(path) = path else {
@@ -243,8 +243,11 @@ fn reload(
             for w in &loaded.warnings {
                 tracing::warn!("{w}");
             }
-            if loaded.config.listener != *listener {
+            if loaded.config.listener != started.listener {
                 tracing::warn!("[listener] changes take effect only after a restart");
+            }
+            if loaded.config.parsec1 != started.parsec1 {
+                tracing::warn!("[parsec1] changes take effect only after a restart");
             }
             if store.is_none() && !loaded.config.providers.is_empty() {
                 anyhow::bail!(

@@ -593,3 +593,22 @@ fn service_contract_is_served_unless_the_client_has_it() {
         empty()
     );
 }
+
+#[test]
+fn a_reload_keeps_parsec1_running_and_says_its_changes_need_a_restart() {
+    let p1 = start("");
+    let config = std::fs::read_to_string(&p1.daemon.config_path).unwrap();
+    p1.daemon
+        .reload(&config.replace("pow_difficulty = 12", "pow_difficulty = 14"));
+    assert!(
+        p1.daemon
+            .stderr()
+            .contains("[parsec1] changes take effect only after a restart"),
+        "{}",
+        p1.daemon.stderr()
+    );
+    let rt = runtime();
+    let s = session(&p1, MemoryStorage::new());
+    rt.block_on(s.call_value("getSessionInfo", empty()))
+        .unwrap();
+}

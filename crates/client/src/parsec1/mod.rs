@@ -104,7 +104,8 @@ struct Live {
     tsk: SymmetricKey,
 }
 
-/// A Parsec.1 session with one service.
+/// A Parsec.1 session with one service. Its calls are made one at a time (a call waits for the
+/// one before it); use several sessions for concurrent calls.
 pub struct Session<S, K> {
     transport: HttpTransport,
     storage: S,
