@@ -11,11 +11,13 @@ use parsec_wire::{Opcode, ProviderId, RawHeader, RequestHeader, Response, Respon
 
 use crate::auth::{AppId, Authenticators, Peer};
 use crate::config::Config;
-use crate::config::ProviderType;
+use crate::config::{ProviderConfig, ProviderSettings, ProviderType};
 use crate::front::unix::Limits;
 use crate::providers::core::Core;
+use crate::providers::pkcs11;
 use crate::providers::software::Software;
 use crate::providers::Provider;
+use anyhow::Context as _;
 use parsec_keystore::KeyStore;
 
 /// One configuration's worth of service: authenticators, providers (crypto providers in config
@@ -23,6 +25,8 @@ use parsec_keystore::KeyStore;
 pub struct Service {
     auth: Authenticators,
     providers: Vec<Arc<dyn Provider>>,
+    /// The hardware providers among them, with the settings they were opened with.
+    hardware: Vec<(ProviderConfig, Arc<dyn Provider>)>,
     limits: Limits,
     buffer_size_limit: usize,
 }
@@ -30,30 +34,68 @@ pub struct Service {
 impl Service {
     /// Builds the service a configuration describes, over the store opened for it.
     pub fn new(config: &Config, store: Option<Arc<dyn KeyStore>>) -> anyhow::Result<Service> {
+        Service::rebuild(config, store, None)
+    }
+
+    /// Like [`Service::new`], on reload: hardware providers of `previous` are kept (a device is
+    /// opened once per process), with a warning when their settings changed.
+    pub fn rebuild(
+        config: &Config,
+        store: Option<Arc<dyn KeyStore>>,
+        previous: Option<&Service>,
+    ) -> anyhow::Result<Service> {
         let auth = Authenticators::new(config.authenticators.clone());
         let mut providers: Vec<Arc<dyn Provider>> = Vec::new();
+        let mut hardware = Vec::new();
         for p in &config.providers {
-            match (p.kind, &store) {
-                (ProviderType::Software, Some(store)) => providers.push(Arc::new(Software::new(
-                    store.clone(),
-                    config.core.allow_deprecated,
-                    config.core.buffer_size_limit,
-                ))),
-                (ProviderType::Software, None) => {
-                    anyhow::bail!("provider `{}` needs a key store", p.name)
+            let Some(store) = &store else {
+                anyhow::bail!("provider `{}` needs a key store", p.name)
+            };
+            let kept = previous.and_then(|s| s.hardware.iter().find(|(c, _)| c.kind == p.kind));
+            if let Some((old, provider)) = kept {
+                if old.settings != p.settings {
+                    tracing::warn!(
+                        "provider `{}`: changes to its settings take effect only after a restart",
+                        p.name
+                    );
                 }
-                _ => tracing::warn!(
-                    "provider `{}` ({:?}) is not available in this version of the service: skipped",
-                    p.name,
-                    p.kind
-                ),
+                providers.push(provider.clone());
+                hardware.push((old.clone(), provider.clone()));
+                continue;
             }
+            let (allow_deprecated, buffer_size_limit) =
+                (config.core.allow_deprecated, config.core.buffer_size_limit);
+            let provider: Arc<dyn Provider> = match (p.kind, &p.settings) {
+                (ProviderType::Software, _) => Arc::new(Software::new(
+                    store.clone(),
+                    allow_deprecated,
+                    buffer_size_limit,
+                )),
+                (ProviderType::Pkcs11, ProviderSettings::Pkcs11(settings)) => {
+                    let provider =
+                        pkcs11::open(settings, store.clone(), allow_deprecated, buffer_size_limit)
+                            .with_context(|| format!("provider `{}`", p.name))?;
+                    let provider: Arc<dyn Provider> = Arc::new(provider);
+                    hardware.push((p.clone(), provider.clone()));
+                    provider
+                }
+                _ => {
+                    tracing::warn!(
+                        "provider `{}` ({:?}) is not available in this version of the service: skipped",
+                        p.name,
+                        p.kind
+                    );
+                    continue;
+                }
+            };
+            providers.push(provider);
         }
         let core = Core::new(&providers, auth.infos(), store);
         providers.push(Arc::new(core));
         Ok(Service {
             auth,
             providers,
+            hardware,
             limits: Limits {
                 body_len: config.core.body_len_limit,
                 timeout: config.listener.timeout,
@@ -67,11 +109,17 @@ impl Service {
         self.limits
     }
 
-    /// Whether answering this header may take long: key generation (RSA takes up to seconds).
-    /// The front end runs it where it cannot hold up other connections; every other operation
-    /// costs at most a few milliseconds (an RSA-4096 private-key operation) and runs inline.
-    pub fn is_heavy(raw: &RawHeader) -> bool {
-        raw.provider != ProviderId::Core as u8 && raw.opcode == Opcode::PsaGenerateKey.to_u32()
+    /// Whether answering this header may take long: key generation (RSA takes up to seconds),
+    /// or any operation of a slow device (a TPM). The front end runs it where it cannot hold up
+    /// other connections; every other operation costs at most a few milliseconds (an RSA-4096
+    /// private-key operation) and runs inline.
+    pub fn is_heavy(&self, raw: &RawHeader) -> bool {
+        let Some(opcode) = Opcode::from_u32(raw.opcode) else {
+            return false;
+        };
+        ProviderId::from_u8(raw.provider)
+            .and_then(|id| self.provider(id))
+            .is_some_and(|p| p.blocks(opcode))
     }
 
     /// Answers one framed request.

@@ -254,7 +254,7 @@ fn reload(
                     "adding the first provider needs a restart (the key store is opened at start-up)"
                 );
             }
-            Service::new(&loaded.config, store.clone())
+            Service::rebuild(&loaded.config, store.clone(), Some(&shared.current()))
         });
     match result {
         Ok(service) => {

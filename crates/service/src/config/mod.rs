@@ -4,12 +4,14 @@
 //! else. A bad value is an error naming the key; a key that is unknown or misplaced is a warning
 //! naming it (upstream ignores both silently).
 
+mod hardware;
 mod parsec1;
 mod reader;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use hardware::{Pin, Pkcs11Config, ProviderSettings, TpmConfig};
 pub use parsec1::Parsec1Config;
 pub use reader::ConfigError;
 use reader::Section;
@@ -173,6 +175,7 @@ impl ProviderType {
                 "user_pin",
                 "software_public_operations",
                 "allow_export",
+                "token_label",
             ],
             ProviderType::Tpm => &[
                 "tcti",
@@ -200,8 +203,8 @@ pub struct ProviderConfig {
     pub kind: ProviderType,
     pub name: String,
     pub key_info_manager: Option<String>,
-    /// The provider's own keys, for the provider to read.
-    pub settings: Table,
+    /// The provider's own keys.
+    pub settings: ProviderSettings,
 }
 
 /// A config and the warnings found while reading it.
@@ -296,7 +299,7 @@ impl Config {
                 kind: ProviderType::Software,
                 name: ProviderType::Software.default_name().into(),
                 key_info_manager: Some("embedded".into()),
-                settings: Table::new(),
+                settings: ProviderSettings::None,
             }],
             parsec1: Some(Parsec1Config::defaults()),
         }
@@ -664,12 +667,17 @@ fn read_providers(
                 ));
             }
         }
-        let mut settings = Table::new();
-        for key in kind.keys() {
-            if let Some(v) = s.value(key) {
-                settings.insert((*key).to_string(), v.clone());
+        let settings = match kind {
+            ProviderType::Pkcs11 => ProviderSettings::Pkcs11(Pkcs11Config::read(&mut s)?),
+            ProviderType::Tpm => ProviderSettings::Tpm(TpmConfig::read(&mut s)?),
+            other => {
+                // Upstream keys of providers this service does not have: known, unused.
+                for key in other.keys() {
+                    s.ignore(key);
+                }
+                ProviderSettings::None
             }
-        }
+        };
         warnings.extend(s.unread().iter().map(|k| unknown_key_warning(k)));
         out.push(ProviderConfig {
             kind,

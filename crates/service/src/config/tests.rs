@@ -57,7 +57,10 @@ fn upstream_config_loads_without_warnings() {
     assert_eq!(c.providers.len(), 2);
     assert_eq!(c.providers[0].kind, ProviderType::Software);
     assert_eq!(c.providers[1].name, "pkcs11-provider");
-    assert_eq!(c.providers[1].settings.len(), 3);
+    let ProviderSettings::Pkcs11(p) = &c.providers[1].settings else {
+        panic!("PKCS#11 settings expected");
+    };
+    assert_eq!(p.slot_number, Some(123456789));
 }
 
 fn warnings_of(text: &str) -> Vec<String> {

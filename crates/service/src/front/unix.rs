@@ -17,7 +17,6 @@ use tokio::task::JoinSet;
 use tokio::time::{timeout_at, Instant};
 
 use crate::auth::Peer;
-use crate::dispatch::Service;
 use crate::server::Shared;
 
 /// What reading the next request gave.
@@ -93,7 +92,7 @@ async fn serve_connection(stream: UnixStream, shared: &Shared, shutdown: watch::
                 tracing::debug!("refused request: {error}");
                 (Response::header_error(error), false)
             }
-            Next::Request(raw, body, auth) if Service::is_heavy(&raw) => {
+            Next::Request(raw, body, auth) if service.is_heavy(&raw) => {
                 // Key generation may take long (RSA: up to seconds): let the runtime move other
                 // connections off this worker meanwhile.
                 let response =

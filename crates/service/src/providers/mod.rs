@@ -4,7 +4,11 @@
 //! ([`Provider::opcodes`]); ListProviders and ListOpcodes are derived from those declarations,
 //! and the dispatcher refuses an operation a provider does not declare.
 
+pub(crate) mod cache;
 pub mod core;
+pub mod hardware;
+pub mod pkcs11;
+pub(crate) mod policy;
 pub mod software;
 
 use parsec_psa::{OpResult, Operation};
@@ -30,6 +34,11 @@ pub trait Provider: Send + Sync {
     fn opcodes(&self) -> &[Opcode];
     /// Carries out `op` for `app` (`None` for operations that need no identity).
     fn execute(&self, app: Option<&AppId>, op: Operation) -> Result<OpResult, Status>;
+    /// Whether `opcode` may take long enough (key generation, a slow device) that it must
+    /// not hold up the thread that serves other connections.
+    fn blocks(&self, opcode: Opcode) -> bool {
+        opcode == Opcode::PsaGenerateKey
+    }
     /// Called after every key of `app` was deleted from the store (DeleteClient): forget
     /// anything held about them.
     fn delete_client(&self, _app: &AppId) {}

@@ -804,7 +804,7 @@ pub fn raw_key_agreement(
 // ---------------------------------------------------------------------------------------------
 
 /// The aws-lc-rs system RNG, for the `rsa` crate (padding, salts, blinding, generation).
-struct LcRng;
+pub(crate) struct LcRng;
 
 impl rand_core::RngCore for LcRng {
     fn next_u32(&mut self) -> u32 {

@@ -8,8 +8,6 @@
 //! which algorithm, and why, is tabled at the top of each engine.
 
 pub mod asym;
-mod cache;
-mod policy;
 pub mod sym;
 
 use std::sync::Arc;
@@ -21,8 +19,20 @@ use parsec_wire::{Opcode, ProviderId, Status};
 
 use super::{Provider, ProviderInfo};
 use crate::auth::AppId;
-use cache::{Cache, Key, Loaded};
-use policy::{fits, uses_deprecated, Usage};
+use crate::providers::cache::Cache;
+use crate::providers::policy::{fits, uses_deprecated, Usage};
+
+/// A key ready for use.
+struct Key {
+    attributes: KeyAttributes,
+    loaded: Loaded,
+}
+
+/// Parsed material.
+enum Loaded {
+    Asym(asym::AsymKey),
+    Sym(Secret),
+}
 
 /// Upstream's UUID for its software (Mbed Crypto) provider: clients parse and may compare it.
 pub const SOFTWARE_UUID: &str = "1c1139dc-ad7c-47dc-ad6b-db6fdb466552";
@@ -59,7 +69,7 @@ const OPCODES: &[Opcode] = &[
 pub struct Software {
     info: ProviderInfo,
     store: Arc<dyn KeyStore>,
-    cache: Cache,
+    cache: Cache<Key>,
     allow_deprecated: bool,
     buffer_size_limit: usize,
 }
@@ -98,7 +108,8 @@ fn is_asymmetric(attributes: &KeyAttributes) -> bool {
     )
 }
 
-fn check_name(name: &str) -> Result<(), Status> {
+/// Refuses an empty or overlong key name.
+pub fn check_name(name: &str) -> Result<(), Status> {
     if name.is_empty() || name.len() > MAX_KEY_NAME_LEN {
         return Err(Status::PsaErrorInvalidArgument);
     }

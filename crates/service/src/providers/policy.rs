@@ -9,7 +9,7 @@ use parsec_psa::{EccFamily, Hash};
 
 /// The usage an operation makes of a key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Usage {
+pub(crate) enum Usage {
     /// Needs no flag (exporting a public key).
     None,
     Export,
@@ -26,7 +26,7 @@ pub(super) enum Usage {
 impl Usage {
     /// Whether `flags` allow this usage. A hash-signing flag also allows signing messages (and
     /// MACs), as PSA implementations set the message flag along with the hash flag.
-    pub(super) fn allowed_by(self, f: &UsageFlags) -> bool {
+    pub(crate) fn allowed_by(self, f: &UsageFlags) -> bool {
         match self {
             Usage::None => true,
             Usage::Export => f.export,
@@ -54,7 +54,7 @@ fn kdf_hash(k: KeyDerivation) -> Hash {
 }
 
 /// Whether `alg` relies on a deprecated primitive (MD2, MD4, MD5, SHA-1).
-pub(super) fn uses_deprecated(alg: Algorithm) -> bool {
+pub(crate) fn uses_deprecated(alg: Algorithm) -> bool {
     use AsymmetricSignature as S;
     match alg {
         Algorithm::None | Algorithm::Cipher(_) | Algorithm::Aead(_) => false,
@@ -83,7 +83,7 @@ pub(super) fn uses_deprecated(alg: Algorithm) -> bool {
 
 /// Whether a key of `key_type` can be used with `alg` at all (PSA's compatibility rules).
 /// `Algorithm::None` fits every key: such a key can only be exported.
-pub(super) fn fits(key_type: KeyType, alg: Algorithm) -> bool {
+pub(crate) fn fits(key_type: KeyType, alg: Algorithm) -> bool {
     use AsymmetricSignature as S;
     use KeyType as T;
     let rsa = matches!(key_type, T::RsaKeyPair | T::RsaPublicKey);

@@ -1,0 +1,142 @@
+//! RSAES-OAEP decoding (RFC 8017 §7.1.2 step 3), for tokens that decrypt OAEP only with some
+//! hashes or without labels (SoftHSM2: SHA-1, no label). The token does the raw RSA operation
+//! (`CKM_RSA_X_509`) and this removes the padding.
+//!
+//! The checks run in time independent of the decrypted bytes, and every failure is the same
+//! error, so the padding gives no oracle (Manger's attack). Only the message length, which the
+//! caller receives anyway, is visible in timing.
+
+use parsec_psa::{Hash, Secret};
+use parsec_wire::Status;
+use zeroize::Zeroizing;
+
+/// The hashes this module (and the token mechanisms around it) know.
+pub fn supported(hash: Hash) -> bool {
+    matches!(
+        hash,
+        Hash::Sha1 | Hash::Sha224 | Hash::Sha256 | Hash::Sha384 | Hash::Sha512
+    )
+}
+
+fn digest(hash: Hash, parts: &[&[u8]]) -> Vec<u8> {
+    fn run<D: sha2::Digest>(parts: &[&[u8]]) -> Vec<u8> {
+        let mut d = D::new();
+        for p in parts {
+            d.update(p);
+        }
+        d.finalize().to_vec()
+    }
+    match hash {
+        Hash::Sha1 => run::<sha1::Sha1>(parts),
+        Hash::Sha224 => run::<sha2::Sha224>(parts),
+        Hash::Sha384 => run::<sha2::Sha384>(parts),
+        Hash::Sha512 => run::<sha2::Sha512>(parts),
+        _ => run::<sha2::Sha256>(parts),
+    }
+}
+
+/// XORs MGF1(seed) into `out`.
+fn mgf1_xor(hash: Hash, seed: &[u8], out: &mut [u8]) {
+    for (counter, chunk) in out.chunks_mut(hash.output_len()).enumerate() {
+        let c = u32::try_from(counter).unwrap_or(u32::MAX).to_be_bytes();
+        let mask = Zeroizing::new(digest(hash, &[seed, &c]));
+        for (o, m) in chunk.iter_mut().zip(mask.iter()) {
+            *o ^= m;
+        }
+    }
+}
+
+/// 0xFF if `a == b`, else 0, without a branch.
+fn eq_mask(a: u8, b: u8) -> u8 {
+    let x = u16::from(a ^ b);
+    (x.wrapping_sub(1) >> 8) as u8
+}
+
+/// Removes OAEP padding from `em`, the raw RSA output (`k` bytes, `k` = the modulus length).
+pub fn decode(hash: Hash, label: &[u8], em: &[u8], k: usize) -> Result<Secret, Status> {
+    let h = hash.output_len();
+    if !supported(hash) || em.len() != k || k < 2 * h + 2 {
+        return Err(Status::PsaErrorInvalidPadding);
+    }
+    let mut em = Zeroizing::new(em.to_vec());
+    let (y, rest) = em.split_at_mut(1);
+    let (seed, db) = rest.split_at_mut(h);
+    mgf1_xor(hash, db, seed);
+    mgf1_xor(hash, seed, db);
+    let label_hash = digest(hash, &[label]);
+    let mut good = eq_mask(y[0], 0);
+    for (a, b) in db[..h].iter().zip(&label_hash) {
+        good &= eq_mask(*a, *b);
+    }
+    // After the label hash: zeros, one 0x01, the message. Find the 0x01 in constant time.
+    let mut looking = 0xFFu8;
+    let mut start = 0usize;
+    for (i, &byte) in db[h..].iter().enumerate() {
+        let one = eq_mask(byte, 1);
+        let zero = eq_mask(byte, 0);
+        // All ones at the first 0x01, else zero.
+        let mask = 0usize.wrapping_sub(usize::from(looking & one & 1));
+        start = (start & !mask) | ((i + 1) & mask);
+        good &= !(looking & !one & !zero);
+        looking &= !one;
+    }
+    good &= !looking;
+    if good != 0xFF {
+        return Err(Status::PsaErrorInvalidPadding);
+    }
+    Ok(Secret::new(db[h + start..].to_vec()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rsa::traits::{PrivateKeyParts, PublicKeyParts};
+    use rsa::{BigUint, Oaep, RsaPrivateKey, RsaPublicKey};
+
+    /// The raw RSA decryption a token would do.
+    fn raw_decrypt(key: &RsaPrivateKey, ciphertext: &[u8]) -> Vec<u8> {
+        let c = BigUint::from_bytes_be(ciphertext);
+        let m = c.modpow(key.d(), key.n());
+        let bytes = m.to_bytes_be();
+        let mut out = vec![0u8; key.size() - bytes.len()];
+        out.extend_from_slice(&bytes);
+        out
+    }
+
+    #[test]
+    fn decodes_what_rsa_encrypts_and_rejects_tampering() {
+        let mut rng = crate::providers::software::asym::LcRng;
+        let key = RsaPrivateKey::new(&mut rng, 1024).unwrap();
+        let public = RsaPublicKey::from(&key);
+        let k = key.size();
+        for (hash, label, message) in [
+            (Hash::Sha256, "", &b"hello"[..]),
+            (Hash::Sha1, "label", &b""[..]),
+            (Hash::Sha384, "", &[1u8; 20][..]),
+        ] {
+            let padding = match hash {
+                Hash::Sha1 => Oaep::new_with_label::<sha1::Sha1, _>(label),
+                Hash::Sha384 => Oaep::new_with_label::<sha2::Sha384, _>(label),
+                _ => Oaep::new_with_label::<sha2::Sha256, _>(label),
+            };
+            let ciphertext = public.encrypt(&mut rng, padding, message).unwrap();
+            let em = raw_decrypt(&key, &ciphertext);
+            let plain = decode(hash, label.as_bytes(), &em, k).unwrap();
+            assert_eq!(plain.expose(), message);
+            // Another label, another hash, a flipped byte anywhere: the same single error.
+            assert_eq!(
+                decode(hash, b"other", &em, k).unwrap_err(),
+                Status::PsaErrorInvalidPadding
+            );
+            for i in [0, 1, k / 2, k - 1] {
+                let mut bad = em.clone();
+                bad[i] ^= 1;
+                assert_eq!(
+                    decode(hash, label.as_bytes(), &bad, k).unwrap_err(),
+                    Status::PsaErrorInvalidPadding
+                );
+            }
+        }
+        assert!(decode(Hash::Sha256, b"", &[0u8; 10], 10).is_err());
+    }
+}
