@@ -17,6 +17,14 @@ need_apt() { # need_apt COMMAND PACKAGE
 }
 need_apt openssl openssl
 need_apt systemd-socket-activate systemd   # socket-activation test
+# The hardware providers' devices: a SoftHSM2 token (PKCS#11) and swtpm (TPM 2.0); the TPM
+# provider links tpm2-tss, found through pkg-config.
+need_apt softhsm2-util softhsm2
+need_apt swtpm swtpm
+need_apt pkg-config pkg-config
+if ! pkg-config --exists tss2-esys tss2-tctildr tss2-mu; then
+  need_apt /nonexistent libtss2-dev
+fi
 
 if ! cargo nextest --version >/dev/null 2>&1; then
   step "installing cargo-nextest"
@@ -47,7 +55,7 @@ step "cargo fmt --check"
 cargo fmt --all -- --check
 
 step "cargo clippy"
-cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 
 # Every decoder of untrusted bytes has a fuzz target; each runs briefly here so that they keep
 # building and a shallow crash is caught. Longer runs: cargo fuzz run <target> (see fuzz/).
@@ -64,4 +72,4 @@ for target in $(cd fuzz && cargo fuzz list); do
 done
 
 step "tests"
-cargo nextest run --workspace --locked --no-fail-fast
+cargo nextest run --workspace --all-features --locked --no-fail-fast

@@ -174,9 +174,44 @@ impl Core {
             name: client,
         };
         if let Some(store) = &self.store {
-            store
+            // Each key through its provider, so a device's key goes with its record.
+            let keys = store
+                .list(target.auth.store_tag(), &target.name)
+                .map_err(store_status)?;
+            for key in keys {
+                let Some(provider) = self
+                    .crypto
+                    .iter()
+                    .find(|p| p.info().id as u8 == key.provider)
+                else {
+                    continue;
+                };
+                let destroy = Operation::PsaDestroyKey(parsec_psa::ops::DestroyKey {
+                    key_name: key.name.clone(),
+                });
+                match provider.execute(Some(&target), destroy) {
+                    Ok(_) | Err(Status::PsaErrorDoesNotExist) => {}
+                    Err(e) => {
+                        tracing::error!(
+                            "DeleteClient {}: key `{}` could not be destroyed: {e:?}",
+                            target.name,
+                            key.name
+                        );
+                        return Err(e);
+                    }
+                }
+            }
+            // What is left belongs to providers no longer configured: only records remain.
+            let orphans = store
                 .delete_client(target.auth.store_tag(), &target.name)
                 .map_err(store_status)?;
+            if orphans > 0 {
+                tracing::warn!(
+                    "DeleteClient {}: removed {orphans} key records of providers not configured; \
+                     their devices may still hold the keys",
+                    target.name
+                );
+            }
         }
         for provider in &self.crypto {
             provider.delete_client(&target);

@@ -13,6 +13,8 @@ use parsec_client::auth::Authentication;
 use parsec_client::BasicClient;
 use parsec_wire::{Response, ResponseHeader, HEADER_LEN};
 
+pub mod backends;
+
 pub const PARSEC: &str = env!("CARGO_BIN_EXE_parsec");
 
 /// A running daemon in its own temp directory.

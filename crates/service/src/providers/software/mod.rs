@@ -205,6 +205,13 @@ impl Software {
         if !fits(attributes.key_type, attributes.policy.permitted_algorithms) {
             return Err(Status::PsaErrorInvalidArgument);
         }
+        // A key its one permitted algorithm cannot use here (a brainpool key for ECDSA) is not
+        // made, as CanDoCrypto answers.
+        if is_asymmetric(&attributes)
+            && !asym::supports_alg(attributes.key_type, attributes.policy.permitted_algorithms)
+        {
+            return Err(Status::PsaErrorNotSupported);
+        }
         // Refuse a taken name before spending time on generation; create re-checks atomically.
         if self
             .store
