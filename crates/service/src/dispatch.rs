@@ -79,6 +79,26 @@ impl Service {
                     hardware.push((p.clone(), provider.clone()));
                     provider
                 }
+                #[cfg(feature = "tpm")]
+                (ProviderType::Tpm, ProviderSettings::Tpm(settings)) => {
+                    let opened = crate::providers::tpm::open(
+                        settings,
+                        store.clone(),
+                        allow_deprecated,
+                        buffer_size_limit,
+                    )
+                    .with_context(|| format!("provider `{}`", p.name))?;
+                    let Some(provider) = opened else { continue };
+                    let provider: Arc<dyn Provider> = Arc::new(provider);
+                    hardware.push((p.clone(), provider.clone()));
+                    provider
+                }
+                #[cfg(not(feature = "tpm"))]
+                (ProviderType::Tpm, _) => anyhow::bail!(
+                    "provider `{}`: this build has no TPM provider; build with \
+                     `cargo build --release --features tpm` (needs libtss2-dev)",
+                    p.name
+                ),
                 _ => {
                     tracing::warn!(
                         "provider `{}` ({:?}) is not available in this version of the service: skipped",

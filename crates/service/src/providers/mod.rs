@@ -7,9 +7,12 @@
 pub(crate) mod cache;
 pub mod core;
 pub mod hardware;
+mod oaep;
 pub mod pkcs11;
 pub(crate) mod policy;
 pub mod software;
+#[cfg(feature = "tpm")]
+pub mod tpm;
 
 use parsec_psa::{OpResult, Operation};
 use parsec_wire::{Opcode, ProviderId, Status};

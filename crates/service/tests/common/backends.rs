@@ -216,7 +216,7 @@ impl Swtpm {
     }
 
     pub fn tcti(&self) -> String {
-        format!("mssim:host=127.0.0.1,port={}", self.port)
+        format!("swtpm:host=127.0.0.1,port={}", self.port)
     }
 }
 

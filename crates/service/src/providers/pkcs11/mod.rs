@@ -16,7 +16,6 @@
 //! With `software_public_operations`, verification and encryption use the recorded public key
 //! in this process. Deterministic ECDSA, other curves and symmetric keys are not offered.
 
-mod oaep;
 mod token;
 
 use std::sync::Arc;
@@ -37,6 +36,7 @@ use rsa::pkcs1::{DecodeRsaPrivateKey, EncodeRsaPublicKey};
 use rsa::traits::{PrivateKeyParts, PublicKeyParts};
 
 use super::hardware::{Backend, Created, Hardware, HwKey};
+use super::oaep;
 use super::ProviderInfo;
 use crate::config::Pkcs11Config;
 use token::Token;

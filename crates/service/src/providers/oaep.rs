@@ -1,6 +1,7 @@
-//! RSAES-OAEP decoding (RFC 8017 §7.1.2 step 3), for tokens that decrypt OAEP only with some
-//! hashes or without labels (SoftHSM2: SHA-1, no label). The token does the raw RSA operation
-//! (`CKM_RSA_X_509`) and this removes the padding.
+//! RSAES-OAEP decoding (RFC 8017 §7.1.2 step 3), for devices that decrypt OAEP only with some
+//! hashes or without labels (SoftHSM2: SHA-1, no label; a TPM ends labels with a zero byte).
+//! The device does the raw RSA operation (`CKM_RSA_X_509`, `TPM2_RSA_Decrypt` with the null
+//! scheme) and this removes the padding.
 //!
 //! The checks run in time independent of the decrypted bytes, and every failure is the same
 //! error, so the padding gives no oracle (Manger's attack). Only the message length, which the
