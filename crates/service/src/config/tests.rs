@@ -180,6 +180,48 @@ fn the_shipped_reference_config_loads_cleanly() {
     assert_eq!(loaded.warnings, Vec::<String>::new());
 }
 
+/// The reference config's commented-out provider sections, switched on, load with the values
+/// they show.
+#[test]
+fn the_shipped_hardware_provider_examples_load() {
+    let text = include_str!("../../../../config/config.toml");
+    let switched_on: Vec<String> = text
+        .split("\n\n")
+        .map(|paragraph| {
+            if !paragraph.contains("#[[provider]]") {
+                return paragraph.to_string();
+            }
+            paragraph
+                .lines()
+                .map(|line| match line.strip_prefix('#') {
+                    Some(rest) if rest.starts_with(|c: char| c.is_ascii_lowercase() || c == '[') => {
+                        rest
+                    }
+                    _ => line,
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .collect();
+    let loaded = Config::parse(&switched_on.join("\n\n")).unwrap();
+    assert_eq!(loaded.warnings, Vec::<String>::new());
+    let kinds: Vec<_> = loaded.config.providers.iter().map(|p| p.kind).collect();
+    assert_eq!(
+        kinds,
+        [ProviderType::Software, ProviderType::Pkcs11, ProviderType::Tpm]
+    );
+    let ProviderSettings::Pkcs11(p) = &loaded.config.providers[1].settings else {
+        panic!("PKCS#11 settings expected");
+    };
+    assert_eq!(p.token_label.as_deref(), Some("parsec"));
+    assert_eq!(p.user_pin.as_ref().map(|p| p.expose()), Some(&b"123456"[..]));
+    let ProviderSettings::Tpm(t) = &loaded.config.providers[2].settings else {
+        panic!("TPM settings expected");
+    };
+    assert_eq!(t.tcti, "device:/dev/tpmrm0");
+    assert!(!t.skip_if_no_tpm);
+}
+
 #[test]
 fn software_is_our_name_for_upstreams_mbed_crypto() {
     for name in ["MbedCrypto", "Software"] {

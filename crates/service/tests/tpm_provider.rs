@@ -1,0 +1,123 @@
+//! What is particular to the TPM provider (the shared suite is in providers.rs): start-up
+//! errors, `skip_if_no_tpm`, and reloads that keep the one connection to the TPM.
+#![cfg(feature = "tpm")]
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::backends::{start_daemon, Kind, Swtpm};
+use common::{config, direct_client, Daemon, ECDSA_SHA256, PARSEC};
+use parsec_client::core::interface::requests::ProviderId;
+
+/// A config whose only provider is a TPM section made of `keys`.
+fn tpm_config(socket: &std::path::Path, state: &std::path::Path, keys: &str) -> String {
+    config(
+        socket,
+        3000,
+        common::DIRECT,
+        &format!(
+            "[[key_manager]]\nname = \"kim\"\nmanager_type = \"SQLite\"\nsqlite_db_path = \"{}\"\n\
+             [[provider]]\nprovider_type = \"Tpm\"\nkey_info_manager = \"kim\"\n{keys}",
+            state.join("keys.sqlite3").display()
+        ),
+    )
+}
+
+/// Starts the daemon with `keys`, expects it to fail at start-up, returns what it printed.
+fn start_up_failure(keys: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(
+        &path,
+        tpm_config(&dir.path().join("parsec.sock"), dir.path(), keys),
+    )
+    .unwrap();
+    let mut child = Command::new(PARSEC)
+        .arg("-c")
+        .arg(&path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("the daemon started with a bad TPM section: {keys}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(!out.status.success());
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A loopback port nothing listens on.
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+#[test]
+fn start_up_errors_name_the_problem() {
+    let port = closed_port();
+    let unreachable = start_up_failure(&format!(
+        "tcti = \"swtpm:host=127.0.0.1,port={port}\"\nowner_hierarchy_auth = \"\"\n"
+    ));
+    assert!(
+        unreachable.contains(&format!(
+            "cannot connect to the TPM through `swtpm:host=127.0.0.1,port={port}`"
+        )),
+        "{unreachable}"
+    );
+    let tpm = Swtpm::start();
+    let wrong_auth = start_up_failure(&format!(
+        "tcti = \"{}\"\nowner_hierarchy_auth = \"not the password\"\n",
+        tpm.tcti()
+    ));
+    assert!(
+        wrong_auth.contains("check `owner_hierarchy_auth`"),
+        "{wrong_auth}"
+    );
+    let bad_tcti = start_up_failure("tcti = \"carrier-pigeon\"\nowner_hierarchy_auth = \"\"\n");
+    assert!(bad_tcti.contains("carrier-pigeon"), "{bad_tcti}");
+}
+
+#[test]
+fn skip_if_no_tpm_starts_without_the_provider() {
+    let port = closed_port();
+    let state = tempfile::tempdir().unwrap();
+    let keys = format!(
+        "tcti = \"swtpm:host=127.0.0.1,port={port}\"\nowner_hierarchy_auth = \"\"\n\
+         skip_if_no_tpm = true\n\
+         [[provider]]\nprovider_type = \"MbedCrypto\"\nkey_info_manager = \"kim\"\n"
+    );
+    let d = Daemon::start(|s| tpm_config(s, state.path(), &keys));
+    let providers = direct_client(&d.socket, "a").list_providers().unwrap();
+    let ids: Vec<_> = providers.iter().map(|p| p.id).collect();
+    assert_eq!(ids, [ProviderId::MbedCrypto, ProviderId::Core]);
+    assert!(
+        d.stderr().contains("TPM provider skipped (skip_if_no_tpm)"),
+        "{}",
+        d.stderr()
+    );
+}
+
+#[test]
+fn reload_keeps_the_connection_to_the_tpm() {
+    let device = Kind::Tpm.device();
+    let state = tempfile::tempdir().unwrap();
+    let d = start_daemon(&device, state.path());
+    let mut app = direct_client(&d.socket, "app");
+    app.set_implicit_provider(ProviderId::Tpm);
+    app.psa_generate_key("k", common::ecdsa_p256()).unwrap();
+    let text = std::fs::read_to_string(&d.config_path).unwrap();
+    for _ in 0..2 {
+        // swtpm serves one connection at a time: a second context would wait forever.
+        d.reload(&text);
+        app.psa_sign_hash("k", &[3u8; 32], ECDSA_SHA256).unwrap();
+    }
+    assert!(d.stderr().contains("configuration reloaded"), "{}", d.stderr());
+}
