@@ -119,5 +119,9 @@ fn reload_keeps_the_connection_to_the_tpm() {
         d.reload(&text);
         app.psa_sign_hash("k", &[3u8; 32], ECDSA_SHA256).unwrap();
     }
-    assert!(d.stderr().contains("configuration reloaded"), "{}", d.stderr());
+    assert!(
+        d.stderr().contains("configuration reloaded"),
+        "{}",
+        d.stderr()
+    );
 }

@@ -194,7 +194,9 @@ fn the_shipped_hardware_provider_examples_load() {
             paragraph
                 .lines()
                 .map(|line| match line.strip_prefix('#') {
-                    Some(rest) if rest.starts_with(|c: char| c.is_ascii_lowercase() || c == '[') => {
+                    Some(rest)
+                        if rest.starts_with(|c: char| c.is_ascii_lowercase() || c == '[') =>
+                    {
                         rest
                     }
                     _ => line,
@@ -208,13 +210,20 @@ fn the_shipped_hardware_provider_examples_load() {
     let kinds: Vec<_> = loaded.config.providers.iter().map(|p| p.kind).collect();
     assert_eq!(
         kinds,
-        [ProviderType::Software, ProviderType::Pkcs11, ProviderType::Tpm]
+        [
+            ProviderType::Software,
+            ProviderType::Pkcs11,
+            ProviderType::Tpm
+        ]
     );
     let ProviderSettings::Pkcs11(p) = &loaded.config.providers[1].settings else {
         panic!("PKCS#11 settings expected");
     };
     assert_eq!(p.token_label.as_deref(), Some("parsec"));
-    assert_eq!(p.user_pin.as_ref().map(|p| p.expose()), Some(&b"123456"[..]));
+    assert_eq!(
+        p.user_pin.as_ref().map(|p| p.expose()),
+        Some(&b"123456"[..])
+    );
     let ProviderSettings::Tpm(t) = &loaded.config.providers[2].settings else {
         panic!("TPM settings expected");
     };

@@ -1,0 +1,460 @@
+//! `hardware-bench`: ECDSA P-256 signing through the PKCS#11 and TPM providers of our service and
+//! of upstream's, against direct in-process use of the same kind of device (cryptoki on a
+//! SoftHSM2 token, tss-esapi on swtpm). Run it through `bench/run-hardware.sh`.
+//!
+//! ```text
+//! hardware-bench --upstream PATH --ours PATH [--slices 10] [--seconds 1] [--clients 1,4]
+//! ```
+//!
+//! Every target has its own device (its own token, its own swtpm), so none waits on another's
+//! locks. The targets take turns in short slices (direct, ours, upstream, direct, ...), so a
+//! drift of the machine's speed hits all alike; each figure is the median of the slices.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
+use cryptoki::error::{Error as CkError, RvError};
+use cryptoki::mechanism::Mechanism;
+use cryptoki::object::{Attribute, ObjectHandle};
+use cryptoki::session::UserType;
+use cryptoki::types::AuthPin;
+use parsec_client::auth::Authentication;
+use parsec_client::core::interface::operations::psa_algorithm::{
+    AsymmetricSignature, Hash, SignHash,
+};
+use parsec_client::core::interface::operations::psa_key_attributes::{
+    Attributes, EccFamily, Lifetime, Policy, Type, UsageFlags,
+};
+use parsec_client::core::interface::requests::ProviderId;
+use parsec_client::BasicClient;
+
+const PIN: &str = "123456";
+const ECDSA: AsymmetricSignature = AsymmetricSignature::Ecdsa {
+    hash_alg: SignHash::Specific(Hash::Sha256),
+};
+
+struct Args {
+    upstream: PathBuf,
+    ours: PathBuf,
+    module: PathBuf,
+    slices: usize,
+    seconds: f64,
+    clients: Vec<usize>,
+}
+
+fn parse_args() -> Result<Args> {
+    let mut upstream = None;
+    let mut ours = None;
+    let mut args = Args {
+        upstream: PathBuf::new(),
+        ours: PathBuf::new(),
+        module: PathBuf::from("/usr/lib/softhsm/libsofthsm2.so"),
+        slices: 10,
+        seconds: 1.0,
+        clients: vec![1, 4],
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let value = it.next().with_context(|| format!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--upstream" => upstream = Some(PathBuf::from(value)),
+            "--ours" => ours = Some(PathBuf::from(value)),
+            "--module" => args.module = PathBuf::from(value),
+            "--slices" => args.slices = value.parse()?,
+            "--seconds" => args.seconds = value.parse()?,
+            "--clients" => {
+                args.clients = value.split(',').map(str::parse).collect::<Result<_, _>>()?
+            }
+            other => bail!("unknown flag {other}"),
+        }
+    }
+    args.upstream = upstream.context("--upstream PATH is required")?;
+    args.ours = ours.context("--ours PATH is required")?;
+    Ok(args)
+}
+
+/// SoftHSM2 tokens in one temp directory, one per target.
+struct Tokens {
+    dir: tempfile::TempDir,
+}
+
+impl Tokens {
+    fn new(labels: &[&str]) -> Result<Tokens> {
+        let dir = tempfile::tempdir()?;
+        std::fs::create_dir(dir.path().join("tokens"))?;
+        std::fs::write(
+            dir.path().join("softhsm2.conf"),
+            format!(
+                "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+                dir.path().join("tokens").display()
+            ),
+        )?;
+        let tokens = Tokens { dir };
+        for label in labels {
+            let ok = Command::new("softhsm2-util")
+                .args(["--init-token", "--free", "--label", label])
+                .args(["--so-pin", "12345678", "--pin", PIN])
+                .env("SOFTHSM2_CONF", tokens.conf())
+                .stdout(Stdio::null())
+                .status()?
+                .success();
+            if !ok {
+                bail!("softhsm2-util --init-token failed");
+            }
+        }
+        Ok(tokens)
+    }
+
+    fn conf(&self) -> PathBuf {
+        self.dir.path().join("softhsm2.conf")
+    }
+}
+
+/// An swtpm on loopback.
+struct Swtpm {
+    child: Child,
+    _dir: tempfile::TempDir,
+    port: u16,
+}
+
+impl Swtpm {
+    fn start() -> Result<Swtpm> {
+        let dir = tempfile::tempdir()?;
+        let port = loop {
+            let a = std::net::TcpListener::bind("127.0.0.1:0")?;
+            let p = a.local_addr()?.port();
+            if p < u16::MAX && std::net::TcpListener::bind(("127.0.0.1", p + 1)).is_ok() {
+                break p;
+            }
+        };
+        let child = Command::new("swtpm")
+            .args(["socket", "--tpm2", "--tpmstate"])
+            .arg(format!("dir={}", dir.path().display()))
+            .args([
+                "--server",
+                &format!("type=tcp,port={port},bindaddr=127.0.0.1"),
+            ])
+            .args([
+                "--ctrl",
+                &format!("type=tcp,port={},bindaddr=127.0.0.1", port + 1),
+            ])
+            .args(["--flags", "not-need-init,startup-clear"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("cannot run swtpm")?;
+        let start = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port + 1)).is_err() {
+            if start.elapsed() > Duration::from_secs(10) {
+                bail!("swtpm did not start");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(Swtpm {
+            child,
+            _dir: dir,
+            port,
+        })
+    }
+
+    fn tcti(&self) -> String {
+        format!("swtpm:host=127.0.0.1,port={}", self.port)
+    }
+}
+
+impl Drop for Swtpm {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A daemon with a PKCS#11 provider on token `label` and a TPM provider on `tpm`.
+struct Daemon {
+    child: Child,
+    dir: tempfile::TempDir,
+}
+
+impl Daemon {
+    fn start(binary: &Path, tokens: &Tokens, serial: &str, tpm: &Swtpm) -> Result<Daemon> {
+        let dir = tempfile::tempdir()?;
+        let root = if rustix_is_root() {
+            "allow_root = true\n"
+        } else {
+            ""
+        };
+        // Upstream chooses a token by slot or serial number only; ours also by label.
+        let config = format!(
+            "[core_settings]\n{root}\n[listener]\nlistener_type = \"DomainSocket\"\ntimeout = 3000\n\
+             socket_path = {sock:?}\n\n[authenticator]\nauth_type = \"Direct\"\n\n\
+             [[key_manager]]\nname = \"kim\"\nmanager_type = \"SQLite\"\nsqlite_db_path = {db:?}\n\n\
+             [[provider]]\nprovider_type = \"Pkcs11\"\nkey_info_manager = \"kim\"\n\
+             library_path = {module:?}\nserial_number = {serial:?}\nuser_pin = {PIN:?}\n\n\
+             [[provider]]\nprovider_type = \"Tpm\"\nkey_info_manager = \"kim\"\ntcti = {tcti:?}\n\
+             owner_hierarchy_auth = \"\"\n",
+            sock = dir.path().join("parsec.sock").display().to_string(),
+            db = dir.path().join("kim.sqlite3").display().to_string(),
+            module = softhsm_module().display().to_string(),
+            tcti = tpm.tcti(),
+        );
+        std::fs::write(dir.path().join("config.toml"), config)?;
+        let log = std::fs::File::create(dir.path().join("daemon.log"))?;
+        let child = Command::new(binary)
+            .arg("-c")
+            .arg(dir.path().join("config.toml"))
+            .current_dir(dir.path())
+            .env("SOFTHSM2_CONF", tokens.conf())
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()?;
+        let daemon = Daemon { child, dir };
+        let start = Instant::now();
+        while daemon.client("probe").and_then(|c| Ok(c.ping()?)).is_err() {
+            if start.elapsed() > Duration::from_secs(60) {
+                let log = std::fs::read_to_string(daemon.dir.path().join("daemon.log"))?;
+                bail!("{} did not start:\n{log}", binary.display());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(daemon)
+    }
+
+    fn client(&self, app: &str) -> Result<BasicClient> {
+        std::env::set_var(
+            "PARSEC_SERVICE_ENDPOINT",
+            format!("unix:{}", self.dir.path().join("parsec.sock").display()),
+        );
+        let mut client = BasicClient::new_naked()?;
+        client.set_auth_data(Authentication::Direct(app.into()));
+        Ok(client)
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn rustix_is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Uid:"))
+                .map(|u| u.split_whitespace().nth(1) == Some("0"))
+        })
+        .unwrap_or(false)
+}
+
+fn softhsm_module() -> PathBuf {
+    std::env::var_os("PARSEC_SOFTHSM2_MODULE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/lib/softhsm/libsofthsm2.so"))
+}
+
+fn p256() -> Attributes {
+    let mut usage_flags = UsageFlags::default();
+    usage_flags.set_sign_hash().set_verify_hash();
+    Attributes {
+        lifetime: Lifetime::Persistent,
+        key_type: Type::EccKeyPair {
+            curve_family: EccFamily::SecpR1,
+        },
+        bits: 256,
+        policy: Policy {
+            usage_flags,
+            permitted_algorithms: ECDSA.into(),
+        },
+    }
+}
+
+/// Something that signs a SHA-256 hash, once per call, from any thread.
+type Signer = Arc<dyn Fn(usize) -> Result<()> + Send + Sync>;
+
+/// Signatures per second with `clients` threads for `seconds`.
+fn rate(signer: &Signer, clients: usize, seconds: f64) -> Result<f64> {
+    let deadline = Instant::now() + Duration::from_secs_f64(seconds);
+    let start = Instant::now();
+    let counts: Vec<Result<u64>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..clients)
+            .map(|i| {
+                let signer = signer.clone();
+                s.spawn(move || {
+                    let mut n = 0u64;
+                    while Instant::now() < deadline {
+                        signer(i)?;
+                        n += 1;
+                    }
+                    Ok(n)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let total: u64 = counts.into_iter().sum::<Result<u64>>()?;
+    Ok(total as f64 / start.elapsed().as_secs_f64())
+}
+
+/// A signer through a daemon's provider, one BasicClient per client thread.
+fn service_signer(daemon: &Daemon, provider: ProviderId, clients: usize) -> Result<Signer> {
+    let mut list = Vec::new();
+    for _ in 0..clients {
+        let mut c = daemon.client("bench")?;
+        c.set_implicit_provider(provider);
+        list.push(c);
+    }
+    let _ = list[0].psa_destroy_key("k");
+    list[0].psa_generate_key("k", p256())?;
+    let list = Arc::new(list);
+    Ok(Arc::new(move |i| {
+        list[i].psa_sign_hash("k", &[7u8; 32], ECDSA)?;
+        Ok(())
+    }))
+}
+
+/// A signer straight on a SoftHSM2 token: a logged-in session per client thread.
+fn pkcs11_signer(tokens: &Tokens, label: &str, clients: usize) -> Result<Signer> {
+    std::env::set_var("SOFTHSM2_CONF", tokens.conf());
+    let lib = Pkcs11::new(softhsm_module())?;
+    match lib.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
+        Ok(()) | Err(CkError::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let slot = lib
+        .get_slots_with_initialized_token()?
+        .into_iter()
+        .find(|s| {
+            lib.get_token_info(*s)
+                .map(|t| t.label().trim_end() == label)
+                .unwrap_or(false)
+        })
+        .context("no direct token")?;
+    let first = lib.open_rw_session(slot)?;
+    first.login(UserType::User, Some(&AuthPin::from(PIN)))?;
+    let p256_oid = vec![0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
+    let (_, private): (ObjectHandle, ObjectHandle) = first.generate_key_pair(
+        &Mechanism::EccKeyPairGen,
+        &[
+            Attribute::Token(true),
+            Attribute::Verify(true),
+            Attribute::EcParams(p256_oid),
+        ],
+        &[
+            Attribute::Token(true),
+            Attribute::Private(true),
+            Attribute::Sign(true),
+        ],
+    )?;
+    let mut sessions = vec![first];
+    for _ in 1..clients {
+        sessions.push(lib.open_rw_session(slot)?);
+    }
+    let sessions: Vec<std::sync::Mutex<cryptoki::session::Session>> =
+        sessions.into_iter().map(std::sync::Mutex::new).collect();
+    let sessions = Arc::new(sessions);
+    Ok(Arc::new(move |i| {
+        let session = sessions[i].lock().unwrap();
+        session.sign(&Mechanism::Ecdsa, private, &[7u8; 32])?;
+        Ok(())
+    }))
+}
+
+#[cfg(feature = "tpm")]
+mod tpm_direct;
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+fn serial_of(tokens: &Tokens, label: &str) -> Result<String> {
+    let out = Command::new("softhsm2-util")
+        .arg("--show-slots")
+        .env("SOFTHSM2_CONF", tokens.conf())
+        .output()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut serial = None;
+    for line in text.lines() {
+        let line = line.trim();
+        if let Some(s) = line.strip_prefix("Serial number:") {
+            serial = Some(s.trim().to_string());
+        }
+        if line.strip_prefix("Label:").map(str::trim) == Some(label) {
+            return serial.context("no serial before the label");
+        }
+    }
+    bail!("no token {label}")
+}
+
+fn main() -> Result<()> {
+    let args = parse_args()?;
+    let tokens = Tokens::new(&["direct", "ours", "upstream"])?;
+    let tpms = [Swtpm::start()?, Swtpm::start()?, Swtpm::start()?];
+    let ours = Daemon::start(&args.ours, &tokens, &serial_of(&tokens, "ours")?, &tpms[1])?;
+    let upstream = Daemon::start(
+        &args.upstream,
+        &tokens,
+        &serial_of(&tokens, "upstream")?,
+        &tpms[2],
+    )?;
+    println!(
+        "ECDSA P-256 signatures per second (median of {} slices of {} s, targets alternating)\n",
+        args.slices, args.seconds
+    );
+    println!("| device | clients | direct, in process | ours | upstream 1.5.0 | ours / direct | upstream / direct | ours / upstream |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for (device, provider) in [
+        ("PKCS#11 (SoftHSM2)", ProviderId::Pkcs11),
+        ("TPM (swtpm)", ProviderId::Tpm),
+    ] {
+        for &clients in &args.clients {
+            let direct: Option<Signer> = match provider {
+                ProviderId::Pkcs11 => Some(pkcs11_signer(&tokens, "direct", clients)?),
+                #[cfg(feature = "tpm")]
+                _ => Some(tpm_direct::signer(&tpms[0].tcti(), clients)?),
+                #[cfg(not(feature = "tpm"))]
+                _ => None,
+            };
+            let targets = [
+                direct,
+                Some(service_signer(&ours, provider, clients)?),
+                Some(service_signer(&upstream, provider, clients)?),
+            ];
+            let mut rates = [Vec::new(), Vec::new(), Vec::new()];
+            for _ in 0..args.slices {
+                for (t, signer) in targets.iter().enumerate() {
+                    if let Some(signer) = signer {
+                        rates[t].push(rate(signer, clients, args.seconds)?);
+                    }
+                }
+            }
+            let m: Vec<Option<f64>> = rates
+                .into_iter()
+                .map(|r| (!r.is_empty()).then(|| median(r)))
+                .collect();
+            let cell = |v: Option<f64>| v.map_or("n/a".into(), |v| format!("{v:.0}"));
+            let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
+                (Some(a), Some(b)) => format!("{:.0}%", 100.0 * a / b),
+                _ => "n/a".into(),
+            };
+            println!(
+                "| {device} | {clients} | {} | {} | {} | {} | {} | {} |",
+                cell(m[0]),
+                cell(m[1]),
+                cell(m[2]),
+                ratio(m[1], m[0]),
+                ratio(m[2], m[0]),
+                ratio(m[1], m[2]),
+            );
+        }
+    }
+    Ok(())
+}
