@@ -125,3 +125,39 @@ fn reload_keeps_the_connection_to_the_tpm() {
         d.stderr()
     );
 }
+
+/// More keys than the TPM keeps loaded, used in turns: each is loaded again when needed, and a
+/// destroyed key's loaded copy goes too.
+#[test]
+fn many_keys_take_turns_in_the_tpm() {
+    let device = Kind::Tpm.device();
+    let state = tempfile::tempdir().unwrap();
+    let d = start_daemon(&device, state.path());
+    let mut app = direct_client(&d.socket, "app");
+    app.set_implicit_provider(ProviderId::Tpm);
+    let names = ["a", "b", "c", "d", "e"];
+    let mut publics = Vec::new();
+    for name in names {
+        app.psa_generate_key(name, common::ecdsa_p256()).unwrap();
+        publics.push(app.psa_export_public_key(name).unwrap());
+    }
+    let message = b"turns";
+    let hash = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, message);
+    for round in 0..3 {
+        for (name, public) in names.iter().zip(&publics) {
+            let signature = app
+                .psa_sign_hash(name, hash.as_ref(), ECDSA_SHA256)
+                .unwrap();
+            aws_lc_rs::signature::UnparsedPublicKey::new(
+                &aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED,
+                public,
+            )
+            .verify(message, &signature)
+            .unwrap_or_else(|_| panic!("key {name}, round {round}"));
+        }
+        app.psa_destroy_key(names[round]).unwrap();
+        app.psa_generate_key(names[round], common::ecdsa_p256())
+            .unwrap();
+        publics[round] = app.psa_export_public_key(names[round]).unwrap();
+    }
+}

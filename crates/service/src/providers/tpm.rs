@@ -79,6 +79,77 @@ const OPCODES: &[Opcode] = &[
 struct State {
     context: Context,
     primary: KeyHandle,
+    /// Keys left loaded, most recently used first, by private blob: a key used again needs no
+    /// TPM2_Load. At most [`LOADED_KEYS`]; a TPM's object slots are few (swtpm: 3, one for the
+    /// storage key).
+    loaded: Vec<(Vec<u8>, KeyHandle)>,
+}
+
+/// Keys kept loaded in the TPM between operations.
+const LOADED_KEYS: usize = 2;
+
+impl State {
+    /// The handle of `key`, loading it (and unloading the least recently used) if needed.
+    fn handle(&mut self, key: &TpmKey) -> Result<KeyHandle, Status> {
+        if let Some(i) = self
+            .loaded
+            .iter()
+            .position(|(b, _)| b == key.private.value())
+        {
+            let entry = self.loaded.remove(i);
+            let handle = entry.1;
+            self.loaded.insert(0, entry);
+            return Ok(handle);
+        }
+        if self.loaded.len() >= LOADED_KEYS {
+            self.unload_last();
+        }
+        let handle = self
+            .with_room(|state| {
+                state
+                    .context
+                    .load(state.primary, key.private.clone(), key.public.clone())
+            })
+            .map_err(tpm_error("loading a key"))?;
+        self.loaded
+            .insert(0, (key.private.value().to_vec(), handle));
+        Ok(handle)
+    }
+
+    /// Runs a command that needs a free object slot (TPM2_Load, TPM2_Create); if it fails while
+    /// keys are kept loaded, unloads them all and runs it again.
+    fn with_room<T>(
+        &mut self,
+        command: impl Fn(&mut State) -> Result<T, tss_esapi::Error>,
+    ) -> Result<T, tss_esapi::Error> {
+        match command(self) {
+            Err(_) if !self.loaded.is_empty() => {
+                while !self.loaded.is_empty() {
+                    self.unload_last();
+                }
+                command(self)
+            }
+            other => other,
+        }
+    }
+
+    fn unload_last(&mut self) {
+        if let Some((_, handle)) = self.loaded.pop() {
+            if let Err(e) = self.context.flush_context(handle.into()) {
+                tracing::error!("TPM: unloading a key failed: {e}");
+            }
+        }
+    }
+
+    /// Unloads `private`'s key if it is loaded (the key was destroyed).
+    fn forget(&mut self, private: &[u8]) {
+        if let Some(i) = self.loaded.iter().position(|(b, _)| b == private) {
+            let (_, handle) = self.loaded.remove(i);
+            if let Err(e) = self.context.flush_context(handle.into()) {
+                tracing::error!("TPM: unloading a key failed: {e}");
+            }
+        }
+    }
 }
 
 /// The key sizes this TPM takes (asked with TPM2_TestParms at start-up).
@@ -277,7 +348,11 @@ fn start(config: &TpmConfig) -> Result<State, StartError> {
             )
         })?
         .key_handle;
-    Ok(State { context, primary })
+    Ok(State {
+        context,
+        primary,
+        loaded: Vec::new(),
+    })
 }
 
 fn storage_key_template() -> Result<Public, tss_esapi::Error> {
@@ -497,23 +572,19 @@ impl TpmBackend {
         rx.recv().map_err(|_| Status::PsaErrorHardwareFailure)?
     }
 
-    /// Runs `f` with `key` loaded under the storage key, and unloads it after.
+    /// Runs `f` with `key` loaded under the storage key.
     fn with_key<T: Send + 'static>(
         &self,
         key: &TpmKey,
         f: impl FnOnce(&mut Context, KeyHandle) -> Result<T, Status> + Send + 'static,
     ) -> Result<T, Status> {
-        let (public, private) = (key.public.clone(), key.private.clone());
+        let key = TpmKey {
+            public: key.public.clone(),
+            private: key.private.clone(),
+        };
         self.run(move |state| {
-            let handle = state
-                .context
-                .load(state.primary, private, public)
-                .map_err(tpm_error("loading a key"))?;
-            let result = f(&mut state.context, handle);
-            if let Err(e) = state.context.flush_context(handle.into()) {
-                tracing::error!("TPM: unloading a key failed: {e}");
-            }
-            result
+            let handle = state.handle(&key)?;
+            f(&mut state.context, handle)
         })
     }
 }
@@ -543,8 +614,12 @@ impl Backend for TpmBackend {
         let bits = attributes.bits;
         self.run(move |state| {
             let created = state
-                .context
-                .create(state.primary, template, None, None, None, None)
+                .with_room(|state| {
+                    let template = template.clone();
+                    state
+                        .context
+                        .create(state.primary, template, None, None, None, None)
+                })
                 .map_err(tpm_error("making a key"))?;
             Ok(Created {
                 public: export_public(&created.out_public, bits)?,
@@ -561,9 +636,15 @@ impl Backend for TpmBackend {
         decode_blob(handle).ok_or(Status::PsaErrorDataCorrupt)
     }
 
-    fn destroy(&self, _attributes: &KeyAttributes, _handle: &[u8]) -> Result<(), Status> {
-        // The TPM keeps nothing: the blob in the store was the key.
-        Ok(())
+    fn destroy(&self, _attributes: &KeyAttributes, handle: &[u8]) -> Result<(), Status> {
+        // The blob in the store was the key; only a loaded copy may remain in the TPM.
+        let Some(key) = decode_blob(handle) else {
+            return Ok(());
+        };
+        self.run(move |state| {
+            state.forget(key.private.value());
+            Ok(())
+        })
     }
 
     fn sign_hash(
