@@ -276,6 +276,47 @@ fn p256() -> Attributes {
     }
 }
 
+/// The signature measured.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Alg {
+    EcdsaP256,
+    Rsa2048,
+}
+
+impl Alg {
+    fn name(self) -> &'static str {
+        match self {
+            Alg::EcdsaP256 => "ECDSA P-256",
+            Alg::Rsa2048 => "RSA-2048 PKCS#1 v1.5",
+        }
+    }
+
+    fn psa(self) -> AsymmetricSignature {
+        match self {
+            Alg::EcdsaP256 => ECDSA,
+            Alg::Rsa2048 => AsymmetricSignature::RsaPkcs1v15Sign {
+                hash_alg: SignHash::Specific(Hash::Sha256),
+            },
+        }
+    }
+
+    fn attributes(self) -> Attributes {
+        let mut a = p256();
+        if self == Alg::Rsa2048 {
+            a.key_type = Type::RsaKeyPair;
+            a.bits = 2048;
+            a.policy.permitted_algorithms = self.psa().into();
+        }
+        a
+    }
+}
+
+/// The DER DigestInfo prefix of SHA-256 (what CKM_RSA_PKCS signs before the hash).
+const SHA256_DIGEST_INFO: [u8; 19] = [
+    0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05,
+    0x00, 0x04, 0x20,
+];
+
 /// Something that signs a SHA-256 hash, once per call, from any thread.
 type Signer = Arc<dyn Fn(usize) -> Result<()> + Send + Sync>;
 
@@ -304,24 +345,31 @@ fn rate(signer: &Signer, clients: usize, seconds: f64) -> Result<f64> {
 }
 
 /// A signer through a daemon's provider, one BasicClient per client thread.
-fn service_signer(daemon: &Daemon, provider: ProviderId, clients: usize) -> Result<Signer> {
+fn service_signer(
+    daemon: &Daemon,
+    provider: ProviderId,
+    alg: Alg,
+    clients: usize,
+) -> Result<Signer> {
     let mut list = Vec::new();
     for _ in 0..clients {
         let mut c = daemon.client("bench")?;
         c.set_implicit_provider(provider);
         list.push(c);
     }
-    let _ = list[0].psa_destroy_key("k");
-    list[0].psa_generate_key("k", p256())?;
+    let name = format!("{provider:?}-{}-{clients}", alg.name());
+    list[0]
+        .psa_generate_key(&name, alg.attributes())
+        .with_context(|| format!("generating a key in provider {provider:?}"))?;
     let list = Arc::new(list);
     Ok(Arc::new(move |i| {
-        list[i].psa_sign_hash("k", &[7u8; 32], ECDSA)?;
+        list[i].psa_sign_hash(&name, &[7u8; 32], alg.psa())?;
         Ok(())
     }))
 }
 
 /// A signer straight on a SoftHSM2 token: a logged-in session per client thread.
-fn pkcs11_signer(tokens: &Tokens, label: &str, clients: usize) -> Result<Signer> {
+fn pkcs11_signer(tokens: &Tokens, label: &str, alg: Alg, clients: usize) -> Result<Signer> {
     std::env::set_var("SOFTHSM2_CONF", tokens.conf());
     let lib = Pkcs11::new(softhsm_module())?;
     match lib.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
@@ -340,19 +388,34 @@ fn pkcs11_signer(tokens: &Tokens, label: &str, clients: usize) -> Result<Signer>
     let first = lib.open_rw_session(slot)?;
     first.login(UserType::User, Some(&AuthPin::from(PIN)))?;
     let p256_oid = vec![0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
-    let (_, private): (ObjectHandle, ObjectHandle) = first.generate_key_pair(
-        &Mechanism::EccKeyPairGen,
-        &[
-            Attribute::Token(true),
-            Attribute::Verify(true),
-            Attribute::EcParams(p256_oid),
-        ],
-        &[
-            Attribute::Token(true),
-            Attribute::Private(true),
-            Attribute::Sign(true),
-        ],
-    )?;
+    let private_template = [
+        Attribute::Token(true),
+        Attribute::Private(true),
+        Attribute::Sign(true),
+    ];
+    let (mechanism, public_template, data) = match alg {
+        Alg::EcdsaP256 => (
+            Mechanism::EccKeyPairGen,
+            vec![
+                Attribute::Token(true),
+                Attribute::Verify(true),
+                Attribute::EcParams(p256_oid),
+            ],
+            vec![7u8; 32],
+        ),
+        Alg::Rsa2048 => (
+            Mechanism::RsaPkcsKeyPairGen,
+            vec![
+                Attribute::Token(true),
+                Attribute::Verify(true),
+                Attribute::ModulusBits(2048u64.into()),
+                Attribute::PublicExponent(vec![1, 0, 1]),
+            ],
+            [&SHA256_DIGEST_INFO[..], &[7u8; 32]].concat(),
+        ),
+    };
+    let (_, private): (ObjectHandle, ObjectHandle) =
+        first.generate_key_pair(&mechanism, &public_template, &private_template)?;
     let mut sessions = vec![first];
     for _ in 1..clients {
         sessions.push(lib.open_rw_session(slot)?);
@@ -362,7 +425,11 @@ fn pkcs11_signer(tokens: &Tokens, label: &str, clients: usize) -> Result<Signer>
     let sessions = Arc::new(sessions);
     Ok(Arc::new(move |i| {
         let session = sessions[i].lock().unwrap();
-        session.sign(&Mechanism::Ecdsa, private, &[7u8; 32])?;
+        let mechanism = match alg {
+            Alg::EcdsaP256 => Mechanism::Ecdsa,
+            Alg::Rsa2048 => Mechanism::RsaPkcs,
+        };
+        session.sign(&mechanism, private, &data)?;
         Ok(())
     }))
 }
@@ -406,18 +473,20 @@ fn main() -> Result<()> {
         &tpms[2],
     )?;
     println!(
-        "ECDSA P-256 signatures per second (median of {} slices of {} s, targets alternating)\n",
+        "Signatures per second (median of {} slices of {} s, targets alternating)\n",
         args.slices, args.seconds
     );
-    println!("| device | clients | direct, in process | ours | upstream 1.5.0 | ours / direct | upstream / direct | ours / upstream |");
-    println!("|---|---|---|---|---|---|---|---|");
-    for (device, provider) in [
-        ("PKCS#11 (SoftHSM2)", ProviderId::Pkcs11),
-        ("TPM (swtpm)", ProviderId::Tpm),
-    ] {
+    println!("| device | signature | clients | direct, in process | ours | upstream 1.5.0 | ours / direct | upstream / direct | ours / upstream |");
+    println!("|---|---|---|---|---|---|---|---|---|");
+    let rows = [
+        ("PKCS#11 (SoftHSM2)", ProviderId::Pkcs11, Alg::EcdsaP256),
+        ("PKCS#11 (SoftHSM2)", ProviderId::Pkcs11, Alg::Rsa2048),
+        ("TPM (swtpm)", ProviderId::Tpm, Alg::EcdsaP256),
+    ];
+    for (device, provider, alg) in rows {
         for &clients in &args.clients {
             let direct: Option<Signer> = match provider {
-                ProviderId::Pkcs11 => Some(pkcs11_signer(&tokens, "direct", clients)?),
+                ProviderId::Pkcs11 => Some(pkcs11_signer(&tokens, "direct", alg, clients)?),
                 #[cfg(feature = "tpm")]
                 _ => Some(tpm_direct::signer(&tpms[0].tcti(), clients)?),
                 #[cfg(not(feature = "tpm"))]
@@ -425,8 +494,8 @@ fn main() -> Result<()> {
             };
             let targets = [
                 direct,
-                Some(service_signer(&ours, provider, clients)?),
-                Some(service_signer(&upstream, provider, clients)?),
+                Some(service_signer(&ours, provider, alg, clients).context("ours")?),
+                Some(service_signer(&upstream, provider, alg, clients).context("upstream")?),
             ];
             let mut rates = [Vec::new(), Vec::new(), Vec::new()];
             for _ in 0..args.slices {
@@ -446,7 +515,8 @@ fn main() -> Result<()> {
                 _ => "n/a".into(),
             };
             println!(
-                "| {device} | {clients} | {} | {} | {} | {} | {} | {} |",
+                "| {device} | {} | {clients} | {} | {} | {} | {} | {} | {} |",
+                alg.name(),
                 cell(m[0]),
                 cell(m[1]),
                 cell(m[2]),
