@@ -160,6 +160,11 @@ impl Service {
         }
     }
 
+    /// Whether `opcode` may take long in any provider (see [`Service::is_heavy`]).
+    pub fn may_block(&self, opcode: Opcode) -> bool {
+        self.providers.iter().any(|p| p.blocks(opcode))
+    }
+
     fn provider(&self, id: ProviderId) -> Option<&Arc<dyn Provider>> {
         self.providers.iter().find(|p| p.info().id == id)
     }

@@ -59,9 +59,9 @@ pub fn register(commands: &mut Commands, shared: Arc<Shared>) {
             continue;
         }
         let shared = shared.clone();
-        // Key generation takes up to seconds (RSA): as on the socket, it runs where it does
-        // not hold up other requests. Everything else costs at most milliseconds.
-        let heavy = opcode == Opcode::PsaGenerateKey;
+        // Key generation (RSA: up to seconds) and every operation of a slow device (a TPM):
+        // as on the socket, they run where they do not hold up other requests.
+        let heavy = shared.current().may_block(opcode);
         commands.register_raw_with(&command_name(opcode), heavy, move |caller, args| {
             call(&shared, caller, opcode, args)
         });
