@@ -3,51 +3,17 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
-use common::backends::{start_daemon, Device, Kind, SoftHsm};
-use common::{config, direct_client, ECDSA_SHA256, PARSEC};
+use common::backends::{self, start_daemon, Device, Kind, SoftHsm};
+use common::{direct_client, ECDSA_SHA256, PARSEC};
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::session::UserType;
 use cryptoki::types::AuthPin;
 use parsec_client::core::interface::requests::ProviderId;
 
-/// Starts the daemon with a PKCS#11 section made of `keys`, expects it to fail at start-up,
-/// and returns what it printed.
+/// Starts the daemon with a PKCS#11 section made of `keys` on `hsm`'s tokens, expects it to
+/// fail at start-up, and returns what it printed.
 fn start_up_failure(hsm: &SoftHsm, keys: &str) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("config.toml");
-    let text = config(
-        &dir.path().join("parsec.sock"),
-        1000,
-        common::DIRECT,
-        &format!(
-            "[[key_manager]]\nname = \"kim\"\nmanager_type = \"SQLite\"\nsqlite_db_path = \"{}\"\n\
-             [[provider]]\nprovider_type = \"Pkcs11\"\nkey_info_manager = \"kim\"\n{keys}",
-            dir.path().join("keys.sqlite3").display()
-        ),
-    );
-    std::fs::write(&path, text).unwrap();
-    let mut child = Command::new(PARSEC)
-        .arg("-c")
-        .arg(&path)
-        .env("SOFTHSM2_CONF", &hsm.conf)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if start.elapsed() > Duration::from_secs(20) {
-            let _ = child.kill();
-            panic!("the daemon started with a bad PKCS#11 section: {keys}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let out = child.wait_with_output().unwrap();
-    assert!(!out.status.success());
-    String::from_utf8_lossy(&out.stderr).into_owned()
+    backends::start_up_failure("Pkcs11", keys, &[("SOFTHSM2_CONF", &hsm.conf)])
 }
 
 #[test]

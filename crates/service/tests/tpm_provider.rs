@@ -4,11 +4,8 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
-use common::backends::{start_daemon, Kind, Swtpm};
-use common::{config, direct_client, Daemon, ECDSA_SHA256, PARSEC};
+use common::backends::{self, start_daemon, Kind, Swtpm};
+use common::{config, direct_client, Daemon, ECDSA_SHA256};
 use parsec_client::core::interface::requests::ProviderId;
 
 /// A config whose only provider is a TPM section made of `keys`.
@@ -25,33 +22,10 @@ fn tpm_config(socket: &std::path::Path, state: &std::path::Path, keys: &str) -> 
     )
 }
 
-/// Starts the daemon with `keys`, expects it to fail at start-up, returns what it printed.
+/// Starts the daemon with a TPM section made of `keys`, expects it to fail at start-up, and
+/// returns what it printed.
 fn start_up_failure(keys: &str) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("config.toml");
-    std::fs::write(
-        &path,
-        tpm_config(&dir.path().join("parsec.sock"), dir.path(), keys),
-    )
-    .unwrap();
-    let mut child = Command::new(PARSEC)
-        .arg("-c")
-        .arg(&path)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if start.elapsed() > Duration::from_secs(30) {
-            let _ = child.kill();
-            panic!("the daemon started with a bad TPM section: {keys}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let out = child.wait_with_output().unwrap();
-    assert!(!out.status.success());
-    String::from_utf8_lossy(&out.stderr).into_owned()
+    backends::start_up_failure("Tpm", keys, &[])
 }
 
 /// A loopback port nothing listens on.

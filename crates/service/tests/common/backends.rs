@@ -226,3 +226,41 @@ impl Drop for Swtpm {
         let _ = self.child.wait();
     }
 }
+
+/// Starts the daemon with one provider section, `provider_type = "<kind>"` plus `keys`, and the
+/// environment `env`; expects it to fail at start-up and returns what it printed.
+pub fn start_up_failure(kind: &str, keys: &str, env: &[(&str, &Path)]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    let text = config(
+        &dir.path().join("parsec.sock"),
+        1000,
+        super::DIRECT,
+        &format!(
+            "[[key_manager]]\nname = \"kim\"\nmanager_type = \"SQLite\"\nsqlite_db_path = \"{}\"\n\
+             [[provider]]\nprovider_type = \"{kind}\"\nkey_info_manager = \"kim\"\n{keys}",
+            dir.path().join("keys.sqlite3").display()
+        ),
+    );
+    std::fs::write(&path, text).unwrap();
+    let mut cmd = Command::new(super::PARSEC);
+    cmd.arg("-c")
+        .arg(&path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (name, value) in env {
+        cmd.env(name, value);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("the daemon started with a bad {kind} section: {keys}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(!out.status.success());
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
