@@ -586,6 +586,124 @@ fn can_do_crypto_tells_the_truth(kind: Kind) {
     }
 }
 
+/// Secret keys (AES-GCM), hashes and ECDH, checked against aws-lc-rs, where the provider
+/// declares them.
+fn secret_keys_hashes_and_key_agreement(kind: Kind) {
+    use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM};
+    use parsec_client::core::interface::operations::psa_algorithm::{
+        Aead, AeadWithDefaultLengthTag, RawKeyAgreement,
+    };
+    let b = Bench::new(kind);
+    let app = b.client("app");
+    let gcm = Aead::AeadWithDefaultLengthTag(AeadWithDefaultLengthTag::Gcm);
+    let nonce = [7u8; 12];
+    let declares_aead = b.declares(Opcode::PsaAeadEncrypt, || {
+        app.psa_aead_encrypt("none", gcm, &nonce, b"", b"x")
+            .map(drop)
+    });
+    if declares_aead {
+        let key = [0x42u8; 32];
+        let aes = attributes(Type::Aes, 256, crypting(), gcm.into());
+        app.psa_import_key("aes", &key, aes).unwrap();
+        let ciphertext = app
+            .psa_aead_encrypt("aes", gcm, &nonce, b"aad", b"plaintext")
+            .unwrap();
+        let theirs = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &key).unwrap());
+        let mut buf = ciphertext;
+        let opened = theirs
+            .open_in_place(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(b"aad"),
+                &mut buf,
+            )
+            .unwrap();
+        assert_eq!(opened, b"plaintext");
+        let mut sealed = b"from aws-lc".to_vec();
+        theirs
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::empty(),
+                &mut sealed,
+            )
+            .unwrap();
+        assert_eq!(
+            app.psa_aead_decrypt("aes", gcm, &nonce, b"", &sealed)
+                .unwrap(),
+            b"from aws-lc"
+        );
+        sealed[0] ^= 1;
+        assert_eq!(
+            status_of(app.psa_aead_decrypt("aes", gcm, &nonce, b"", &sealed)),
+            ResponseStatus::PsaErrorInvalidSignature
+        );
+        let generated = attributes(Type::Aes, 128, crypting(), gcm.into());
+        app.psa_generate_key("aes-128", generated).unwrap();
+        let ciphertext = app
+            .psa_aead_encrypt("aes-128", gcm, &nonce, b"", b"round trip")
+            .unwrap();
+        assert_eq!(
+            app.psa_aead_decrypt("aes-128", gcm, &nonce, b"", &ciphertext)
+                .unwrap(),
+            b"round trip"
+        );
+    }
+    let declares_hash = b.declares(Opcode::PsaHashCompute, || {
+        app.psa_hash_compute(Hash::Sha256, b"x").map(drop)
+    });
+    if declares_hash {
+        assert_eq!(
+            app.psa_hash_compute(Hash::Sha256, b"hash me").unwrap(),
+            sha256(b"hash me")
+        );
+        app.psa_hash_compare(Hash::Sha256, b"hash me", &sha256(b"hash me"))
+            .unwrap();
+        assert_eq!(
+            status_of(app.psa_hash_compare(Hash::Sha256, b"hash me", &sha256(b"other"))),
+            ResponseStatus::PsaErrorInvalidSignature
+        );
+    }
+    let declares_ecdh = b.declares(Opcode::PsaRawKeyAgreement, || {
+        app.psa_raw_key_agreement(RawKeyAgreement::Ecdh, "none", &[4u8; 65])
+            .map(drop)
+    });
+    if declares_ecdh {
+        let mut derive = UsageFlags::default();
+        derive.set_derive();
+        let ecdh = attributes(
+            Type::EccKeyPair {
+                curve_family: EccFamily::SecpR1,
+            },
+            256,
+            derive,
+            Algorithm::KeyAgreement(
+                parsec_client::core::interface::operations::psa_algorithm::KeyAgreement::Raw(
+                    RawKeyAgreement::Ecdh,
+                ),
+            ),
+        );
+        app.psa_generate_key("ecdh", ecdh).unwrap();
+        let ours = app.psa_export_public_key("ecdh").unwrap();
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        let theirs = aws_lc_rs::agreement::EphemeralPrivateKey::generate(
+            &aws_lc_rs::agreement::ECDH_P256,
+            &rng,
+        )
+        .unwrap();
+        let their_public = theirs.compute_public_key().unwrap().as_ref().to_vec();
+        let shared = app
+            .psa_raw_key_agreement(RawKeyAgreement::Ecdh, "ecdh", &their_public)
+            .unwrap();
+        let expected = aws_lc_rs::agreement::agree_ephemeral(
+            theirs,
+            aws_lc_rs::agreement::UnparsedPublicKey::new(&aws_lc_rs::agreement::ECDH_P256, &ours),
+            (),
+            |secret| Ok(secret.to_vec()),
+        )
+        .unwrap();
+        assert_eq!(shared, expected);
+    }
+}
+
 macro_rules! suite {
     ($($case:ident),* $(,)?) => {
         mod software {
@@ -612,4 +730,5 @@ suite!(
     keys_survive_a_restart,
     random_bytes,
     can_do_crypto_tells_the_truth,
+    secret_keys_hashes_and_key_agreement,
 );

@@ -12,8 +12,8 @@ use std::sync::Arc;
 use parsec_keystore::{KeyRecord, KeyStore};
 use parsec_psa::ops::{self, CheckType};
 use parsec_psa::{
-    Algorithm, AsymmetricEncryption, AsymmetricSignature, KeyAttributes, OpResult, Operation,
-    Secret, UsageFlags,
+    Aead, Algorithm, AsymmetricEncryption, AsymmetricSignature, Hash, KeyAgreement, KeyAttributes,
+    Mac, OpResult, Operation, RawKeyAgreement, Secret, UsageFlags,
 };
 use parsec_wire::{Opcode, Status};
 
@@ -40,9 +40,10 @@ pub trait Backend: Send + Sync + 'static {
     /// Whether the device can generate (`Generate`), import (`Import`) or use (`Use`) a key
     /// with these attributes (type, size and algorithm; policy rules are checked here).
     fn supports(&self, attributes: &KeyAttributes, check: CheckType) -> bool;
-    /// Makes a key pair in the device.
+    /// Makes a key (pair) in the device.
     fn generate(&self, attributes: &KeyAttributes) -> Result<Created, Status>;
-    /// Puts a key pair into the device: `material` is in PSA export format, already checked.
+    /// Puts a key pair or secret key into the device: `material` is in PSA export format,
+    /// already checked.
     fn import(&self, attributes: &KeyAttributes, material: &[u8]) -> Result<Created, Status>;
     /// Prepares a stored key for use.
     fn load(&self, attributes: &KeyAttributes, handle: &[u8]) -> Result<Self::Loaded, Status>;
@@ -89,6 +90,36 @@ pub trait Backend: Send + Sync + 'static {
     ) -> Result<Secret, Status>;
     /// Random bytes from the device.
     fn generate_random(&self, size: usize) -> Result<Secret, Status>;
+    /// AEAD encryption (ciphertext || tag) or decryption with a secret key.
+    fn aead(
+        &self,
+        _loaded: &Self::Loaded,
+        _alg: Aead,
+        _encrypt: bool,
+        _nonce: &[u8],
+        _additional_data: &[u8],
+        _input: &[u8],
+    ) -> Result<Vec<u8>, Status> {
+        Err(Status::PsaErrorNotSupported)
+    }
+    /// A MAC, at the algorithm's length, with a secret key.
+    fn mac(&self, _loaded: &Self::Loaded, _alg: Mac, _input: &[u8]) -> Result<Vec<u8>, Status> {
+        Err(Status::PsaErrorNotSupported)
+    }
+    /// A hash computed by the device.
+    fn hash(&self, _alg: Hash, _input: &[u8]) -> Result<Vec<u8>, Status> {
+        Err(Status::PsaErrorNotSupported)
+    }
+    /// Raw key agreement with a key pair; `peer` in public key export format.
+    fn key_agreement(
+        &self,
+        _key: &HwKey<Self::Loaded>,
+        _loaded: &Self::Loaded,
+        _alg: RawKeyAgreement,
+        _peer: &[u8],
+    ) -> Result<Secret, Status> {
+        Err(Status::PsaErrorNotSupported)
+    }
     /// Whether an operation may take long enough that it must not run on a network thread.
     fn blocks(&self, opcode: Opcode) -> bool {
         opcode == Opcode::PsaGenerateKey
@@ -98,17 +129,26 @@ pub trait Backend: Send + Sync + 'static {
 /// A key ready for use.
 pub struct HwKey<L> {
     pub attributes: KeyAttributes,
-    /// The public key, parsed, and in PSA export format.
-    pub public: asym::AsymKey,
+    /// The public key of an asymmetric key, parsed, and in PSA export format.
+    pub public: Option<asym::AsymKey>,
     pub public_data: Vec<u8>,
     /// The backend's state; `None` for an imported public key, which the device never saw.
     loaded: Option<L>,
 }
 
 impl<L> HwKey<L> {
+    /// The device's key: a key pair or secret key.
     fn pair(&self) -> Result<&L, Status> {
         self.loaded.as_ref().ok_or(Status::PsaErrorInvalidArgument)
     }
+
+    fn public(&self) -> Result<&asym::AsymKey, Status> {
+        self.public.as_ref().ok_or(Status::PsaErrorInvalidArgument)
+    }
+}
+
+fn is_asymmetric(attributes: &KeyAttributes) -> bool {
+    attributes.key_type.is_key_pair() || attributes.key_type.is_public_key()
 }
 
 /// Record material: version 1, the handle's length (u32, big-endian), the handle, the public
@@ -209,7 +249,7 @@ impl<B: Backend> Hardware<B> {
                 .map_err(|_| Status::PsaErrorDataCorrupt)?;
             let (handle, public) =
                 decode_material(&record.material).ok_or(Status::PsaErrorDataCorrupt)?;
-            let loaded = if attributes.key_type.is_key_pair() {
+            let loaded = if !attributes.key_type.is_public_key() {
                 Some(self.backend.load(&attributes, handle).inspect_err(|_| {
                     tracing::error!(
                         "key `{name}` of {}: the {} cannot load it",
@@ -220,9 +260,13 @@ impl<B: Backend> Hardware<B> {
             } else {
                 None
             };
+            let parsed = if is_asymmetric(&attributes) {
+                Some(parse_public(&attributes, public).map_err(|_| Status::PsaErrorDataCorrupt)?)
+            } else {
+                None
+            };
             Ok(HwKey {
-                public: parse_public(&attributes, public)
-                    .map_err(|_| Status::PsaErrorDataCorrupt)?,
+                public: parsed,
                 public_data: public.to_vec(),
                 attributes,
                 loaded,
@@ -287,10 +331,13 @@ impl<B: Backend> Hardware<B> {
         if !fits(attributes.key_type, attributes.policy.permitted_algorithms) {
             return Err(Status::PsaErrorInvalidArgument);
         }
-        if !attributes.key_type.is_key_pair()
+        if attributes.key_type.is_public_key()
             || !self.backend.supports(&attributes, CheckType::Generate)
         {
             return Err(Status::PsaErrorNotSupported);
+        }
+        if !is_asymmetric(&attributes) {
+            sym::validate_bits(attributes.key_type, attributes.bits)?;
         }
         self.check_free(app, &op.key_name)?;
         let created = self.backend.generate(&attributes)?;
@@ -303,8 +350,18 @@ impl<B: Backend> Hardware<B> {
             return Err(Status::PsaErrorInvalidArgument);
         }
         let is_public = attributes.key_type.is_public_key();
-        if !(is_public || attributes.key_type.is_key_pair())
-            || !asym::supports_type(attributes.key_type, attributes.bits)
+        if !is_asymmetric(&attributes) {
+            // A secret key: checked here, kept by the device.
+            let (bits, material) = sym::import(&attributes, op.data.expose())?;
+            attributes.bits = bits;
+            if !self.backend.supports(&attributes, CheckType::Import) {
+                return Err(Status::PsaErrorNotSupported);
+            }
+            self.check_free(app, &op.key_name)?;
+            let created = self.backend.import(&attributes, material.expose())?;
+            return self.store(app, &op.key_name, &attributes, created);
+        }
+        if !asym::supports_type(attributes.key_type, attributes.bits)
             || !(is_public || self.backend.supports(&attributes, CheckType::Import))
         {
             return Err(Status::PsaErrorNotSupported);
@@ -357,9 +414,7 @@ impl<B: Backend> Hardware<B> {
     fn can_do(&self, op: &ops::CanDoCrypto) -> Result<(), Status> {
         let attributes = &op.attributes;
         let alg = attributes.policy.permitted_algorithms;
-        let asymmetric = attributes.key_type.is_key_pair() || attributes.key_type.is_public_key();
-        let possible = asymmetric
-            && fits(attributes.key_type, alg)
+        let possible = fits(attributes.key_type, alg)
             && (self.allow_deprecated || !uses_deprecated(alg))
             && match op.check_type {
                 CheckType::Use => {
@@ -368,13 +423,17 @@ impl<B: Backend> Hardware<B> {
                         && self.backend.supports(attributes, CheckType::Use)
                 }
                 CheckType::Generate => {
-                    attributes.key_type.is_key_pair()
+                    !attributes.key_type.is_public_key()
                         && self.backend.supports(attributes, CheckType::Generate)
                 }
-                CheckType::Import => {
+                CheckType::Import if is_asymmetric(attributes) => {
                     asym::supports_type(attributes.key_type, attributes.bits)
                         && (attributes.key_type.is_public_key()
                             || self.backend.supports(attributes, CheckType::Import))
+                }
+                CheckType::Import => {
+                    sym::supports_type(attributes.key_type, attributes.bits)
+                        && self.backend.supports(attributes, CheckType::Import)
                 }
                 CheckType::Derive => false,
             };
@@ -420,7 +479,15 @@ impl<B: Backend> Hardware<B> {
                 return done;
             }
         }
-        asym::verify_hash(&key.public, alg, hash, signature)
+        asym::verify_hash(key.public()?, alg, hash, signature)
+    }
+
+    /// A hash by the device, with the same deprecation rule as the software provider.
+    fn hash(&self, alg: Hash, input: &[u8]) -> Result<Vec<u8>, Status> {
+        if alg.is_deprecated() && !self.allow_deprecated {
+            return Err(Status::DeprecatedPrimitive);
+        }
+        self.backend.hash(alg, input)
     }
 
     /// The hash of `message` under the algorithm's hash (message signatures).
@@ -475,6 +542,7 @@ impl<B: Backend> Provider for Hardware<B> {
             }
             Operation::PsaExportPublicKey(op) => {
                 let key = self.key(app()?, &op.key_name, Usage::None, None)?;
+                key.public()?;
                 OpResult::PsaExportPublicKey(ops::ExportPublicKeyResult {
                     data: key.public_data.clone(),
                 })
@@ -525,7 +593,7 @@ impl<B: Backend> Provider for Hardware<B> {
                     .and_then(|loaded| self.backend.encrypt(&key, loaded, op.alg, plaintext, salt));
                 let ciphertext = match on_device {
                     Some(done) => done?,
-                    None => asym::encrypt(&key.public, op.alg, plaintext, salt)?,
+                    None => asym::encrypt(key.public()?, op.alg, plaintext, salt)?,
                 };
                 OpResult::PsaAsymmetricEncrypt(ops::AsymmetricEncryptResult { ciphertext })
             }
@@ -552,6 +620,66 @@ impl<B: Backend> Provider for Hardware<B> {
             Operation::CanDoCrypto(op) => {
                 self.can_do(&op)?;
                 OpResult::CanDoCrypto
+            }
+            Operation::PsaAeadEncrypt(op) => {
+                let key = self.key(app()?, &op.key_name, Usage::Encrypt, Some(A::Aead(op.alg)))?;
+                let ciphertext = self.backend.aead(
+                    key.pair()?,
+                    op.alg,
+                    true,
+                    &op.nonce,
+                    &op.additional_data,
+                    op.plaintext.expose(),
+                )?;
+                OpResult::PsaAeadEncrypt(ops::AeadEncryptResult { ciphertext })
+            }
+            Operation::PsaAeadDecrypt(op) => {
+                let key = self.key(app()?, &op.key_name, Usage::Decrypt, Some(A::Aead(op.alg)))?;
+                let plaintext = self.backend.aead(
+                    key.pair()?,
+                    op.alg,
+                    false,
+                    &op.nonce,
+                    &op.additional_data,
+                    &op.ciphertext,
+                )?;
+                OpResult::PsaAeadDecrypt(ops::AeadDecryptResult {
+                    plaintext: Secret::new(plaintext),
+                })
+            }
+            Operation::PsaMacCompute(op) => {
+                let alg = Some(A::Mac(op.alg));
+                let key = self.key(app()?, &op.key_name, Usage::SignMessage, alg)?;
+                let mac = self.backend.mac(key.pair()?, op.alg, &op.input)?;
+                OpResult::PsaMacCompute(ops::MacComputeResult { mac })
+            }
+            Operation::PsaMacVerify(op) => {
+                let alg = Some(A::Mac(op.alg));
+                let key = self.key(app()?, &op.key_name, Usage::VerifyMessage, alg)?;
+                let mac = self.backend.mac(key.pair()?, op.alg, &op.input)?;
+                if !sym::ct_eq(&mac, &op.mac) {
+                    return Err(Status::PsaErrorInvalidSignature);
+                }
+                OpResult::PsaMacVerify
+            }
+            Operation::PsaHashCompute(op) => {
+                let hash = self.hash(op.alg, &op.input)?;
+                OpResult::PsaHashCompute(ops::HashComputeResult { hash })
+            }
+            Operation::PsaHashCompare(op) => {
+                let hash = self.hash(op.alg, &op.input)?;
+                if !sym::ct_eq(&hash, &op.hash) {
+                    return Err(Status::PsaErrorInvalidSignature);
+                }
+                OpResult::PsaHashCompare
+            }
+            Operation::PsaRawKeyAgreement(op) => {
+                let alg = A::KeyAgreement(KeyAgreement::Raw(op.alg));
+                let key = self.key(app()?, &op.private_key_name, Usage::Derive, Some(alg))?;
+                let shared_secret =
+                    self.backend
+                        .key_agreement(&key, key.pair()?, op.alg, &op.peer_key)?;
+                OpResult::PsaRawKeyAgreement(ops::RawKeyAgreementResult { shared_secret })
             }
             _ => return Err(Status::PsaErrorNotSupported),
         })

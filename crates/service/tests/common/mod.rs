@@ -317,3 +317,33 @@ pub fn ecc_p256_attributes() -> parsec_psa::KeyAttributes {
         },
     }
 }
+
+/// Sends `op` to `provider` as the Direct application `app`, with our own codec (for the
+/// operations `parsec-client` has no method for, such as the MACs), and decodes the answer.
+pub fn raw_call(
+    socket: &Path,
+    provider: u8,
+    app: &str,
+    op: &parsec_psa::Operation,
+) -> Result<parsec_psa::OpResult, parsec_wire::Status> {
+    let body = parsec_psa::encode_operation(op);
+    let raw = parsec_wire::RawHeader {
+        version_maj: 1,
+        provider,
+        auth_type: 1,
+        body_len: u32::try_from(body.len()).unwrap(),
+        auth_len: u16::try_from(app.len()).unwrap(),
+        opcode: op.opcode().to_u32(),
+        ..parsec_wire::RawHeader::default()
+    };
+    let mut bytes = raw.encode().to_vec();
+    bytes.extend_from_slice(&body);
+    bytes.extend_from_slice(app.as_bytes());
+    let mut stream = UnixStream::connect(socket).unwrap();
+    stream.write_all(&bytes).unwrap();
+    let response = read_response(&mut stream).unwrap();
+    if response.header.status != parsec_wire::Status::Success {
+        return Err(response.header.status);
+    }
+    Ok(parsec_psa::decode_result(op.opcode(), &response.body).unwrap())
+}

@@ -12,15 +12,23 @@
 //! | RSA-OAEP (same hashes, any label) | `CKM_RSA_PKCS_OAEP`; where the token refuses the parameters (SoftHSM2 takes only SHA-1 without a label), `CKM_RSA_X_509` and constant-time decoding here ([`oaep`]) for decryption, the public key here for encryption |
 //! | message signatures | the hash computed here, then as above |
 //! | random | `C_GenerateRandom` |
+//! | AES keys (128/192/256): AEAD with GCM (tags of 4, 8, 12 to 16 bytes) | `CKM_AES_KEY_GEN`, `CKM_AES_GCM` |
+//! | HMAC keys: MACs with SHA-1/224/256/384/512, truncated to 4 bytes or more | `CKM_GENERIC_SECRET_KEY_GEN`, `CKM_SHA*_HMAC` |
+//! | hashes (same five) | `C_Digest` |
+//! | raw ECDH | `CKM_ECDH1_DERIVE` into a session object, read, destroyed |
 //!
-//! With `software_public_operations`, verification and encryption use the recorded public key
-//! in this process. Deterministic ECDSA, other curves and symmetric keys are not offered.
+//! Each operation is listed only if the token has its mechanism. With
+//! `software_public_operations`, verification and encryption use the recorded public key in
+//! this process. Deterministic ECDSA, other curves, other ciphers and AEADs, and exporting a
+//! token's private or secret keys are not offered.
 
 mod token;
 
 use std::sync::Arc;
 
 use cryptoki::error::{Error, RvError};
+use cryptoki::mechanism::aead::GcmParams;
+use cryptoki::mechanism::elliptic_curve::{EcKdf, Ecdh1DeriveParams};
 use cryptoki::mechanism::rsa::{PkcsMgfType, PkcsOaepParams, PkcsOaepSource, PkcsPssParams};
 use cryptoki::mechanism::{Mechanism, MechanismType};
 use cryptoki::object::{Attribute, AttributeType, KeyType as CkKeyType, ObjectClass, ObjectHandle};
@@ -28,7 +36,8 @@ use cryptoki::session::Session;
 use parsec_keystore::KeyStore;
 use parsec_psa::ops::CheckType;
 use parsec_psa::{
-    Algorithm, AsymmetricEncryption, AsymmetricSignature, EccFamily, Hash, KeyAttributes, KeyType,
+    Aead, AeadWithDefaultLengthTag, Algorithm, AsymmetricEncryption, AsymmetricSignature,
+    EccFamily, FullLengthMac, Hash, KeyAgreement, KeyAttributes, KeyType, Mac, RawKeyAgreement,
     Secret, SignHash,
 };
 use parsec_wire::{Opcode, ProviderId, Status};
@@ -102,6 +111,55 @@ fn hash_mechanism(hash: Hash) -> Option<(MechanismType, PkcsMgfType)> {
         Hash::Sha512 => (MechanismType::SHA512, PkcsMgfType::MGF1_SHA512),
         _ => return None,
     })
+}
+
+/// The token's HMAC and digest mechanisms for a hash.
+fn hmac_mechanism(hash: Hash) -> Option<(MechanismType, Mechanism<'static>)> {
+    Some(match hash {
+        Hash::Sha1 => (MechanismType::SHA1_HMAC, Mechanism::Sha1Hmac),
+        Hash::Sha224 => (MechanismType::SHA224_HMAC, Mechanism::Sha224Hmac),
+        Hash::Sha256 => (MechanismType::SHA256_HMAC, Mechanism::Sha256Hmac),
+        Hash::Sha384 => (MechanismType::SHA384_HMAC, Mechanism::Sha384Hmac),
+        Hash::Sha512 => (MechanismType::SHA512_HMAC, Mechanism::Sha512Hmac),
+        _ => return None,
+    })
+}
+
+fn digest_mechanism(hash: Hash) -> Option<(MechanismType, Mechanism<'static>)> {
+    Some(match hash {
+        Hash::Sha1 => (MechanismType::SHA1, Mechanism::Sha1),
+        Hash::Sha224 => (MechanismType::SHA224, Mechanism::Sha224),
+        Hash::Sha256 => (MechanismType::SHA256, Mechanism::Sha256),
+        Hash::Sha384 => (MechanismType::SHA384, Mechanism::Sha384),
+        Hash::Sha512 => (MechanismType::SHA512, Mechanism::Sha512),
+        _ => return None,
+    })
+}
+
+/// The tag length of an AES-GCM algorithm, if PSA allows it.
+fn gcm_tag_len(alg: Aead) -> Option<usize> {
+    let len = match alg {
+        Aead::AeadWithDefaultLengthTag(AeadWithDefaultLengthTag::Gcm) => 16,
+        Aead::AeadWithShortenedTag {
+            aead_alg: AeadWithDefaultLengthTag::Gcm,
+            tag_length,
+        } => usize::try_from(tag_length).ok()?,
+        _ => return None,
+    };
+    matches!(len, 4 | 8 | 12..=16).then_some(len)
+}
+
+/// The HMAC hash and output length of a MAC algorithm (truncations of 4 bytes or more).
+fn hmac_len(alg: Mac) -> Option<(Hash, usize)> {
+    let FullLengthMac::Hmac { hash_alg } = alg.full_length() else {
+        return None;
+    };
+    let full = hash_alg.output_len();
+    let len = match alg {
+        Mac::FullLength(_) | Mac::Truncated { mac_length: 0, .. } => full,
+        Mac::Truncated { mac_length, .. } => usize::try_from(mac_length).ok()?,
+    };
+    (4..=full).contains(&len).then_some((hash_alg, len))
 }
 
 /// The DER DigestInfo prefix of PKCS#1 v1.5 signatures (RFC 8017 §9.2 note 1).
@@ -228,6 +286,24 @@ impl Pkcs11Backend {
             ops.extend([Opcode::PsaAsymmetricEncrypt, Opcode::PsaAsymmetricDecrypt]);
         }
         ops.extend([Opcode::PsaGenerateRandom, Opcode::CanDoCrypto]);
+        let any = |hashes: fn(Hash) -> Option<(MechanismType, Mechanism<'static>)>| {
+            Hash::ALL
+                .iter()
+                .filter_map(|h| hashes(*h))
+                .any(|(m, _)| self.has(m))
+        };
+        if self.has(MechanismType::AES_GCM) {
+            ops.extend([Opcode::PsaAeadEncrypt, Opcode::PsaAeadDecrypt]);
+        }
+        if any(hmac_mechanism) {
+            ops.extend([Opcode::PsaMacCompute, Opcode::PsaMacVerify]);
+        }
+        if any(digest_mechanism) {
+            ops.extend([Opcode::PsaHashCompute, Opcode::PsaHashCompare]);
+        }
+        if self.has(MechanismType::ECDH1_DERIVE) {
+            ops.push(Opcode::PsaRawKeyAgreement);
+        }
         ops
     }
 
@@ -262,6 +338,13 @@ impl Pkcs11Backend {
                     && (self.has(MechanismType::RSA_PKCS_OAEP)
                         || self.has(MechanismType::RSA_X_509))
             }
+            Algorithm::Aead(a) => gcm_tag_len(a).is_some() && self.has(MechanismType::AES_GCM),
+            Algorithm::Mac(m) => hmac_len(m)
+                .and_then(|(h, _)| hmac_mechanism(h))
+                .is_some_and(|(m, _)| self.has(m)),
+            Algorithm::KeyAgreement(KeyAgreement::Raw(RawKeyAgreement::Ecdh)) => {
+                self.has(MechanismType::ECDH1_DERIVE)
+            }
             _ => false,
         }
     }
@@ -278,6 +361,9 @@ impl Pkcs11Backend {
                 ec_params(curve_family, bits).is_some(),
                 generator.or(Some(MechanismType::ECDSA)),
             ),
+            // Secret keys: sizes as PSA allows (checked by the caller); the token's ranges for
+            // these mechanisms mix bits and bytes, so only the generator's presence is checked.
+            KeyType::Aes | KeyType::Hmac => return generator.is_none_or(|m| self.has(m)),
             _ => return false,
         };
         sized
@@ -314,6 +400,42 @@ impl Pkcs11Backend {
             private.push(Attribute::Derive(f.derive));
         }
         (private, public)
+    }
+
+    /// The attributes of a secret key object (AES or HMAC) with this policy.
+    fn secret_template(&self, attributes: &KeyAttributes) -> Result<Vec<Attribute>, Status> {
+        let f = attributes.policy.usage_flags;
+        let key_type = match attributes.key_type {
+            KeyType::Aes => CkKeyType::AES,
+            KeyType::Hmac => CkKeyType::GENERIC_SECRET,
+            _ => return Err(Status::PsaErrorNotSupported),
+        };
+        Ok(vec![
+            Attribute::Class(ObjectClass::SECRET_KEY),
+            Attribute::KeyType(key_type),
+            Attribute::Token(true),
+            Attribute::Private(true),
+            Attribute::Sensitive(true),
+            Attribute::Extractable(self.allow_export && f.export),
+            Attribute::Encrypt(f.encrypt),
+            Attribute::Decrypt(f.decrypt),
+            Attribute::Sign(f.sign_message || f.sign_hash),
+            Attribute::Verify(f.verify_message || f.verify_hash),
+        ])
+    }
+
+    /// Makes a secret key object with `make` under a fresh id.
+    fn create_secret(
+        &self,
+        make: impl FnOnce(&Session, Vec<u8>) -> Result<ObjectHandle, Error>,
+    ) -> Result<Created, Status> {
+        let mut id = vec![0u8; ID_LEN];
+        aws_lc_rs::rand::fill(&mut id).map_err(|_| Status::PsaErrorInsufficientEntropy)?;
+        self.token.with_session(|s| make(s, id.clone()))?;
+        Ok(Created {
+            handle: id,
+            public: Vec::new(),
+        })
     }
 
     /// The public key of a freshly made key, in PSA export format.
@@ -403,6 +525,8 @@ impl Backend for Pkcs11Backend {
             (CheckType::Generate, KeyType::EccKeyPair { .. }) => {
                 Some(MechanismType::ECC_KEY_PAIR_GEN)
             }
+            (CheckType::Generate, KeyType::Aes) => Some(MechanismType::AES_KEY_GEN),
+            (CheckType::Generate, KeyType::Hmac) => Some(MechanismType::GENERIC_SECRET_KEY_GEN),
             (CheckType::Generate, _) => return false,
             _ => None,
         };
@@ -411,6 +535,20 @@ impl Backend for Pkcs11Backend {
     }
 
     fn generate(&self, attributes: &KeyAttributes) -> Result<Created, Status> {
+        if matches!(attributes.key_type, KeyType::Aes | KeyType::Hmac) {
+            let mut template = self.secret_template(attributes)?;
+            let bytes = u64::from(attributes.bits / 8);
+            template.push(Attribute::ValueLen(bytes.into()));
+            let mechanism = if attributes.key_type == KeyType::Aes {
+                Mechanism::AesKeyGen
+            } else {
+                Mechanism::GenericSecretKeyGen
+            };
+            return self.create_secret(|s, id| {
+                template.push(Attribute::Id(id));
+                s.generate_key(&mechanism, &template)
+            });
+        }
         let (mut private, mut public) = self.usage(attributes);
         let mechanism = match attributes.key_type {
             KeyType::RsaKeyPair => {
@@ -434,6 +572,20 @@ impl Backend for Pkcs11Backend {
     }
 
     fn import(&self, attributes: &KeyAttributes, material: &[u8]) -> Result<Created, Status> {
+        if matches!(attributes.key_type, KeyType::Aes | KeyType::Hmac) {
+            let mut template = self.secret_template(attributes)?;
+            template.push(Attribute::Value(material.to_vec()));
+            let created = self.create_secret(|s, id| {
+                template.push(Attribute::Id(id));
+                s.create_object(&template)
+            });
+            for attribute in template.iter_mut() {
+                if let Attribute::Value(v) = attribute {
+                    zeroize::Zeroize::zeroize(v);
+                }
+            }
+            return created;
+        }
         let (mut private, mut public) = self.usage(attributes);
         match attributes.key_type {
             KeyType::RsaKeyPair => {
@@ -517,10 +669,15 @@ impl Backend for Pkcs11Backend {
         created
     }
 
-    fn load(&self, _attributes: &KeyAttributes, handle: &[u8]) -> Result<P11Key, Status> {
+    fn load(&self, attributes: &KeyAttributes, handle: &[u8]) -> Result<P11Key, Status> {
+        let class = if attributes.key_type.is_key_pair() {
+            ObjectClass::PRIVATE_KEY
+        } else {
+            ObjectClass::SECRET_KEY
+        };
         let (private, public) = self.token.with_session(|s| {
             Ok((
-                Self::find(s, handle, ObjectClass::PRIVATE_KEY)?,
+                Self::find(s, handle, class)?,
                 Self::find(s, handle, ObjectClass::PUBLIC_KEY)?,
             ))
         })?;
@@ -542,7 +699,11 @@ impl Backend for Pkcs11Backend {
 
     fn destroy(&self, _attributes: &KeyAttributes, handle: &[u8]) -> Result<(), Status> {
         self.token.with_session(|s| {
-            for class in [ObjectClass::PRIVATE_KEY, ObjectClass::PUBLIC_KEY] {
+            for class in [
+                ObjectClass::PRIVATE_KEY,
+                ObjectClass::PUBLIC_KEY,
+                ObjectClass::SECRET_KEY,
+            ] {
                 for object in Self::find(s, handle, class)? {
                     s.destroy_object(object)?;
                 }
@@ -657,6 +818,96 @@ impl Backend for Pkcs11Backend {
                 Ok(oaep::decode(hash, label, &padded, k))
             })?;
         decrypted
+    }
+
+    fn aead(
+        &self,
+        loaded: &P11Key,
+        alg: Aead,
+        encrypt: bool,
+        nonce: &[u8],
+        additional_data: &[u8],
+        input: &[u8],
+    ) -> Result<Vec<u8>, Status> {
+        let tag_len = gcm_tag_len(alg).ok_or(Status::PsaErrorNotSupported)?;
+        if nonce.is_empty() || (!encrypt && input.len() < tag_len) {
+            return Err(Status::PsaErrorInvalidArgument);
+        }
+        let tag_bits = u64::try_from(tag_len * 8).unwrap_or(0).into();
+        let key = loaded.private;
+        let result = self.token.with_session(|s| {
+            let mut iv = nonce.to_vec();
+            let mechanism = Mechanism::AesGcm(GcmParams::new(&mut iv, additional_data, tag_bits)?);
+            if encrypt {
+                s.encrypt(&mechanism, key, input)
+            } else {
+                s.decrypt(&mechanism, key, input)
+            }
+        });
+        // A tag that does not match is PSA's invalid signature. Tokens report it as invalid
+        // encrypted data, or (SoftHSM2) as a general failure: with the key, nonce and tag
+        // length checked above, a failed decryption is the tag's.
+        result.map_err(|e| match e {
+            Status::PsaErrorInvalidPadding | Status::PsaErrorGenericError if !encrypt => {
+                Status::PsaErrorInvalidSignature
+            }
+            other => other,
+        })
+    }
+
+    fn mac(&self, loaded: &P11Key, alg: Mac, input: &[u8]) -> Result<Vec<u8>, Status> {
+        let (hash, len) = hmac_len(alg).ok_or(Status::PsaErrorNotSupported)?;
+        let (_, mechanism) = hmac_mechanism(hash).ok_or(Status::PsaErrorNotSupported)?;
+        let mut mac = self
+            .token
+            .with_session(|s| s.sign(&mechanism, loaded.private, input))?;
+        mac.truncate(len);
+        Ok(mac)
+    }
+
+    fn hash(&self, alg: Hash, input: &[u8]) -> Result<Vec<u8>, Status> {
+        let (m, mechanism) = digest_mechanism(alg).ok_or(Status::PsaErrorNotSupported)?;
+        if !self.has(m) {
+            return Err(Status::PsaErrorNotSupported);
+        }
+        self.token.with_session(|s| s.digest(&mechanism, input))
+    }
+
+    fn key_agreement(
+        &self,
+        key: &HwKey<P11Key>,
+        loaded: &P11Key,
+        alg: RawKeyAgreement,
+        peer: &[u8],
+    ) -> Result<Secret, Status> {
+        let len = coordinate_len(key.attributes.bits);
+        if alg != RawKeyAgreement::Ecdh
+            || !matches!(key.attributes.key_type, KeyType::EccKeyPair { .. })
+        {
+            return Err(Status::PsaErrorNotSupported);
+        }
+        if peer.len() != 1 + 2 * len || peer[0] != 0x04 {
+            return Err(Status::PsaErrorInvalidArgument);
+        }
+        let template = [
+            Attribute::Class(ObjectClass::SECRET_KEY),
+            Attribute::KeyType(CkKeyType::GENERIC_SECRET),
+            Attribute::Token(false),
+            Attribute::Sensitive(false),
+            Attribute::Extractable(true),
+            Attribute::ValueLen(u64::try_from(len).unwrap_or(0).into()),
+        ];
+        let value = self.token.with_session(|s| {
+            let mechanism = Mechanism::Ecdh1Derive(Ecdh1DeriveParams::new(EcKdf::null(), peer));
+            let shared = s.derive_key(&mechanism, loaded.private, &template)?;
+            let value = s.get_attributes(shared, &[AttributeType::Value]);
+            let _ = s.destroy_object(shared);
+            Ok(value?.into_iter().find_map(|a| match a {
+                Attribute::Value(v) => Some(Secret::new(v)),
+                _ => None,
+            }))
+        })?;
+        value.ok_or(Status::PsaErrorHardwareFailure)
     }
 
     fn generate_random(&self, size: usize) -> Result<Secret, Status> {

@@ -75,7 +75,7 @@ pub fn supports_type(key_type: KeyType, bits: u32) -> bool {
 
 /// Checks that `bits` is a valid size for a symmetric key of `key_type` (Mbed TLS
 /// `psa_validate_unstructured_key_bit_size`).
-fn validate_bits(key_type: KeyType, bits: u32) -> Result<(), Status> {
+pub fn validate_bits(key_type: KeyType, bits: u32) -> Result<(), Status> {
     match key_type {
         KeyType::Aes if !matches!(bits, 128 | 192 | 256) => Err(Status::PsaErrorInvalidArgument),
         KeyType::Chacha20 if bits != 256 => Err(Status::PsaErrorInvalidArgument),
@@ -151,7 +151,7 @@ fn chacha_key(key: &[u8]) -> Result<&[u8; 32], Status> {
 }
 
 /// Constant-time equality (time depends on the lengths only).
-fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     aws_lc_rs::constant_time::verify_slices_are_equal(a, b).is_ok()
 }
 
