@@ -9,6 +9,7 @@ mod common;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use common::backends::{Device, Kind};
 use common::{software_config, Daemon, DIRECT};
 use parsec1::message::codes;
 use parsec1::{KeyAddress, PrivateKey};
@@ -33,18 +34,28 @@ fn start(parsec1_extra: &str) -> P1 {
 
 /// Like [`start`]; with `Some(socket)`, on another daemon's socket path and so its state.
 fn start_at(socket: Option<std::path::PathBuf>, parsec1_extra: &str) -> P1 {
+    start_with(socket, &Device::Software, parsec1_extra)
+}
+
+/// Like [`start_at`], with `device`'s provider after the software provider (none for
+/// `Device::Software`).
+fn start_with(socket: Option<std::path::PathBuf>, device: &Device, parsec1_extra: &str) -> P1 {
     let extra = parsec1_extra.to_string();
+    let hardware = match device {
+        Device::Software => String::new(),
+        device => device.provider_section("sqlite-manager"),
+    };
     let daemon = Daemon::start_at(
         socket,
         move |socket| {
             let state = socket.parent().unwrap().parent().unwrap().join("state");
             format!(
-                "{}\n[parsec1]\nlisten = \"127.0.0.1:0\"\nservice_key_bits = 2048\n\
+                "{}\n{hardware}\n[parsec1]\nlisten = \"127.0.0.1:0\"\nservice_key_bits = 2048\n\
              test_pow_difficulty = 8\npow_difficulty = 12\n{extra}\n",
                 software_config(socket, &state, DIRECT)
             )
         },
-        |_| {},
+        |cmd| device.environment(cmd),
     );
     let start = Instant::now();
     loop {
@@ -132,6 +143,59 @@ fn remote_code(e: Error) -> String {
             e.code
         }
         other => panic!("expected a remote error, got {other:?}"),
+    }
+}
+
+#[test]
+fn remote_applications_use_the_hardware_providers() {
+    let mut devices = vec![(2u8, Kind::Pkcs11.device())];
+    if cfg!(feature = "tpm") {
+        devices.push((3, Kind::Tpm.device()));
+    }
+    for (id, device) in devices {
+        let p1 = start_with(None, &device, &format!("provider = {id}"));
+        let rt = runtime();
+        let s = session(&p1, MemoryStorage::new());
+        rt.block_on(s.operation(&generate("remote-hw"))).unwrap();
+        let public = match rt
+            .block_on(
+                s.operation(&Operation::PsaExportPublicKey(ops::ExportPublicKey {
+                    key_name: "remote-hw".into(),
+                })),
+            )
+            .unwrap()
+        {
+            OpResult::PsaExportPublicKey(r) => r.data,
+            other => panic!("{other:?}"),
+        };
+        let message = b"signed by a remote application";
+        let hash = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, message);
+        let signature = match rt
+            .block_on(s.operation(&Operation::PsaSignHash(ops::SignHash {
+                key_name: "remote-hw".into(),
+                alg: ecdsa(),
+                hash: hash.as_ref().to_vec(),
+            })))
+            .unwrap()
+        {
+            OpResult::PsaSignHash(r) => r.signature,
+            other => panic!("{other:?}"),
+        };
+        aws_lc_rs::signature::UnparsedPublicKey::new(
+            &aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED,
+            &public,
+        )
+        .verify(message, &signature)
+        .unwrap();
+        let listed = match rt
+            .block_on(s.operation(&Operation::ListKeys(ops::ListKeys { pattern: None })))
+            .unwrap()
+        {
+            OpResult::ListKeys(r) => r.keys,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].provider_id, id, "the key is the device's");
     }
 }
 

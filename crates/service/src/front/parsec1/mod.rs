@@ -12,6 +12,7 @@ mod psa;
 mod service_key;
 mod sessions;
 
+use parsec_wire::ProviderId;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -86,7 +87,8 @@ pub fn build(
         ..Settings::default()
     };
     let mut commands = Commands::new();
-    psa::register(&mut commands, shared);
+    let default_provider = config.provider.and_then(ProviderId::from_u8);
+    psa::register(&mut commands, shared, default_provider);
     let mut server = Server::new(
         settings,
         service_key,

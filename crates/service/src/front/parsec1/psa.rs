@@ -3,7 +3,7 @@
 //! lower camel case (`PsaSignHash` → `psaSignHash`), whose arguments and result are its
 //! protobuf contract's fields as a BOSS dictionary (lower camel case names; bytes as binary;
 //! enumerations as their protobuf numbers). An optional argument `provider` (an id) picks the
-//! provider; the default is the first crypto provider.
+//! provider; the default is `[parsec1] provider`, else the first crypto provider.
 //!
 //! The caller's identity is the long address of its session key, under an authenticator kind
 //! of its own ([`AuthKind::Parsec1`]): it shares no key with any local application.
@@ -53,7 +53,13 @@ fn status_error(status: Status) -> RemoteError {
 
 /// Registers one command per operation a remote application may call: every opcode except the
 /// administrators' (remote applications are never administrators).
-pub fn register(commands: &mut Commands, shared: Arc<Shared>) {
+/// `default_provider` serves calls that name none (`[parsec1] provider`; `None`: the first
+/// crypto provider).
+pub fn register(
+    commands: &mut Commands,
+    shared: Arc<Shared>,
+    default_provider: Option<ProviderId>,
+) {
     for opcode in Opcode::ALL {
         if opcode.is_admin() {
             continue;
@@ -63,7 +69,7 @@ pub fn register(commands: &mut Commands, shared: Arc<Shared>) {
         // as on the socket, they run where they do not hold up other requests.
         let heavy = shared.current().may_block(opcode);
         commands.register_raw_with(&command_name(opcode), heavy, move |caller, args| {
-            call(&shared, caller, opcode, args)
+            call(&shared, caller, opcode, args, default_provider)
         });
     }
 }
@@ -73,9 +79,10 @@ fn call(
     caller: &Caller<'_>,
     opcode: Opcode,
     mut args: Value,
+    default_provider: Option<ProviderId>,
 ) -> Result<Value, RemoteError> {
     let provider = match take(&mut args, "provider") {
-        None | Some(Value::Null) => None,
+        None | Some(Value::Null) => default_provider,
         Some(v) => Some(
             v.as_int()
                 .and_then(|id| u8::try_from(id).ok())
