@@ -151,11 +151,22 @@ pub async fn run(config: Config, config_path: Option<PathBuf>) -> anyhow::Result
             let _ = aws_lc_rs::rand::fill(&mut byte);
         })?;
     let store = crate::store::open(&config)?;
+    // Providers first: a device that cannot be opened stops start-up before the socket
+    // exists, so no client ever connects to a service about to exit. A live service on the
+    // path is refused before that, so a second daemon never opens the first one's devices.
+    if std::env::var_os("LISTEN_FDS").is_none()
+        && std::os::unix::net::UnixStream::connect(&config.listener.socket_path).is_ok()
+    {
+        bail!(
+            "another service is already listening on {}",
+            config.listener.socket_path.display()
+        );
+    }
+    let shared = Arc::new(Shared::new(Service::new(&config, store.clone())?));
     let Listener {
         listener,
         bound_path,
     } = listen(&config.listener.socket_path)?;
-    let shared = Arc::new(Shared::new(Service::new(&config, store.clone())?));
     let endpoint = match &bound_path {
         Some(p) => std::path::absolute(p).unwrap_or_else(|_| p.clone()),
         None => config.listener.socket_path.clone(),

@@ -87,7 +87,8 @@ fn token_objects_follow_the_keys() {
     let mut app = direct_client(&d.socket, "app");
     app.set_implicit_provider(ProviderId::Pkcs11);
     assert_eq!(objects_on_token(hsm), 0);
-    app.psa_generate_key("a", ecc_attributes()).unwrap();
+    app.psa_generate_key("a", ecc_attributes())
+        .unwrap_or_else(|e| panic!("{e:?}\n--- daemon\n{}", d.stderr()));
     assert_eq!(
         objects_on_token(hsm),
         2,

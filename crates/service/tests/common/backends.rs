@@ -262,5 +262,7 @@ pub fn start_up_failure(kind: &str, keys: &str, env: &[(&str, &Path)]) -> String
     }
     let out = child.wait_with_output().unwrap();
     assert!(!out.status.success());
+    // The device is opened before the socket is bound: no client could have connected.
+    assert!(!dir.path().join("parsec.sock").exists());
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
