@@ -3,8 +3,13 @@
 //! SoftHSM2 token, tss-esapi on swtpm). Run it through `bench/run-hardware.sh`.
 //!
 //! ```text
-//! hardware-bench --upstream PATH --ours PATH [--slices 10] [--seconds 1] [--clients 1,4]
+//! hardware-bench --ours PATH [--upstream PATH] [--slices 10] [--seconds 1] [--clients 1,4]
+//!                [--rows pkcs11-ecdsa,pkcs11-rsa,tpm-ecdsa] [--threads N]
 //! ```
+//!
+//! Without `--upstream` its column is left out ("n/a"); `--rows` picks some of the rows (all by
+//! default), for quick runs while working on one of them; `--threads` sets both daemons'
+//! `core_settings.thread_pool_size`.
 //!
 //! Every target has its own device (its own token, its own swtpm), so none waits on another's
 //! locks. The targets take turns in short slices (direct, ours, upstream, direct, ...), so a
@@ -38,43 +43,56 @@ const ECDSA: AsymmetricSignature = AsymmetricSignature::Ecdsa {
 };
 
 struct Args {
-    upstream: PathBuf,
+    upstream: Option<PathBuf>,
     ours: PathBuf,
     module: PathBuf,
     slices: usize,
     seconds: f64,
     clients: Vec<usize>,
+    rows: Vec<String>,
+    /// `core_settings.thread_pool_size` for both daemons (their default when absent).
+    threads: Option<usize>,
 }
 
 fn parse_args() -> Result<Args> {
-    let mut upstream = None;
     let mut ours = None;
     let mut args = Args {
-        upstream: PathBuf::new(),
+        upstream: None,
         ours: PathBuf::new(),
         module: PathBuf::from("/usr/lib/softhsm/libsofthsm2.so"),
         slices: 10,
         seconds: 1.0,
         clients: vec![1, 4],
+        rows: ROWS.iter().map(|r| r.0.to_string()).collect(),
+        threads: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let value = it.next().with_context(|| format!("{flag} needs a value"))?;
         match flag.as_str() {
-            "--upstream" => upstream = Some(PathBuf::from(value)),
-            "--ours" => ours = Some(PathBuf::from(value)),
+            "--upstream" => args.upstream = Some(absolute(&value)?),
+            "--ours" => ours = Some(absolute(&value)?),
             "--module" => args.module = PathBuf::from(value),
             "--slices" => args.slices = value.parse()?,
             "--seconds" => args.seconds = value.parse()?,
             "--clients" => {
                 args.clients = value.split(',').map(str::parse).collect::<Result<_, _>>()?
             }
+            "--rows" => args.rows = value.split(',').map(String::from).collect(),
+            "--threads" => args.threads = Some(value.parse()?),
             other => bail!("unknown flag {other}"),
         }
     }
-    args.upstream = upstream.context("--upstream PATH is required")?;
+    if let Some(row) = args.rows.iter().find(|r| !ROWS.iter().any(|k| k.0 == *r)) {
+        bail!("unknown row {row}");
+    }
     args.ours = ours.context("--ours PATH is required")?;
     Ok(args)
+}
+
+/// The daemons run in their own directories, so a relative binary path is resolved first.
+fn absolute(path: &str) -> Result<PathBuf> {
+    std::fs::canonicalize(path).with_context(|| format!("cannot find {path}"))
 }
 
 /// SoftHSM2 tokens in one temp directory, one per target.
@@ -180,13 +198,21 @@ struct Daemon {
 }
 
 impl Daemon {
-    fn start(binary: &Path, tokens: &Tokens, serial: &str, tpm: &Swtpm) -> Result<Daemon> {
+    fn start(
+        binary: &Path,
+        tokens: &Tokens,
+        serial: &str,
+        tpm: &Swtpm,
+        threads: Option<usize>,
+    ) -> Result<Daemon> {
         let dir = tempfile::tempdir()?;
-        let root = if rustix_is_root() {
-            "allow_root = true\n"
-        } else {
-            ""
-        };
+        let mut root = String::new();
+        if rustix_is_root() {
+            root.push_str("allow_root = true\n");
+        }
+        if let Some(threads) = threads {
+            root.push_str(&format!("thread_pool_size = {threads}\n"));
+        }
         // Upstream chooses a token by slot or serial number only; ours also by label.
         let config = format!(
             "[core_settings]\n{root}\n[listener]\nlistener_type = \"DomainSocket\"\ntimeout = 3000\n\
@@ -310,6 +336,23 @@ impl Alg {
         a
     }
 }
+
+/// The rows of the table: a name for `--rows`, the device, the provider, the signature.
+const ROWS: [(&str, &str, ProviderId, Alg); 3] = [
+    (
+        "pkcs11-ecdsa",
+        "PKCS#11 (SoftHSM2)",
+        ProviderId::Pkcs11,
+        Alg::EcdsaP256,
+    ),
+    (
+        "pkcs11-rsa",
+        "PKCS#11 (SoftHSM2)",
+        ProviderId::Pkcs11,
+        Alg::Rsa2048,
+    ),
+    ("tpm-ecdsa", "TPM (swtpm)", ProviderId::Tpm, Alg::EcdsaP256),
+];
 
 /// The DER DigestInfo prefix of SHA-256 (what CKM_RSA_PKCS signs before the hash).
 const SHA256_DIGEST_INFO: [u8; 19] = [
@@ -465,25 +508,34 @@ fn main() -> Result<()> {
     let args = parse_args()?;
     let tokens = Tokens::new(&["direct", "ours", "upstream"])?;
     let tpms = [Swtpm::start()?, Swtpm::start()?, Swtpm::start()?];
-    let ours = Daemon::start(&args.ours, &tokens, &serial_of(&tokens, "ours")?, &tpms[1])?;
-    let upstream = Daemon::start(
-        &args.upstream,
+    let ours = Daemon::start(
+        &args.ours,
         &tokens,
-        &serial_of(&tokens, "upstream")?,
-        &tpms[2],
+        &serial_of(&tokens, "ours")?,
+        &tpms[1],
+        args.threads,
     )?;
+    let upstream = match &args.upstream {
+        Some(path) => Some(Daemon::start(
+            path,
+            &tokens,
+            &serial_of(&tokens, "upstream")?,
+            &tpms[2],
+            args.threads,
+        )?),
+        None => None,
+    };
     println!(
         "Signatures per second (median of {} slices of {} s, targets alternating)\n",
         args.slices, args.seconds
     );
     println!("| device | signature | clients | direct, in process | ours | upstream 1.5.0 | ours / direct | upstream / direct | ours / upstream |");
     println!("|---|---|---|---|---|---|---|---|---|");
-    let rows = [
-        ("PKCS#11 (SoftHSM2)", ProviderId::Pkcs11, Alg::EcdsaP256),
-        ("PKCS#11 (SoftHSM2)", ProviderId::Pkcs11, Alg::Rsa2048),
-        ("TPM (swtpm)", ProviderId::Tpm, Alg::EcdsaP256),
-    ];
-    for (device, provider, alg) in rows {
+    for (_, device, provider, alg) in ROWS
+        .iter()
+        .copied()
+        .filter(|r| args.rows.iter().any(|name| name == r.0))
+    {
         for &clients in &args.clients {
             let direct: Option<Signer> = match provider {
                 ProviderId::Pkcs11 => Some(pkcs11_signer(&tokens, "direct", alg, clients)?),
@@ -495,7 +547,12 @@ fn main() -> Result<()> {
             let targets = [
                 direct,
                 Some(service_signer(&ours, provider, alg, clients).context("ours")?),
-                Some(service_signer(&upstream, provider, alg, clients).context("upstream")?),
+                match &upstream {
+                    Some(upstream) => {
+                        Some(service_signer(upstream, provider, alg, clients).context("upstream")?)
+                    }
+                    None => None,
+                },
             ];
             let mut rates = [Vec::new(), Vec::new(), Vec::new()];
             for _ in 0..args.slices {
