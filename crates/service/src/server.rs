@@ -221,7 +221,17 @@ pub async fn run(config: Config, config_path: Option<PathBuf>) -> anyhow::Result
         })
     };
     notify(NotifyState::Ready);
-    crate::front::unix::serve(listener, shared, config.listener.max_connections, stop_rx).await;
+    // On a worker thread rather than the thread blocked in `block_on`: a connection task spawned
+    // there starts on the same worker, without waking another thread to run it.
+    let unix = tokio::spawn(crate::front::unix::serve(
+        listener,
+        shared,
+        config.listener.max_connections,
+        stop_rx,
+    ));
+    if let Err(e) = unix.await {
+        tracing::error!("the socket front end failed: {e}");
+    }
     if let Some(parsec1) = parsec1 {
         let _ = parsec1.await;
     }
