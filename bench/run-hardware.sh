@@ -4,10 +4,10 @@
 #
 #   bench/run-hardware.sh [hardware-bench flags, e.g. --slices 10 --seconds 1 --clients 1,4]
 #
-# Installs what is missing (softhsm2, swtpm, libtss2-dev, pkg-config), builds upstream 1.5.0
-# from crates.io with its PKCS#11 and TPM providers once (about 8 minutes on 2 cores) into
-# $PARSEC_BENCH_CACHE (default ~/.cache/parsec-rs/bench), outside the repository, then prints a
-# Markdown table (see BENCHMARKS.md). Not part of the test command.
+# Installs what is missing (softhsm2, swtpm, libtss2-dev, pkg-config, cmake, libclang-dev),
+# builds upstream 1.5.0 from crates.io with its PKCS#11 and TPM providers once (about 8 minutes
+# on 2 cores) into $PARSEC_BENCH_CACHE (default ~/.cache/parsec-rs/bench), outside the
+# repository, then prints a Markdown table (see BENCHMARKS.md). Not part of the test command.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -20,7 +20,18 @@ TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 log() { printf 'bench: %s\n' "$*" >&2; }
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
+have_libclang() {
+    [ -n "${LIBCLANG_PATH:-}" ] && return 0
+    compgen -G '/usr/lib/llvm-*/lib/libclang.so*' >/dev/null &&
+        compgen -G '/usr/lib/llvm-*/lib/clang/*/include/stddef.h' >/dev/null
+}
+
 missing=()
+# Upstream's build needs cmake (its Mbed TLS) and libclang (bindgen), even with only the
+# hardware providers.
+command -v cc >/dev/null || missing+=(build-essential)
+command -v cmake >/dev/null || missing+=(cmake)
+have_libclang || missing+=(libclang-dev)
 command -v softhsm2-util >/dev/null || missing+=(softhsm2)
 command -v swtpm >/dev/null || missing+=(swtpm)
 command -v pkg-config >/dev/null || missing+=(pkg-config)
