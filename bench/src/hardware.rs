@@ -515,16 +515,14 @@ fn main() -> Result<()> {
         &tpms[1],
         args.threads,
     )?;
-    let upstream = match &args.upstream {
-        Some(path) => Some(Daemon::start(
-            path,
-            &tokens,
-            &serial_of(&tokens, "upstream")?,
-            &tpms[2],
-            args.threads,
-        )?),
-        None => None,
-    };
+    let upstream = args
+        .upstream
+        .as_ref()
+        .map(|path| {
+            let serial = serial_of(&tokens, "upstream")?;
+            Daemon::start(path, &tokens, &serial, &tpms[2], args.threads)
+        })
+        .transpose()?;
     println!(
         "Signatures per second (median of {} slices of {} s, targets alternating)\n",
         args.slices, args.seconds
@@ -547,12 +545,10 @@ fn main() -> Result<()> {
             let targets = [
                 direct,
                 Some(service_signer(&ours, provider, alg, clients).context("ours")?),
-                match &upstream {
-                    Some(upstream) => {
-                        Some(service_signer(upstream, provider, alg, clients).context("upstream")?)
-                    }
-                    None => None,
-                },
+                upstream
+                    .as_ref()
+                    .map(|u| service_signer(u, provider, alg, clients).context("upstream"))
+                    .transpose()?,
             ];
             let mut rates = [Vec::new(), Vec::new(), Vec::new()];
             for _ in 0..args.slices {
