@@ -129,19 +129,6 @@ impl Service {
         self.limits
     }
 
-    /// Whether answering this header may take long: key generation (RSA takes up to seconds),
-    /// or any operation of a slow device (a TPM). The front end runs it where it cannot hold up
-    /// other connections; every other operation costs at most a few milliseconds (an RSA-4096
-    /// private-key operation) and runs inline.
-    pub fn is_heavy(&self, raw: &RawHeader) -> bool {
-        let Some(opcode) = Opcode::from_u32(raw.opcode) else {
-            return false;
-        };
-        ProviderId::from_u8(raw.provider)
-            .and_then(|id| self.provider(id))
-            .is_some_and(|p| p.blocks(opcode))
-    }
-
     /// Answers one framed request.
     pub fn handle(&self, raw: &RawHeader, body: &[u8], auth: &[u8], peer: Peer) -> Response {
         let header = match raw.validate() {
@@ -160,7 +147,8 @@ impl Service {
         }
     }
 
-    /// Whether `opcode` may take long in any provider (see [`Service::is_heavy`]).
+    /// Whether `opcode` may take long in any provider: key generation (RSA takes up to
+    /// seconds), or any operation of a slow device (a TPM).
     pub fn may_block(&self, opcode: Opcode) -> bool {
         self.providers.iter().any(|p| p.blocks(opcode))
     }

@@ -48,12 +48,13 @@ fn main() -> ExitCode {
         }
         tracing::warn!("running as root: any process of any user that can reach the socket talks to a root daemon");
     }
-    let mut runtime = tokio::runtime::Builder::new_multi_thread();
-    runtime.enable_all().thread_name("parsec-worker");
-    if let Some(threads) = config.core.thread_pool_size {
-        runtime.worker_threads(threads);
-    }
-    let runtime = match runtime.build() {
+    // The socket front end has its own threads (`thread_pool_size`); the runtime serves
+    // Parsec.1, signals and housekeeping, one worker per CPU.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("parsec-worker")
+        .build();
+    let runtime = match runtime {
         Ok(r) => r,
         Err(e) => {
             tracing::error!("cannot start the runtime: {e}");

@@ -8,7 +8,7 @@ use std::sync::{Arc, RwLock};
 
 use anyhow::{bail, Context};
 use sd_notify::NotifyState;
-use tokio::net::UnixListener;
+use std::os::unix::net::UnixListener;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::watch;
 
@@ -59,10 +59,9 @@ pub fn listen(path: &Path) -> anyhow::Result<Listener> {
             .take_unix_listener(0)
             .context("LISTEN_FDS is set but descriptor 3 is not a Unix stream socket")?
             .context("LISTEN_FDS is set but descriptor 3 was already taken")?;
-        std_listener.set_nonblocking(true)?;
         tracing::info!("using the socket passed by systemd");
         return Ok(Listener {
-            listener: UnixListener::from_std(std_listener)?,
+            listener: std_listener,
             bound_path: None,
         });
     }
@@ -221,16 +220,18 @@ pub async fn run(config: Config, config_path: Option<PathBuf>) -> anyhow::Result
         })
     };
     notify(NotifyState::Ready);
-    // On a worker thread rather than the thread blocked in `block_on`: a connection task spawned
-    // there starts on the same worker, without waking another thread to run it.
-    let unix = tokio::spawn(crate::front::unix::serve(
-        listener,
-        shared,
-        config.listener.max_connections,
-        stop_rx,
-    ));
-    if let Err(e) = unix.await {
-        tracing::error!("the socket front end failed: {e}");
+    let floor = config.core.thread_pool_size.unwrap_or_else(|| {
+        let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        cpus.max(crate::front::unix::DEFAULT_FLOOR)
+    });
+    let unix =
+        crate::front::unix::Front::start(listener, shared, floor, config.listener.max_connections)
+            .context("cannot start the socket front end")?;
+    let mut stop = stop_rx.clone();
+    let _ = stop.wait_for(|stop| *stop).await;
+    let owned = bound_path.is_some();
+    if let Err(e) = tokio::task::spawn_blocking(move || unix.stop(owned)).await {
+        tracing::error!("the socket front end failed to stop: {e}");
     }
     if let Some(parsec1) = parsec1 {
         let _ = parsec1.await;

@@ -11,15 +11,14 @@ use parsec_keystore::{KeyId, KeyRecord, KeyStore, MasterKey, SqliteStore};
 use parsec_service::config::Config;
 use parsec_service::dispatch::Service;
 use parsec_service::server::{listen, Shared};
+use parsec_service::front::unix::Front;
 use parsec_wire::ProviderId;
-use tokio::sync::watch;
 
-/// The service on a temp socket, served by a runtime on its own thread.
+/// The service on a temp socket, served by the front end's threads.
 struct InProcess {
     _dir: tempfile::TempDir,
     socket: std::path::PathBuf,
-    stop: watch::Sender<bool>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    front: Front,
 }
 
 impl InProcess {
@@ -28,40 +27,21 @@ impl InProcess {
         let socket = dir.path().join("parsec.sock");
         let text = common::config(&socket, 3000, auth, "");
         let config = Config::parse(&text).unwrap().config;
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let listener = runtime
-            .block_on(async { listen(&config.listener.socket_path) })
-            .unwrap();
+        let listener = listen(&config.listener.socket_path).unwrap();
         let store: Arc<dyn KeyStore> = store;
         let shared = Arc::new(Shared::new(Service::new(&config, Some(store)).unwrap()));
-        let (stop, stop_rx) = watch::channel(false);
-        let thread = std::thread::spawn(move || {
-            runtime.block_on(parsec_service::front::unix::serve(
-                listener.listener,
-                shared,
-                16,
-                stop_rx,
-            ))
-        });
+        let front = Front::start(listener.listener, shared, 2, 16).unwrap();
         InProcess {
             _dir: dir,
             socket,
-            stop,
-            thread: Some(thread),
+            front,
         }
     }
 }
 
 impl Drop for InProcess {
     fn drop(&mut self) {
-        let _ = self.stop.send(true);
-        if let Some(t) = self.thread.take() {
-            t.join().unwrap();
-        }
+        self.front.stop(true);
     }
 }
 

@@ -44,7 +44,8 @@ pub struct Config {
 #[derive(Debug, Clone, PartialEq)]
 pub struct CoreSettings {
     pub allow_root: bool,
-    /// Worker threads; `None` means one per CPU.
+    /// Threads kept ready to serve socket connections; `None` means
+    /// [`DEFAULT_FLOOR`](crate::front::unix::DEFAULT_FLOOR), or one per CPU if more.
     pub thread_pool_size: Option<usize>,
     pub log_level: Option<String>,
     pub log_timestamp: bool,

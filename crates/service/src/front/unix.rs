@@ -1,23 +1,56 @@
 //! The Unix-socket front end: wire protocol 1.0 over a stream socket.
 //!
-//! No polling: the accept loop waits on the socket. Each request must arrive whole within the
-//! listener timeout, and its answer must be written within it. Upstream serves one request per
-//! connection; a client that sends another request on the same connection is served too.
-//! At most `max_connections` connections are served at once; further clients wait in the
-//! listen backlog until one ends.
+//! Each connection is served from accept to close by one thread of a pool, with blocking reads
+//! and writes. The threads wait in `accept` themselves, so the kernel hands each new connection
+//! straight to one idle thread: no event loop and no hand-over between threads, which on a
+//! virtual machine cost more than a short request does.
+//!
+//! The pool starts with `floor` threads. When a thread takes a connection and no other thread
+//! is left waiting, it starts one more, up to `max_connections`; further clients wait in the
+//! listen backlog until a connection ends. A thread that has found nothing to accept for
+//! [`IDLE_EXIT`] ends while more than `floor` remain.
+//!
+//! Each request must arrive whole within the listener timeout, counted from when the service
+//! starts waiting for it, and its answer must be written within it. Upstream serves one
+//! request per connection; a client that sends another request on the same connection is
+//! served too.
+//!
+//! On stop, no new connection is served, connections waiting for a request are closed, and
+//! requests already arriving are read, answered and closed.
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::collections::HashMap;
+use std::io::{self, ErrorKind, Read, Write};
+use std::net::Shutdown;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use parsec_wire::{HeaderError, RawHeader, Response, HEADER_LEN};
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::{watch, Semaphore};
-use tokio::task::JoinSet;
-use tokio::time::{timeout_at, Instant};
 
 use crate::auth::Peer;
 use crate::server::Shared;
+
+/// How long a thread beyond the pool's floor waits for a connection before it ends.
+pub const IDLE_EXIT: Duration = Duration::from_secs(5);
+
+/// Threads kept ready when `thread_pool_size` is not set and the machine has fewer CPUs. A
+/// client of upstream's library opens a connection per request and keeps it until it has read
+/// the answer, so even one client keeps more than one thread busy; on a 2-CPU machine, 8 ready
+/// threads served one client about 9% faster than 2 (`bench/run-hardware.sh`).
+pub const DEFAULT_FLOOR: usize = 8;
+
+/// Bytes read from the socket at once: a whole small request in one system call.
+const READ_BUFFER: usize = 4096;
+
+/// A tolerance on timeouts: a socket timeout that ends within this much of a deadline is kept.
+const SLACK: Duration = Duration::from_millis(1);
+
+/// The limits a front end applies to one request.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub body_len: usize,
+    pub timeout: Duration,
+}
 
 /// What reading the next request gave.
 enum Next {
@@ -29,164 +62,408 @@ enum Next {
     Request(RawHeader, Vec<u8>, Vec<u8>),
 }
 
-/// Serves connections from `listener` until `shutdown` turns true, then waits for the requests
-/// in flight to be answered.
-pub async fn serve(
+/// The running front end.
+pub struct Front {
+    pool: Arc<Pool>,
+}
+
+struct Pool {
     listener: UnixListener,
     shared: Arc<Shared>,
-    max_connections: usize,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    let permits = Arc::new(Semaphore::new(max_connections));
-    let mut connections = JoinSet::new();
-    loop {
-        while connections.try_join_next().is_some() {}
-        let permit = tokio::select! {
-            p = permits.clone().acquire_owned() => p.expect("the semaphore is never closed"),
-            _ = shutdown.wait_for(|stop| *stop) => break,
-        };
-        let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
-            _ = shutdown.wait_for(|stop| *stop) => break,
-        };
-        let stream = match accepted {
-            Ok((stream, _)) => stream,
-            Err(e) => {
-                // Out of descriptors or memory: back off instead of spinning.
-                tracing::warn!("accept failed: {e}");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
-        let shared = shared.clone();
-        let shutdown = shutdown.clone();
-        connections.spawn(async move {
-            serve_connection(stream, &shared, shutdown).await;
-            drop(permit);
+    floor: usize,
+    max: usize,
+    state: Mutex<State>,
+    /// Signalled when a thread stops serving while the pool is stopping.
+    served: Condvar,
+}
+
+#[derive(Default)]
+struct State {
+    /// Threads alive.
+    threads: usize,
+    /// Threads waiting in `accept` (the others serve a connection).
+    idle: usize,
+    stopping: bool,
+    /// Connections waiting for the first byte of a request, by connection number: on stop,
+    /// their reads are ended so they close at once.
+    waiting: HashMap<u64, Arc<UnixStream>>,
+    next_connection: u64,
+}
+
+impl Front {
+    /// Starts serving `listener` (a blocking socket) with `floor` threads, growing to at most
+    /// `max_connections`.
+    pub fn start(
+        listener: UnixListener,
+        shared: Arc<Shared>,
+        floor: usize,
+        max_connections: usize,
+    ) -> io::Result<Front> {
+        listener.set_nonblocking(false)?;
+        // `accept` then returns every IDLE_EXIT at most, so threads beyond the floor can end.
+        rustix::net::sockopt::set_socket_timeout(
+            &listener,
+            rustix::net::sockopt::Timeout::Recv,
+            Some(IDLE_EXIT),
+        )?;
+        let max = max_connections.max(1);
+        let pool = Arc::new(Pool {
+            listener,
+            shared,
+            floor: floor.clamp(1, max),
+            max,
+            state: Mutex::new(State::default()),
+            served: Condvar::new(),
         });
-    }
-    tracing::info!(
-        "stopped accepting; draining {} connection(s)",
-        connections.len()
-    );
-    while connections.join_next().await.is_some() {}
-}
-
-/// Bytes read from the socket at once: a whole small request in one system call.
-const READ_BUFFER: usize = 4096;
-
-async fn serve_connection(stream: UnixStream, shared: &Shared, shutdown: watch::Receiver<bool>) {
-    let peer = Peer {
-        uid: stream.peer_cred().ok().map(|c| c.uid()),
-    };
-    // Buffered reads; the buffer lives as long as the connection, so bytes of a following
-    // request read early stay for it.
-    let mut stream = BufReader::with_capacity(READ_BUFFER, stream);
-    let mut first = true;
-    loop {
-        let service = shared.current();
-        let limits = service.limits();
-        let next = read_request(&mut stream, &limits, first, shutdown.clone()).await;
-        let (response, keep_open) = match next {
-            Next::Closed => return,
-            Next::Refused(error) => {
-                tracing::debug!("refused request: {error}");
-                (Response::header_error(error), false)
+        for _ in 0..pool.floor {
+            let mut state = pool.lock();
+            state.threads += 1;
+            state.idle += 1;
+            drop(state);
+            if let Err(e) = pool.clone().spawn() {
+                let mut state = pool.lock();
+                state.threads -= 1;
+                state.idle -= 1;
+                return Err(e);
             }
-            Next::Request(raw, body, auth) if service.is_heavy(&raw) => {
-                // Key generation may take long (RSA: up to seconds): let the runtime move other
-                // connections off this worker meanwhile.
-                let response =
-                    tokio::task::block_in_place(|| service.handle(&raw, &body, &auth, peer));
-                (response, true)
+        }
+        Ok(Front { pool })
+    }
+
+    /// Stops serving and waits until every connection being served has ended. With
+    /// `close_listener`, the listening socket is shut too: waiting threads end, and new
+    /// clients are refused at once instead of queueing. (Not for a socket systemd passed:
+    /// systemd keeps it for the next start.)
+    pub fn stop(&self, close_listener: bool) {
+        let mut state = self.pool.lock();
+        state.stopping = true;
+        for stream in state.waiting.values() {
+            let _ = stream.shutdown(Shutdown::Read);
+        }
+        if close_listener {
+            let _ = rustix::net::shutdown(&self.pool.listener, rustix::net::Shutdown::Read);
+        }
+        let busy = state.threads - state.idle;
+        if busy > 0 {
+            tracing::info!("stopped accepting; draining {busy} connection(s)");
+        }
+        while state.threads > state.idle {
+            state = self
+                .pool
+                .served
+                .wait(state)
+                .unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// Threads in the pool now (serving or waiting).
+    pub fn threads(&self) -> usize {
+        self.pool.lock().threads
+    }
+}
+
+impl Pool {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Starts a thread, already counted in `threads` and `idle`.
+    fn spawn(self: Arc<Self>) -> io::Result<()> {
+        std::thread::Builder::new()
+            .name("parsec-unix".into())
+            .spawn(move || self.run())
+            .map(drop)
+    }
+
+    /// One thread's life: accept, serve, repeat.
+    fn run(self: Arc<Self>) {
+        loop {
+            let stream = match self.listener.accept() {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    let mut state = self.lock();
+                    // Stopping (the listener shut), or idle for IDLE_EXIT beyond the floor.
+                    if state.stopping || (is_timeout(&e) && state.threads > self.floor) {
+                        state.threads -= 1;
+                        state.idle -= 1;
+                        return;
+                    }
+                    drop(state);
+                    if is_timeout(&e) || e.kind() == ErrorKind::Interrupted {
+                        continue;
+                    }
+                    // Out of descriptors or memory: back off instead of spinning.
+                    tracing::warn!("accept failed: {e}");
+                    std::thread::sleep(Duration::from_millis(50));
+                    continue;
+                }
+            };
+            let id = {
+                let mut state = self.lock();
+                state.idle -= 1;
+                if state.stopping {
+                    state.threads -= 1;
+                    self.served.notify_all();
+                    return;
+                }
+                if state.idle == 0 && state.threads < self.max {
+                    state.threads += 1;
+                    state.idle += 1;
+                    drop(state);
+                    if let Err(e) = self.clone().spawn() {
+                        tracing::warn!("cannot start another connection thread: {e}");
+                        let mut state = self.lock();
+                        state.threads -= 1;
+                        state.idle -= 1;
+                    }
+                    state = self.lock();
+                }
+                state.next_connection += 1;
+                state.next_connection
+            };
+            self.serve(id, stream);
+            let mut state = self.lock();
+            if state.stopping {
+                state.threads -= 1;
+                self.served.notify_all();
+                return;
             }
-            Next::Request(raw, body, auth) => (service.handle(&raw, &body, &auth, peer), true),
-        };
-        let Ok(bytes) = response.encode() else {
-            tracing::error!("response too large to encode");
-            return;
-        };
-        let writer = stream.get_mut();
-        match tokio::time::timeout(limits.timeout, writer.write_all(&bytes)).await {
-            Ok(Ok(())) => {}
-            _ => return,
+            state.idle += 1;
         }
-        if !keep_open {
-            let _ = writer.shutdown().await;
-            return;
+    }
+
+    /// Whether the connection may wait for a request: false once stopping. While it waits,
+    /// `stop` can end the wait.
+    fn wait_begins(&self, id: u64, stream: &Arc<UnixStream>) -> bool {
+        let mut state = self.lock();
+        if state.stopping {
+            return false;
         }
-        first = false;
+        state.waiting.insert(id, stream.clone());
+        true
+    }
+
+    fn wait_ends(&self, id: u64) {
+        self.lock().waiting.remove(&id);
+    }
+
+    fn serve(&self, id: u64, stream: UnixStream) {
+        let peer = Peer {
+            uid: rustix::net::sockopt::socket_peercred(&stream)
+                .ok()
+                .map(|c| c.uid.as_raw()),
+        };
+        let stream = Arc::new(stream);
+        let mut conn = Conn::new(&stream);
+        let mut first = true;
+        loop {
+            let service = self.shared.current();
+            let limits = service.limits();
+            let next = self.read_request(id, &mut conn, &limits, first);
+            let (response, keep_open) = match next {
+                Next::Closed => return,
+                Next::Refused(error) => {
+                    tracing::debug!("refused request: {error}");
+                    (Response::header_error(error), false)
+                }
+                Next::Request(raw, body, auth) => (service.handle(&raw, &body, &auth, peer), true),
+            };
+            let Ok(bytes) = response.encode() else {
+                tracing::error!("response too large to encode");
+                return;
+            };
+            if conn
+                .write_all_by(&bytes, Instant::now() + limits.timeout)
+                .is_err()
+            {
+                return;
+            }
+            if !keep_open {
+                let _ = stream.shutdown(Shutdown::Write);
+                return;
+            }
+            first = false;
+        }
+    }
+
+    fn read_request(&self, id: u64, conn: &mut Conn<'_>, limits: &Limits, first: bool) -> Next {
+        let deadline = Instant::now() + limits.timeout;
+        // The first byte: the client may close, stay quiet, or we may be asked to stop.
+        if conn.buffered() == 0 {
+            if !self.wait_begins(id, conn.stream) {
+                return Next::Closed;
+            }
+            let got = conn.fill(deadline);
+            self.wait_ends(id);
+            match got {
+                Ok(0) => return Next::Closed,
+                Ok(_) => {}
+                // Upstream answers a client that never sends anything with ConnectionError;
+                // a client that goes quiet after a served request is simply closed.
+                Err(e) if is_timeout(&e) && first => return Next::Refused(HeaderError::Truncated),
+                Err(_) => return Next::Closed,
+            }
+        }
+        let mut fixed = [0u8; HEADER_LEN];
+        if !conn.read_exact_by(&mut fixed[..4], deadline) {
+            return Next::Refused(HeaderError::Truncated);
+        }
+        if let Err(e) = parsec_wire::check_magic([fixed[0], fixed[1], fixed[2], fixed[3]]) {
+            return Next::Refused(e);
+        }
+        if !conn.read_exact_by(&mut fixed[4..6], deadline) {
+            return Next::Refused(HeaderError::Truncated);
+        }
+        if let Err(e) = parsec_wire::check_header_size([fixed[4], fixed[5]]) {
+            return Next::Refused(e);
+        }
+        let mut rest = [0u8; HEADER_LEN - 6];
+        if !conn.read_exact_by(&mut rest, deadline) {
+            return Next::Refused(HeaderError::Truncated);
+        }
+        let raw = RawHeader::parse(&rest);
+        if let Err(e) = raw.check_framing(limits.body_len) {
+            return Next::Refused(e);
+        }
+        // Both lengths are bounded: the body by the limit just checked, the auth part by its u16.
+        let mut body = vec![0u8; raw.body_len()];
+        let mut auth = vec![0u8; raw.auth_len()];
+        if !conn.read_exact_by(&mut body, deadline) || !conn.read_exact_by(&mut auth, deadline) {
+            return Next::Refused(HeaderError::Truncated);
+        }
+        Next::Request(raw, body, auth)
     }
 }
 
-/// The limits a front end applies to one request.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    pub body_len: usize,
-    pub timeout: Duration,
+fn is_timeout(e: &io::Error) -> bool {
+    matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut)
 }
 
-async fn read_request(
-    stream: &mut BufReader<UnixStream>,
-    limits: &Limits,
-    first: bool,
-    mut shutdown: watch::Receiver<bool>,
-) -> Next {
-    let deadline = Instant::now() + limits.timeout;
-    // The first byte: the client may close, stay quiet, or we may be asked to stop.
-    let mut magic = [0u8; 4];
-    let got = tokio::select! {
-        r = timeout_at(deadline, stream.read(&mut magic)) => r,
-        _ = shutdown.wait_for(|stop| *stop) => return Next::Closed,
-    };
-    let got = match got {
-        Ok(Ok(0)) | Ok(Err(_)) => return Next::Closed,
-        Ok(Ok(n)) => n,
-        // Upstream answers a client that never sends anything with ConnectionError; a client
-        // that goes quiet after a served request is simply closed.
-        Err(_) if first => return Next::Refused(HeaderError::Truncated),
-        Err(_) => return Next::Closed,
-    };
-    if !read_exact_by(stream, &mut magic[got..], deadline).await {
-        return Next::Refused(HeaderError::Truncated);
-    }
-    if let Err(e) = parsec_wire::check_magic(magic) {
-        return Next::Refused(e);
-    }
-    let mut size = [0u8; 2];
-    if !read_exact_by(stream, &mut size, deadline).await {
-        return Next::Refused(HeaderError::Truncated);
-    }
-    if let Err(e) = parsec_wire::check_header_size(size) {
-        return Next::Refused(e);
-    }
-    let mut rest = [0u8; HEADER_LEN - 6];
-    if !read_exact_by(stream, &mut rest, deadline).await {
-        return Next::Refused(HeaderError::Truncated);
-    }
-    let raw = RawHeader::parse(&rest);
-    if let Err(e) = raw.check_framing(limits.body_len) {
-        return Next::Refused(e);
-    }
-    // Both lengths are bounded: the body by the limit just checked, the auth part by its u16.
-    let mut body = vec![0u8; raw.body_len()];
-    let mut auth = vec![0u8; raw.auth_len()];
-    if !read_exact_by(stream, &mut body, deadline).await
-        || !read_exact_by(stream, &mut auth, deadline).await
-    {
-        return Next::Refused(HeaderError::Truncated);
-    }
-    Next::Request(raw, body, auth)
+/// A connection's socket with a read buffer that lives as long as the connection, so bytes of
+/// a following request read early stay for it. Reads and writes block, bounded by deadlines
+/// through the socket's timeouts, which are changed only when a deadline needs it.
+struct Conn<'a> {
+    stream: &'a Arc<UnixStream>,
+    buf: Box<[u8]>,
+    pos: usize,
+    end: usize,
+    /// The socket's receive timeout as last set (`None`: never set, blocks without end).
+    recv_timeout: Option<Duration>,
+    send_timeout: Option<Duration>,
 }
 
-/// Fills `buf` before `deadline`; false on timeout, error or end of stream.
-async fn read_exact_by(
-    stream: &mut BufReader<UnixStream>,
-    buf: &mut [u8],
-    deadline: Instant,
-) -> bool {
-    matches!(
-        timeout_at(deadline, stream.read_exact(buf)).await,
-        Ok(Ok(_))
-    )
+impl<'a> Conn<'a> {
+    fn new(stream: &'a Arc<UnixStream>) -> Conn<'a> {
+        Conn {
+            stream,
+            buf: vec![0u8; READ_BUFFER].into_boxed_slice(),
+            pos: 0,
+            end: 0,
+            recv_timeout: None,
+            send_timeout: None,
+        }
+    }
+
+    fn buffered(&self) -> usize {
+        self.end - self.pos
+    }
+
+    /// The time left before `deadline`, with the socket's `timeout` made no longer than that.
+    fn bound(
+        stream: &UnixStream,
+        current: &mut Option<Duration>,
+        deadline: Instant,
+        set: fn(&UnixStream, Option<Duration>) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(ErrorKind::TimedOut.into());
+        }
+        if current.is_none_or(|t| t > left + SLACK || t + SLACK < left) {
+            set(stream, Some(left))?;
+            *current = Some(left);
+        }
+        Ok(())
+    }
+
+    /// Reads what the socket has (at least one byte, waiting until `deadline`) into the empty
+    /// buffer. `Ok(0)`: the client closed its end.
+    fn fill(&mut self, deadline: Instant) -> io::Result<usize> {
+        debug_assert_eq!(self.buffered(), 0);
+        let n = self.recv(deadline, None)?;
+        self.pos = 0;
+        self.end = n;
+        Ok(n)
+    }
+
+    /// One read before `deadline`, into `out` or, without it, into the buffer.
+    fn recv(&mut self, deadline: Instant, out: Option<&mut [u8]>) -> io::Result<usize> {
+        Self::bound(
+            self.stream,
+            &mut self.recv_timeout,
+            deadline,
+            UnixStream::set_read_timeout,
+        )?;
+        let target = match out {
+            Some(out) => out,
+            None => &mut self.buf[..],
+        };
+        loop {
+            match (&**self.stream).read(target) {
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                other => return other,
+            }
+        }
+    }
+
+    /// Fills `out` before `deadline`; false on timeout, error or end of stream.
+    fn read_exact_by(&mut self, out: &mut [u8], deadline: Instant) -> bool {
+        let mut done = 0;
+        while done < out.len() {
+            if self.buffered() == 0 {
+                if out.len() - done >= self.buf.len() {
+                    // A large part goes straight to its place.
+                    match self.recv(deadline, Some(&mut out[done..])) {
+                        Ok(n) if n > 0 => done += n,
+                        _ => return false,
+                    }
+                    continue;
+                }
+                if !matches!(self.fill(deadline), Ok(n) if n > 0) {
+                    return false;
+                }
+            }
+            let n = self.buffered().min(out.len() - done);
+            out[done..done + n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+            self.pos += n;
+            done += n;
+        }
+        true
+    }
+
+    /// Writes all of `bytes` before `deadline`. The first try does not wait, so the common
+    /// answer, which fits the socket's buffer, needs no timeout set.
+    fn write_all_by(&mut self, bytes: &[u8], deadline: Instant) -> io::Result<()> {
+        use rustix::net::SendFlags;
+        let mut done = match rustix::net::send(&**self.stream, bytes, SendFlags::DONTWAIT) {
+            Ok(n) => n,
+            Err(e) if e == rustix::io::Errno::AGAIN || e == rustix::io::Errno::INTR => 0,
+            Err(e) => return Err(e.into()),
+        };
+        while done < bytes.len() {
+            Self::bound(
+                self.stream,
+                &mut self.send_timeout,
+                deadline,
+                UnixStream::set_write_timeout,
+            )?;
+            match (&**self.stream).write(&bytes[done..]) {
+                Ok(0) => return Err(ErrorKind::WriteZero.into()),
+                Ok(n) => done += n,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
 }
