@@ -10,8 +10,8 @@ use common::direct_client;
 use parsec_keystore::{KeyId, KeyRecord, KeyStore, MasterKey, SqliteStore};
 use parsec_service::config::Config;
 use parsec_service::dispatch::Service;
-use parsec_service::server::{listen, Shared};
 use parsec_service::front::unix::Front;
+use parsec_service::server::{listen, Shared};
 use parsec_wire::ProviderId;
 
 /// The service on a temp socket, served by the front end's threads.

@@ -271,6 +271,12 @@ fn sigterm_drains_the_request_in_flight_and_removes_the_socket() {
     std::thread::sleep(Duration::from_millis(100));
     d.signal("TERM");
     std::thread::sleep(Duration::from_millis(200));
+    // While the request drains, new clients are refused at once rather than queued.
+    let refused = std::os::unix::net::UnixStream::connect(&d.socket).map(drop);
+    assert_eq!(
+        refused.map_err(|e| e.kind()),
+        Err(std::io::ErrorKind::ConnectionRefused)
+    );
     s.write_all(&ping[10..]).unwrap();
     assert_eq!(
         read_response(&mut s).unwrap().header.status,
@@ -280,6 +286,40 @@ fn sigterm_drains_the_request_in_flight_and_removes_the_socket() {
     let mut d = d;
     assert!(d.wait_exit().success());
     assert!(!socket.exists(), "the socket file is removed on exit");
+}
+
+#[test]
+fn sigterm_closes_connections_waiting_for_a_request_at_once() {
+    // With a 20 s timeout, exit would otherwise wait for the quiet clients.
+    let mut d = Daemon::start(|s| config(s, 20_000, DIRECT, ""));
+    let ping = RawHeader {
+        version_maj: 1,
+        opcode: Opcode::Ping.to_u32(),
+        ..RawHeader::default()
+    }
+    .encode();
+    // One client that never sent anything, one waiting after a served request.
+    let mut quiet = d.connect();
+    let mut served = d.connect();
+    served.write_all(&ping).unwrap();
+    assert_eq!(
+        read_response(&mut served).unwrap().header.status,
+        Status::Success
+    );
+    std::thread::sleep(Duration::from_millis(100));
+    let start = Instant::now();
+    d.signal("TERM");
+    assert!(d.wait_exit().success(), "{}", d.stderr());
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "exit waited {:?} for quiet connections",
+        start.elapsed()
+    );
+    // Both are closed without an answer.
+    use std::io::Read;
+    let mut rest = Vec::new();
+    assert_eq!(quiet.read_to_end(&mut rest).unwrap(), 0);
+    assert_eq!(served.read_to_end(&mut rest).unwrap(), 0);
 }
 
 #[test]

@@ -344,3 +344,75 @@ fn extra_clients_wait_for_a_connection_slot_instead_of_being_refused() {
         Status::ConnectionError
     );
 }
+
+/// The daemon's threads that serve the socket, found by name.
+fn socket_threads(d: &Daemon) -> usize {
+    std::fs::read_dir(format!("/proc/{}/task", d.child.id()))
+        .unwrap()
+        .filter(|task| {
+            let comm = task.as_ref().unwrap().path().join("comm");
+            std::fs::read_to_string(comm).is_ok_and(|c| c.trim() == "parsec-unix")
+        })
+        .count()
+}
+
+#[test]
+fn the_pool_grows_for_concurrent_clients_and_shrinks_when_idle() {
+    let d = Daemon::start(|s| {
+        config(s, 3000, DIRECT, "").replace(
+            "allow_root = true",
+            "allow_root = true\nthread_pool_size = 1",
+        )
+    });
+    // Six clients that connect and stay quiet hold a thread each...
+    let quiet: Vec<_> = (0..6).map(|_| d.connect()).collect();
+    // ...yet a seventh is served at once, not after their 3 s timeout.
+    let start = Instant::now();
+    assert_eq!(
+        exchange(&d, &request(header(Opcode::Ping), &[], &[])).status,
+        Status::Success
+    );
+    assert!(
+        start.elapsed() < Duration::from_millis(1500),
+        "served after {:?}",
+        start.elapsed()
+    );
+    assert!(socket_threads(&d) >= 7, "{} threads", socket_threads(&d));
+    drop(quiet);
+    // Threads beyond the one kept ready end once idle for 5 s.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while socket_threads(&d) > 1 {
+        assert!(
+            Instant::now() < deadline,
+            "{} threads left",
+            socket_threads(&d)
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(socket_threads(&d), 1);
+    assert_eq!(
+        exchange(&d, &request(header(Opcode::Ping), &[], &[])).status,
+        Status::Success
+    );
+}
+
+#[test]
+fn a_large_request_sent_in_pieces_is_framed_exactly() {
+    let d = daemon(3000, DIRECT, "");
+    // A body far larger than the read buffer, then a second request right behind it.
+    let body = vec![0x5a; 100_000];
+    let mut bytes = request(header(Opcode::Ping), &body, b"app");
+    bytes.extend(request(header(Opcode::ListProviders), &[], &[]));
+    let mut s = d.connect();
+    for piece in bytes.chunks(7_919) {
+        s.write_all(piece).unwrap();
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let first = read_response(&mut s).unwrap().header;
+    assert_eq!(first.opcode, Opcode::Ping.to_u32());
+    let second = read_response(&mut s).unwrap().header;
+    assert_eq!(
+        (second.opcode, second.status),
+        (Opcode::ListProviders.to_u32(), Status::Success)
+    );
+}
