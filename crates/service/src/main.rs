@@ -48,13 +48,14 @@ fn main() -> ExitCode {
         }
         tracing::warn!("running as root: any process of any user that can reach the socket talks to a root daemon");
     }
-    // The socket front end has its own threads (`thread_pool_size`); the runtime serves
-    // Parsec.1, signals and housekeeping, one worker per CPU.
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_name("parsec-worker")
-        .build();
-    let runtime = match runtime {
+    // The socket front end has its own threads (`thread_pool_size`). The runtime serves
+    // Parsec.1 with one worker per CPU; without it, only signals, on one worker.
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    runtime.enable_all().thread_name("parsec-worker");
+    if config.parsec1.is_none() {
+        runtime.worker_threads(1);
+    }
+    let runtime = match runtime.build() {
         Ok(r) => r,
         Err(e) => {
             tracing::error!("cannot start the runtime: {e}");

@@ -268,6 +268,9 @@ fn reload(
             if loaded.config.listener != started.listener {
                 tracing::warn!("[listener] changes take effect only after a restart");
             }
+            if loaded.config.core.thread_pool_size != started.core.thread_pool_size {
+                tracing::warn!("a thread_pool_size change takes effect only after a restart");
+            }
             if loaded.config.parsec1 != started.parsec1 {
                 tracing::warn!("[parsec1] changes take effect only after a restart");
             }

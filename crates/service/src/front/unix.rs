@@ -2,8 +2,9 @@
 //!
 //! Each connection is served from accept to close by one thread of a pool, with blocking reads
 //! and writes. The threads wait in `accept` themselves, so the kernel hands each new connection
-//! straight to one idle thread: no event loop and no hand-over between threads, which on a
-//! virtual machine cost more than a short request does.
+//! straight to one idle thread: no event-loop registration and no hand-over between threads.
+//! (With tokio tasks, those took more of the daemon's CPU than its own code did; see
+//! BENCHMARKS.md, "Hardware providers".)
 //!
 //! The pool starts with `floor` threads. When a thread takes a connection and no other thread
 //! is left waiting, it starts one more, up to `max_connections`; further clients wait in the
@@ -154,11 +155,6 @@ impl Front {
                 .wait(state)
                 .unwrap_or_else(|e| e.into_inner());
         }
-    }
-
-    /// Threads in the pool now (serving or waiting).
-    pub fn threads(&self) -> usize {
-        self.pool.lock().threads
     }
 }
 
