@@ -13,6 +13,16 @@ use common::{config, direct_client, naked_client, read_response, Daemon, DIRECT,
 use parsec_client::core::interface::requests::AuthType;
 use parsec_wire::{Opcode, RawHeader, Status};
 
+/// A whole Ping request to the core provider, with no authentication.
+fn ping() -> [u8; parsec_wire::HEADER_LEN] {
+    RawHeader {
+        version_maj: 1,
+        opcode: Opcode::Ping.to_u32(),
+        ..RawHeader::default()
+    }
+    .encode()
+}
+
 /// Runs `parsec` to completion (it is expected to fail at start-up); returns (success, stderr).
 fn run_to_exit(config_text: &str) -> (bool, String) {
     let dir = tempfile::tempdir().unwrap();
@@ -239,12 +249,7 @@ fn sighup_reloads_without_dropping_the_socket() {
         .map(|a| a.id)
         .collect();
     assert_eq!(ids, [AuthType::UnixPeerCredentials, AuthType::Direct]);
-    let ping = RawHeader {
-        version_maj: 1,
-        opcode: Opcode::Ping.to_u32(),
-        ..RawHeader::default()
-    };
-    held.write_all(&ping.encode()).unwrap();
+    held.write_all(&ping()).unwrap();
     assert_eq!(
         read_response(&mut held).unwrap().header.status,
         Status::Success
@@ -272,12 +277,7 @@ fn sighup_reloads_without_dropping_the_socket() {
 #[test]
 fn sigterm_drains_the_request_in_flight_and_removes_the_socket() {
     let d = Daemon::start(|s| config(s, 3000, DIRECT, ""));
-    let ping = RawHeader {
-        version_maj: 1,
-        opcode: Opcode::Ping.to_u32(),
-        ..RawHeader::default()
-    }
-    .encode();
+    let ping = ping();
     let mut s = d.connect();
     s.write_all(&ping[..10]).unwrap();
     std::thread::sleep(Duration::from_millis(100));
@@ -304,12 +304,7 @@ fn sigterm_drains_the_request_in_flight_and_removes_the_socket() {
 fn sigterm_closes_connections_waiting_for_a_request_at_once() {
     // With a 20 s timeout, exit would otherwise wait for the quiet clients.
     let mut d = Daemon::start(|s| config(s, 20_000, DIRECT, ""));
-    let ping = RawHeader {
-        version_maj: 1,
-        opcode: Opcode::Ping.to_u32(),
-        ..RawHeader::default()
-    }
-    .encode();
+    let ping = ping();
     // One client that never sent anything, one waiting after a served request.
     let mut quiet = d.connect();
     let mut served = d.connect();

@@ -108,25 +108,21 @@ impl Front {
             Some(IDLE_EXIT),
         )?;
         let max = max_connections.max(1);
+        let floor = floor.clamp(1, max);
         let pool = Arc::new(Pool {
             listener,
             shared,
-            floor: floor.clamp(1, max),
+            floor,
             max,
-            state: Mutex::new(State::default()),
+            state: Mutex::new(State {
+                threads: floor,
+                idle: floor,
+                ..State::default()
+            }),
             served: Condvar::new(),
         });
         for _ in 0..pool.floor {
-            let mut state = pool.lock();
-            state.threads += 1;
-            state.idle += 1;
-            drop(state);
-            if let Err(e) = pool.clone().spawn() {
-                let mut state = pool.lock();
-                state.threads -= 1;
-                state.idle -= 1;
-                return Err(e);
-            }
+            pool.clone().spawn()?;
         }
         Ok(Front { pool })
     }
@@ -194,29 +190,30 @@ impl Pool {
                     continue;
                 }
             };
-            let id = {
-                let mut state = self.lock();
-                state.idle -= 1;
-                if state.stopping {
+            let mut state = self.lock();
+            state.idle -= 1;
+            if state.stopping {
+                state.threads -= 1;
+                self.served.notify_all();
+                return;
+            }
+            state.next_connection += 1;
+            let id = state.next_connection;
+            // The last waiting thread took this one: start another, counted before it runs.
+            let grow = state.idle == 0 && state.threads < self.max;
+            if grow {
+                state.threads += 1;
+                state.idle += 1;
+            }
+            drop(state);
+            if grow {
+                if let Err(e) = self.clone().spawn() {
+                    tracing::warn!("cannot start another connection thread: {e}");
+                    let mut state = self.lock();
                     state.threads -= 1;
-                    self.served.notify_all();
-                    return;
+                    state.idle -= 1;
                 }
-                if state.idle == 0 && state.threads < self.max {
-                    state.threads += 1;
-                    state.idle += 1;
-                    drop(state);
-                    if let Err(e) = self.clone().spawn() {
-                        tracing::warn!("cannot start another connection thread: {e}");
-                        let mut state = self.lock();
-                        state.threads -= 1;
-                        state.idle -= 1;
-                    }
-                    state = self.lock();
-                }
-                state.next_connection += 1;
-                state.next_connection
-            };
+            }
             self.serve(id, stream);
             let mut state = self.lock();
             if state.stopping {
