@@ -6,9 +6,11 @@
 //! across providers, as upstream. Creating a name is one atomic insert-if-absent, so of two
 //! concurrent creates of one name exactly one succeeds.
 
+mod files;
 mod sealing;
 mod sqlite;
 
+pub use files::{create_private_file, create_private_parent};
 pub use sealing::MasterKey;
 pub use sqlite::SqliteStore;
 
@@ -71,6 +73,13 @@ pub enum StoreError {
     Io(String),
 }
 
+/// What [`KeyStore::probe`] found: of the records it read, how many opened.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Probe {
+    pub sampled: usize,
+    pub opened: usize,
+}
+
 /// The operations every store offers.
 pub trait KeyStore: Send + Sync {
     /// Records a new key; [`StoreError::AlreadyExists`] if the name is taken. Atomic: nothing is
@@ -86,6 +95,9 @@ pub trait KeyStore: Send + Sync {
     fn list_clients(&self, auth: u8) -> Result<Vec<String>, StoreError>;
     /// Deletes every key of an application; returns how many.
     fn delete_client(&self, auth: u8, app: &str) -> Result<usize, StoreError>;
+    /// Tries to unseal up to `sample` records, for a start-up check that the master key is the
+    /// one the store was sealed with (a wrong key opens none of them).
+    fn probe(&self, sample: usize) -> Result<Probe, StoreError>;
     /// Checks the whole store: database structure, and that every record's material unseals.
     fn check_integrity(&self) -> Result<usize, StoreError>;
 }

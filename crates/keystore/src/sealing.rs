@@ -8,6 +8,7 @@ use std::path::Path;
 use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
 use zeroize::Zeroizing;
 
+use crate::files::io_error;
 use crate::{KeyId, StoreError};
 
 const MASTER_KEY_LEN: usize = 32;
@@ -42,48 +43,55 @@ impl MasterKey {
     }
 
     /// Reads the master key file, or creates it (mode 0600, fresh random bytes) when missing.
-    /// An existing file readable or writable by others is refused.
+    /// An existing file readable or writable by others is refused. The service itself uses
+    /// [`MasterKey::load`] and [`MasterKey::create`], creating only for an empty store.
     pub fn load_or_create(path: &Path) -> Result<MasterKey, StoreError> {
-        let io = |what: &str, e: std::io::Error| {
-            StoreError::Io(format!("{what} {}: {e}", path.display()))
-        };
-        match std::fs::metadata(path) {
-            Ok(meta) => {
-                let mode = meta.permissions().mode() & 0o777;
-                if mode & 0o077 != 0 {
-                    return Err(StoreError::Io(format!(
-                        "the master key file {} has mode {mode:o}: only its owner may read it (chmod 600)",
-                        path.display()
-                    )));
-                }
-                let bytes = Zeroizing::new(std::fs::read(path).map_err(|e| io("cannot read", e))?);
-                MasterKey::from_bytes(&bytes)
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let mut bytes = Zeroizing::new([0u8; MASTER_KEY_LEN]);
-                // Straight from the kernel: seeding aws-lc's generator costs tens of
-                // milliseconds, which would otherwise delay a first start.
-                getrandom::getrandom(&mut bytes[..]).map_err(|e| {
-                    StoreError::Io(format!("no randomness for the master key: {e}"))
-                })?;
-                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(dir)
-                        .map_err(|e| io("cannot create the directory of", e))?;
-                }
-                // create_new: never overwrite a key another process just wrote.
-                let mut file = std::fs::OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .mode(0o600)
-                    .open(path)
-                    .map_err(|e| io("cannot create", e))?;
-                file.write_all(&bytes[..])
-                    .map_err(|e| io("cannot write", e))?;
-                file.sync_all().map_err(|e| io("cannot sync", e))?;
-                MasterKey::from_bytes(&bytes[..])
-            }
-            Err(e) => Err(io("cannot inspect", e)),
+        match MasterKey::load(path)? {
+            Some(key) => Ok(key),
+            None => MasterKey::create(path),
         }
+    }
+
+    /// Reads the master key file; `None` when there is no file at `path`. A file readable or
+    /// writable by others is refused.
+    pub fn load(path: &Path) -> Result<Option<MasterKey>, StoreError> {
+        let meta = match std::fs::metadata(path) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io_error("cannot inspect", path, e)),
+        };
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(StoreError::Io(format!(
+                "the master key file {} has mode {mode:o}: only its owner may read it (chmod 600)",
+                path.display()
+            )));
+        }
+        let bytes =
+            Zeroizing::new(std::fs::read(path).map_err(|e| io_error("cannot read", path, e))?);
+        MasterKey::from_bytes(&bytes).map(Some)
+    }
+
+    /// Creates a new master key file (mode 0600 from the start, its directory 0700 when
+    /// missing). Never overwrites a file: fails if one appeared meanwhile.
+    pub fn create(path: &Path) -> Result<MasterKey, StoreError> {
+        let mut bytes = Zeroizing::new([0u8; MASTER_KEY_LEN]);
+        // Straight from the kernel: seeding aws-lc's generator costs tens of milliseconds,
+        // which would otherwise delay a first start.
+        getrandom::getrandom(&mut bytes[..])
+            .map_err(|e| StoreError::Io(format!("no randomness for the master key: {e}")))?;
+        crate::files::create_private_parent(path)?;
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(|e| io_error("cannot create", path, e))?;
+        file.write_all(&bytes[..])
+            .map_err(|e| io_error("cannot write", path, e))?;
+        file.sync_all()
+            .map_err(|e| io_error("cannot sync", path, e))?;
+        MasterKey::from_bytes(&bytes[..])
     }
 
     /// Seals `material` for the record `id` of `provider`.

@@ -1,13 +1,12 @@
 //! The embedded store: one SQLite file (WAL, schema versioned, mode 0600).
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use zeroize::Zeroizing;
 
-use crate::{KeyId, KeyRecord, KeyStore, Listed, MasterKey, StoreError};
+use crate::{KeyId, KeyRecord, KeyStore, Listed, MasterKey, Probe, StoreError};
 
 const SCHEMA_VERSION: i64 = 1;
 
@@ -39,25 +38,35 @@ impl std::fmt::Debug for SqliteStore {
     }
 }
 
-fn io(what: &str, path: &Path, e: impl std::fmt::Display) -> StoreError {
-    StoreError::Io(format!("{what} {}: {e}", path.display()))
-}
-
 impl SqliteStore {
     /// Opens (creating when missing) the database at `path`, sealing material with `master`.
     pub fn open(path: &Path, master: MasterKey) -> Result<SqliteStore, StoreError> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            if !dir.exists() {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| io("cannot create the directory of", path, e))?;
-                std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-                    .map_err(|e| io("cannot set the permissions of", dir, e))?;
-            }
-        }
+        // Created 0600 before SQLite opens it; SQLite gives its -wal and -shm files the
+        // database file's mode.
+        crate::files::create_private_file(path)?;
         let conn = Connection::open(path)?;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-            .map_err(|e| io("cannot set the permissions of", path, e))?;
         SqliteStore::with_connection(conn, master)
+    }
+
+    /// How many key records the database at `path` holds, without a master key and without
+    /// changing anything (0 when there is no file or no table yet). Used before a master key
+    /// is created: a store that holds records must never get a new one.
+    pub fn count_records(path: &Path) -> Result<u64, StoreError> {
+        if !path.exists() {
+            return Ok(0);
+        }
+        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let has_table: bool = conn.query_row(
+            "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'parsec_keys'",
+            [],
+            |r| r.get(0),
+        )?;
+        if !has_table {
+            return Ok(0);
+        }
+        let n: i64 = conn.query_row("SELECT count(*) FROM parsec_keys", [], |r| r.get(0))?;
+        Ok(u64::try_from(n).unwrap_or(0))
     }
 
     /// A store in memory (tests).
@@ -185,6 +194,27 @@ impl KeyStore for SqliteStore {
             "DELETE FROM parsec_keys WHERE auth = ?1 AND app = ?2",
             params![auth, app],
         )?)
+    }
+
+    fn probe(&self, sample: usize) -> Result<Probe, StoreError> {
+        let db = self.db();
+        let mut stmt =
+            db.prepare("SELECT auth, app, name, provider, material FROM parsec_keys LIMIT ?1")?;
+        let mut rows = stmt.query([i64::try_from(sample).unwrap_or(i64::MAX)])?;
+        let mut probe = Probe::default();
+        while let Some(row) = rows.next()? {
+            let id = KeyId {
+                auth: row.get(0)?,
+                app: row.get(1)?,
+                name: row.get(2)?,
+            };
+            let sealed: Vec<u8> = row.get(4)?;
+            probe.sampled += 1;
+            if self.master.open(&id, row.get(3)?, &sealed).is_ok() {
+                probe.opened += 1;
+            }
+        }
+        Ok(probe)
     }
 
     fn check_integrity(&self) -> Result<usize, StoreError> {

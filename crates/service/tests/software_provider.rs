@@ -158,6 +158,86 @@ fn keys_survive_a_restart_and_material_is_sealed_on_disk() {
     assert_eq!(mode & 0o777, 0o600);
 }
 
+/// A master key file that is missing (its storage not mounted) or not the store's own stops
+/// start-up with a message naming it, and changes nothing: with the file back, every key works.
+#[test]
+fn a_missing_or_wrong_master_key_stops_start_up_and_changes_nothing() {
+    let state = tempfile::tempdir().unwrap();
+    let key_file = state.path().join("keys.sqlite3.master-key");
+    let public = {
+        let d = daemon_in(state.path());
+        let alice = app(&d, "alice");
+        alice.psa_generate_key("kept", ecdsa_p256()).unwrap();
+        let public = alice.psa_export_public_key("kept").unwrap();
+        d.stop();
+        public
+    };
+    let original = std::fs::read(&key_file).unwrap();
+    let attempt = |what: &str| {
+        let run = tempfile::tempdir().unwrap();
+        let text = software_config(
+            &run.path().join("parsec.sock"),
+            state.path(),
+            "[authenticator]\nauth_type = \"Direct\"\n",
+        );
+        let stderr = Daemon::start_failure(run.path(), &text, &[]);
+        assert!(
+            stderr.contains(&key_file.display().to_string()),
+            "{what}: the message names the file:\n{stderr}"
+        );
+        assert!(
+            !run.path().join("parsec.sock").exists(),
+            "{what}: no socket"
+        );
+        stderr
+    };
+
+    std::fs::remove_file(&key_file).unwrap();
+    let stderr = attempt("missing");
+    assert!(stderr.contains("is missing"), "{stderr}");
+    assert!(!key_file.exists(), "no new master key was made");
+
+    std::fs::write(&key_file, [0x5au8; 32]).unwrap();
+    std::fs::set_permissions(
+        &key_file,
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
+    let stderr = attempt("wrong");
+    assert!(stderr.contains("opens none"), "{stderr}");
+
+    std::fs::write(&key_file, &original).unwrap();
+    let d = daemon_in(state.path());
+    assert_eq!(
+        app(&d, "alice").psa_export_public_key("kept").unwrap(),
+        public
+    );
+}
+
+/// The state directory and every file in it are private from the start: the directory 0700
+/// (the master key, made first, used to create it 0755), the files 0600.
+#[test]
+fn the_state_directory_is_0700_and_its_files_0600() {
+    let parent = tempfile::tempdir().unwrap();
+    let state = parent.path().join("state");
+    let d = daemon_in(&state);
+    app(&d, "alice")
+        .psa_generate_key("k", ecdsa_p256())
+        .unwrap();
+    let mode = |p: &std::path::Path| {
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(p).unwrap().permissions())
+            & 0o777
+    };
+    assert_eq!(mode(&state), 0o700);
+    let mut files = 0;
+    for entry in std::fs::read_dir(&state).unwrap() {
+        let path = entry.unwrap().path();
+        assert_eq!(mode(&path), 0o600, "{}", path.display());
+        files += 1;
+    }
+    assert!(files >= 3, "the master key, the database and its WAL");
+}
+
 #[test]
 #[allow(deprecated)] // MD5 and SHA-1 are named on purpose: to check they are refused.
 fn imported_keys_and_symmetric_operations() {

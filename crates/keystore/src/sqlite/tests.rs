@@ -1,3 +1,4 @@
+use std::os::unix::fs::PermissionsExt;
 use std::sync::{Arc, Barrier};
 
 use super::*;
@@ -114,6 +115,27 @@ fn file_is_private_and_material_is_not_in_it() {
     let wrong = SqliteStore::open(&path, MasterKey::from_bytes(&[4u8; 32]).unwrap()).unwrap();
     assert!(matches!(wrong.get(&id("a", "k")), Err(StoreError::Corrupt)));
     assert!(matches!(wrong.check_integrity(), Err(StoreError::Corrupt)));
+}
+
+#[test]
+fn records_are_counted_without_a_master_key_and_probed_with_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("k.sqlite3");
+    assert_eq!(SqliteStore::count_records(&path).unwrap(), 0, "no file");
+    assert!(!path.exists(), "counting creates nothing");
+    let store = SqliteStore::open(&path, master()).unwrap();
+    assert_eq!(SqliteStore::count_records(&path).unwrap(), 0, "empty");
+    assert_eq!(store.probe(8).unwrap(), Probe::default());
+    for name in ["a", "b", "c"] {
+        store.create(&id("app", name), &record(b"m")).unwrap();
+    }
+    assert_eq!(SqliteStore::count_records(&path).unwrap(), 3);
+    let probe = store.probe(2).unwrap();
+    assert_eq!((probe.sampled, probe.opened), (2, 2));
+    drop(store);
+    let wrong = SqliteStore::open(&path, MasterKey::from_bytes(&[4u8; 32]).unwrap()).unwrap();
+    let probe = wrong.probe(8).unwrap();
+    assert_eq!((probe.sampled, probe.opened), (3, 0));
 }
 
 #[test]

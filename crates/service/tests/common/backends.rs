@@ -231,7 +231,6 @@ impl Drop for Swtpm {
 /// environment `env`; expects it to fail at start-up and returns what it printed.
 pub fn start_up_failure(kind: &str, keys: &str, env: &[(&str, &Path)]) -> String {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("config.toml");
     let text = config(
         &dir.path().join("parsec.sock"),
         1000,
@@ -242,27 +241,8 @@ pub fn start_up_failure(kind: &str, keys: &str, env: &[(&str, &Path)]) -> String
             dir.path().join("keys.sqlite3").display()
         ),
     );
-    std::fs::write(&path, text).unwrap();
-    let mut cmd = Command::new(super::PARSEC);
-    cmd.arg("-c")
-        .arg(&path)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    for (name, value) in env {
-        cmd.env(name, value);
-    }
-    let mut child = cmd.spawn().unwrap();
-    let start = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if start.elapsed() > Duration::from_secs(30) {
-            let _ = child.kill();
-            panic!("the daemon started with a bad {kind} section: {keys}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let out = child.wait_with_output().unwrap();
-    assert!(!out.status.success());
+    let stderr = super::Daemon::start_failure(dir.path(), &text, env);
     // The device is opened before the socket is bound: no client could have connected.
     assert!(!dir.path().join("parsec.sock").exists());
-    String::from_utf8_lossy(&out.stderr).into_owned()
+    stderr
 }

@@ -81,6 +81,34 @@ impl Daemon {
         daemon
     }
 
+    /// Starts the daemon with `config_text` (a socket path inside `dir`, which must not be
+    /// created) and `env`; expects it to fail at start-up and returns what it printed.
+    pub fn start_failure(dir: &Path, config_text: &str, env: &[(&str, &Path)]) -> String {
+        let path = dir.join("config.toml");
+        std::fs::write(&path, config_text).unwrap();
+        let mut cmd = Command::new(PARSEC);
+        cmd.arg("-c")
+            .arg(&path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (name, value) in env {
+            cmd.env(name, value);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let start = Instant::now();
+        while child.try_wait().unwrap().is_none() {
+            if start.elapsed() > Duration::from_secs(30) {
+                let _ = child.kill();
+                panic!("the daemon started with:\n{config_text}");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let out = child.wait_with_output().unwrap();
+        assert!(!out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+
     fn wait_ready(&mut self) {
         let start = Instant::now();
         while start.elapsed() < Duration::from_secs(20) {

@@ -3,7 +3,6 @@
 //! Only what outlives a restart is stored: id, SCK (public), its address, test flag, times.
 //! TSKs stay in the server's memory (see `parsec1::server::sessions`).
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
@@ -42,12 +41,10 @@ impl SqliteSessions {
         let conn = if path.as_os_str() == ":memory:" {
             Connection::open_in_memory().map_err(backend)?
         } else {
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).map_err(backend)?;
-            }
+            // 0600 (directories 0700) before SQLite opens it; its -wal and -shm files take
+            // the database file's mode.
+            parsec_keystore::create_private_file(path).map_err(backend)?;
             let conn = Connection::open(path).map_err(backend)?;
-            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-                .map_err(backend)?;
             conn.pragma_update(None, "journal_mode", "WAL")
                 .map_err(backend)?;
             conn.pragma_update(None, "synchronous", "NORMAL")
@@ -178,7 +175,9 @@ mod tests {
             // Once "a" expired, the key may have another.
             store.create(&session("c", &key, 300), 2, 100).unwrap();
         }
-        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(&path).unwrap().permissions(),
+        );
         assert_eq!(mode & 0o777, 0o600);
         let store = SqliteSessions::open(&path).unwrap();
         assert_eq!(store.get("b", 150).unwrap(), Some(session("b", &key, 200)));
