@@ -13,6 +13,7 @@
 
 mod commands;
 mod limiter;
+mod pending;
 pub mod sessions;
 
 use std::collections::{HashMap, HashSet};
@@ -22,14 +23,23 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use parsec_boss::{Limits, Time, Value};
 
 pub use commands::{Caller, Commands};
-pub use limiter::RateLimiter;
+pub use limiter::{client_of, RateLimiter};
+pub use pending::MAX_NONCES_PER_SESSION;
 pub use sessions::{MemorySessions, Session, SessionStore, StoreError};
 
 use crate::message::{self, bin_arg, codes, str_arg, RemoteError};
 use crate::{eta, pow, Error, KeyAddress, PrivateKey, SignedRecord, SymmetricKey};
+use pending::{Full, NonceRefused, Pending, PendingTable, UsedNonces};
 
 /// The protocol versions served.
 pub const PARSEC_VERSIONS: &[&str] = &["1.1", "1.2"];
+
+/// Most items decoded from an unauthenticated message (see [`Server::guest_limits`]).
+const GUEST_MAX_ELEMENTS: usize = 256;
+
+/// Items a tunnelled command may decode to per byte of its encoding: an item takes at least
+/// one byte, or a one-byte back-reference to a string; only references to containers copy more.
+const ELEMENTS_PER_BYTE: usize = 8;
 
 /// How the server behaves; [`Settings::default`] gives production values.
 #[derive(Debug, Clone)]
@@ -47,8 +57,10 @@ pub struct Settings {
     pub session_lifetime: u64,
     /// Live sessions one SCK may have.
     pub max_sessions_per_key: usize,
-    /// `requestSCK` contexts waiting for `registerSCK`, and how long they wait (seconds).
+    /// `requestSCK` contexts waiting for `registerSCK`, in total and per client address (an
+    /// IPv6 /64 counts as one), and how long they wait (seconds).
     pub max_pending: usize,
+    pub max_pending_per_address: usize,
     pub pending_lifetime: u64,
     /// Largest request body, and largest answer, in bytes.
     pub max_message_size: usize,
@@ -74,6 +86,7 @@ impl Default for Settings {
             session_lifetime: 30 * 24 * 3600,
             max_sessions_per_key: 16,
             max_pending: 4096,
+            max_pending_per_address: 16,
             pending_lifetime: 300,
             max_message_size: 64 * 1024,
             max_messages_per_tsk: 100_000,
@@ -92,15 +105,6 @@ pub struct RequestInfo {
     pub now: u64,
     /// Milliseconds on a monotonic clock (for rate limiting).
     pub now_ms: u64,
-}
-
-/// A `requestSCK` waiting for its `registerSCK`.
-struct Pending {
-    address: KeyAddress,
-    source: [u8; 32],
-    length: u32,
-    test: bool,
-    expires_at: u64,
 }
 
 /// A session's live TSK, with what the tunnel needs without asking the store.
@@ -135,7 +139,8 @@ pub struct Server<S> {
     store: S,
     commands: Commands,
     limiter: RateLimiter,
-    pending: Mutex<HashMap<[u8; 16], Pending>>,
+    pending: Mutex<PendingTable>,
+    nonces: Mutex<UsedNonces>,
     live: Mutex<HashMap<String, Live>>,
     contract_hash: Option<Vec<u8>>,
     offload: Option<Box<Offload>>,
@@ -185,7 +190,8 @@ impl<S: SessionStore> Server<S> {
             store,
             commands,
             limiter,
-            pending: Mutex::new(HashMap::new()),
+            pending: Mutex::new(PendingTable::default()),
+            nonces: Mutex::new(UsedNonces::default()),
             live: Mutex::new(HashMap::new()),
             contract_hash,
             offload: None,
@@ -228,10 +234,29 @@ impl<S: SessionStore> Server<S> {
         bytes
     }
 
-    fn limits(&self) -> Limits {
+    /// Limits for what anyone may send: the outer call and the guest commands' signed records.
+    /// Every call the protocol defines has a few dozen items at most (the tunnel's command is
+    /// one binary item), so a small element budget costs real clients nothing and keeps a
+    /// short message with nested back-references from expanding into millions of items.
+    fn guest_limits(&self) -> Limits {
         Limits {
             max_size: self.settings.max_message_size,
+            max_elements: GUEST_MAX_ELEMENTS,
             ..Limits::default()
+        }
+    }
+
+    /// Limits for a tunnelled command (authenticated by the session's TSK): items in
+    /// proportion to the message's size.
+    fn session_limits(&self, len: usize) -> Limits {
+        let defaults = Limits::default();
+        Limits {
+            max_size: self.settings.max_message_size,
+            max_elements: len
+                .saturating_mul(ELEMENTS_PER_BYTE)
+                .saturating_add(GUEST_MAX_ELEMENTS)
+                .min(defaults.max_elements),
+            ..defaults
         }
     }
 
@@ -239,7 +264,7 @@ impl<S: SessionStore> Server<S> {
         if body.len() > self.settings.max_message_size {
             return Err(too_large("request", body.len()));
         }
-        let call = parsec_boss::decode_with(body, self.limits())
+        let call = parsec_boss::decode_with(body, self.guest_limits())
             .map_err(|e| RemoteError::new(codes::BAD_REQUEST, format!("not a BOSS call: {e}")))?;
         let (cmd, args) = message::decode_call(call)?;
         if cmd == "cmd" {
@@ -250,7 +275,7 @@ impl<S: SessionStore> Server<S> {
         }
         match cmd.as_str() {
             "info" => Ok(self.info(info.now)),
-            "requestSCK" => self.request_sck(&args, info.now),
+            "requestSCK" => self.request_sck(&args, info.peer, info.now),
             "registerSCK" => self.register_sck(&args, info.now),
             "createTSK" => self.create_tsk(&args, info.now),
             "getServiceContract" => self.service_contract(&args),
@@ -288,7 +313,7 @@ impl<S: SessionStore> Server<S> {
         ])
     }
 
-    fn request_sck(&self, args: &Value, now: u64) -> Result<Value, RemoteError> {
+    fn request_sck(&self, args: &Value, peer: IpAddr, now: u64) -> Result<Value, RemoteError> {
         let address = sck_address(args)?;
         let test = args
             .get("testMode")
@@ -301,27 +326,36 @@ impl<S: SessionStore> Server<S> {
         };
         let source = random::<32>()?;
         let context = random::<16>()?;
-        {
-            let mut pending = lock(&self.pending);
-            if pending.len() >= self.settings.max_pending {
-                pending.retain(|_, p| p.expires_at > now);
+        let pending = Pending::new(
+            address,
+            source,
+            length,
+            test,
+            now.saturating_add(self.settings.pending_lifetime),
+            peer,
+        );
+        let kept = lock(&self.pending).insert(
+            context,
+            pending,
+            self.settings.max_pending,
+            self.settings.max_pending_per_address,
+            now,
+        );
+        match kept {
+            Ok(()) => {}
+            Err(Full::Client) => {
+                return Err(RemoteError::new(
+                    codes::TOO_MANY_REQUESTS,
+                    "too many session requests in progress from this address: finish them \
+                     (registerSCK) or wait for them to expire",
+                ))
             }
-            if pending.len() >= self.settings.max_pending {
+            Err(Full::Total) => {
                 return Err(RemoteError::new(
                     codes::TOO_MANY_REQUESTS,
                     "too many session requests in progress: try again later",
-                ));
+                ))
             }
-            pending.insert(
-                context,
-                Pending {
-                    address,
-                    source,
-                    length,
-                    test,
-                    expires_at: now.saturating_add(self.settings.pending_lifetime),
-                },
-            );
         }
         let task = Value::dict([
             ("type", Value::Int(1)),
@@ -349,11 +383,12 @@ impl<S: SessionStore> Server<S> {
             .map_err(|_| unknown())?;
         let record = bin_arg(args, "signedRecord")?;
         // Single use: taken before anything is checked, so a failed attempt cannot be retried.
-        let pending = lock(&self.pending).remove(&context).ok_or_else(unknown)?;
+        let pending = lock(&self.pending).take(&context).ok_or_else(unknown)?;
         if pending.expires_at <= now {
             return Err(unknown());
         }
-        let record = SignedRecord::unpack_with(record, self.limits()).map_err(signature_error)?;
+        let record =
+            SignedRecord::unpack_with(record, self.guest_limits()).map_err(signature_error)?;
         let key = record.key();
         let address = key.long_address().map_err(signature_error)?;
         if address != pending.address {
@@ -397,7 +432,7 @@ impl<S: SessionStore> Server<S> {
     }
 
     fn create_tsk(&self, args: &Value, now: u64) -> Result<Value, RemoteError> {
-        let record = SignedRecord::unpack_with(bin_arg(args, "signedRecord")?, self.limits())
+        let record = SignedRecord::unpack_with(bin_arg(args, "signedRecord")?, self.guest_limits())
             .map_err(signature_error)?;
         let payload = record.payload();
         let session_id = str_arg(payload, "sessionId")?;
@@ -444,6 +479,23 @@ impl<S: SessionStore> Server<S> {
             self.settings.tsk_lifetime
         };
         let expires_at = now.saturating_add(lifetime).min(session.expires_at);
+        // The record travels in the clear: without this, anyone who saw it could send it again
+        // and replace the session's live TSK with one only the session key can read.
+        match lock(&self.nonces).use_once(&session.id, client_nonce, expires_at, now) {
+            Ok(()) => {}
+            Err(NonceRefused::Replayed) => return Err(RemoteError::new(
+                codes::REPLAYED_MESSAGE,
+                "this createTSK record was already used: sign a new one with a fresh clientNonce",
+            )),
+            Err(NonceRefused::TooMany) => {
+                return Err(RemoteError::new(
+                    codes::TOO_MANY_REQUESTS,
+                    format!(
+                    "this session has made {MAX_NONCES_PER_SESSION} TSKs within one TSK lifetime"
+                ),
+                ))
+            }
+        }
         let tsk = SymmetricKey::random().map_err(internal)?;
         let secret = zeroize::Zeroizing::new(message::encode(&Value::dict([
             ("TSK", Value::Bin(tsk.as_bytes().to_vec())),
@@ -579,7 +631,7 @@ impl<S: SessionStore> Server<S> {
         now: u64,
     ) -> Result<Value, RemoteError> {
         let session_id = caller.session_id;
-        let call = parsec_boss::decode_with(plain, self.limits())
+        let call = parsec_boss::decode_with(plain, self.session_limits(plain.len()))
             .map_err(|e| RemoteError::new(codes::BAD_REQUEST, format!("not a BOSS call: {e}")))?;
         let (cmd, args) = message::decode_call(call)?;
         match cmd.as_str() {
@@ -597,6 +649,7 @@ impl<S: SessionStore> Server<S> {
             }
             "destroySession" => {
                 lock(&self.live).remove(session_id);
+                lock(&self.nonces).forget(session_id);
                 self.store.delete(session_id).map_err(internal)?;
                 Ok(Value::dict::<&str>([]))
             }
@@ -617,7 +670,8 @@ impl<S: SessionStore> Server<S> {
     /// Forgets expired sessions, TSKs and SCK requests. Call it now and then (the service does
     /// every minute).
     pub fn purge(&self, now: u64) -> Result<usize, StoreError> {
-        lock(&self.pending).retain(|_, p| p.expires_at > now);
+        lock(&self.pending).purge(now);
+        lock(&self.nonces).purge(now);
         lock(&self.live).retain(|_, l| l.tsk_expires_at > now && l.session_expires_at > now);
         self.store.purge_expired(now)
     }

@@ -621,3 +621,109 @@ fn time_service_answers_time_only() {
         .unwrap_err();
     assert_eq!(e.code, codes::BAD_REQUEST);
 }
+
+fn request_sck(server: &Server<MemorySessions>, peer: &str) -> Result<Value, RemoteError> {
+    let address = key(1).public_key().long_address().unwrap();
+    let call = message::encode_call(
+        "requestSCK",
+        Value::dict([("SCKAddress", Value::Bin(address.as_bytes().to_vec()))]),
+    );
+    let info = RequestInfo {
+        peer: peer.parse().unwrap(),
+        ..at(T0)
+    };
+    message::decode_answer(&server.handle(&call, info)).unwrap()
+}
+
+/// One address (or IPv6 /64) filling the pending table used to lock every other client out
+/// of registration for the contexts' lifetime.
+#[test]
+fn pending_registrations_are_bounded_per_address() {
+    let server = server_with(Settings {
+        max_pending: 8,
+        max_pending_per_address: 3,
+        ..settings()
+    });
+    for _ in 0..3 {
+        request_sck(&server, "192.0.2.50").unwrap();
+    }
+    let e = request_sck(&server, "192.0.2.50").unwrap_err();
+    assert_eq!(e.code, codes::TOO_MANY_REQUESTS);
+    assert!(e.text.contains("from this address"), "{}", e.text);
+    for i in 0..3 {
+        request_sck(&server, &format!("2001:db8:7::{i}")).unwrap();
+    }
+    let e = request_sck(&server, "2001:db8:7::ffff").unwrap_err();
+    assert_eq!(e.code, codes::TOO_MANY_REQUESTS, "the same /64");
+    // Others still register, end to end.
+    register(&server, key(2), false);
+}
+
+/// A `createTSK` travels in the clear; sent again by whoever saw it, it used to replace the
+/// session's live TSK, and the owner's next call failed its HMAC check.
+#[test]
+fn a_replayed_create_tsk_is_refused_and_the_live_tsk_keeps_working() {
+    let server = server_with(settings());
+    let r = register(&server, key(1), false);
+    let trusted = [server.service_address().clone()];
+    let (state, create) = client::create_tsk(&r.sck, &r.session_id, &trusted).unwrap();
+    let t = state.receive(&server.handle(&create, at(T0))).unwrap();
+    let replay = message::decode_answer(&server.handle(&create, at(T0 + 1))).unwrap();
+    assert_eq!(replay.unwrap_err().code, codes::REPLAYED_MESSAGE);
+    call(&server, &r, &t, "whoami", empty(), T0 + 2)
+        .unwrap()
+        .unwrap();
+    // The owner still makes new TSKs (fresh nonces) whenever it wants.
+    let t2 = tsk(&server, &r, T0 + 3).unwrap();
+    call(&server, &r, &t2, "whoami", empty(), T0 + 3)
+        .unwrap()
+        .unwrap();
+}
+
+/// A message of a few bytes whose back-references double at every level (2^n items from 4n
+/// bytes) decoded to about a million items before anything checked who sent it.
+#[test]
+fn nested_references_cannot_expand_a_short_message() {
+    fn header(code: u8, v: usize) -> Vec<u8> {
+        if v < 23 {
+            vec![(v as u8) << 3 | code]
+        } else {
+            vec![23 << 3 | code, v as u8]
+        }
+    }
+    // {"cmd": "info", "args": {"x": [0, [0, 0], [#8, #8], [#9, #9], ...]}}: 17 doublings,
+    // about half a million items from 80 bytes. The
+    // cache numbers from 1: the call #1, "cmd" #2, "info" #3, "args" #4, its dict #5, "x" #6,
+    // the chain's list #7, its first sublist #8.
+    let mut call = vec![0x17]; // a dict of 2
+    for text in ["cmd", "info", "args"] {
+        call.extend(header(3, text.len()));
+        call.extend(text.as_bytes());
+    }
+    call.push(0x0f); // a dict of 1
+    call.extend(header(3, 1));
+    call.extend(b"x");
+    call.extend(header(6, 18));
+    call.push(0x00);
+    call.extend_from_slice(&[0x16, 0x00, 0x00]);
+    for k in 1..17 {
+        call.push(0x16);
+        call.extend(header(5, k + 7));
+        call.extend(header(5, k + 7));
+    }
+    assert!(call.len() < 200, "{} bytes", call.len());
+    let server = server_with(settings());
+    let unlimited = parsec_boss::decode_with(&call, parsec_boss::Limits::default());
+    let e = message::decode_answer(&server.handle(&call, at(T0)))
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(e.code, codes::BAD_REQUEST, "{}", e.text);
+    assert!(e.text.contains("limit"), "{}", e.text);
+    // The same message decodes under the general limits (so it is the guest budget that
+    // refuses it), and a normal info still works.
+    assert!(unlimited.is_ok(), "{unlimited:?}");
+    let info = message::encode_call("info", empty());
+    assert!(message::decode_answer(&server.handle(&info, at(T0)))
+        .unwrap()
+        .is_ok());
+}
