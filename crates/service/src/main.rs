@@ -62,7 +62,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(parsec_service::server::run(config, args.config)) {
+    let result = runtime.block_on(parsec_service::server::run(config, args.config));
+    // Whatever is still running (a Parsec.1 request past its shutdown_timeout) ends here:
+    // dropping the runtime would wait for it without limit.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e:#}");

@@ -9,8 +9,8 @@ mod common;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use common::backends::{Device, Kind};
-use common::{software_config, Daemon, DIRECT};
+use common::backends::Kind;
+use common::p1::{start, start_at, start_with, P1};
 use parsec1::message::codes;
 use parsec1::{KeyAddress, PrivateKey};
 use parsec_boss::Value;
@@ -20,67 +20,6 @@ use parsec_rs_client::parsec1::{
     decode_sck, decode_tsk, Error, FileStorage, FixedServiceKeys, HttpTransport, MemoryStorage,
     Options, ServiceKeys, Session, Storage, SCK, SID, TSK,
 };
-
-/// A daemon with the software provider and Parsec.1 on a free loopback port.
-struct P1 {
-    daemon: Daemon,
-    url: String,
-    service_key: KeyAddress,
-}
-
-fn start(parsec1_extra: &str) -> P1 {
-    start_at(None, parsec1_extra)
-}
-
-/// Like [`start`]; with `Some(socket)`, on another daemon's socket path and so its state.
-fn start_at(socket: Option<std::path::PathBuf>, parsec1_extra: &str) -> P1 {
-    start_with(socket, &Device::Software, parsec1_extra)
-}
-
-/// Like [`start_at`], with `device`'s provider after the software provider (none for
-/// `Device::Software`).
-fn start_with(socket: Option<std::path::PathBuf>, device: &Device, parsec1_extra: &str) -> P1 {
-    let extra = parsec1_extra.to_string();
-    let hardware = match device {
-        Device::Software => String::new(),
-        device => device.provider_section("sqlite-manager"),
-    };
-    let daemon = Daemon::start_at(
-        socket,
-        move |socket| {
-            let state = socket.parent().unwrap().parent().unwrap().join("state");
-            format!(
-                "{}\n{hardware}\n[parsec1]\nlisten = \"127.0.0.1:0\"\nservice_key_bits = 2048\n\
-             test_pow_difficulty = 8\npow_difficulty = 12\n{extra}\n",
-                software_config(socket, &state, DIRECT)
-            )
-        },
-        |cmd| device.environment(cmd),
-    );
-    let start = Instant::now();
-    loop {
-        let out = daemon.stdout();
-        let value = |name: &str| {
-            out.lines()
-                .find_map(|l| l.strip_prefix(name))
-                .map(str::to_string)
-        };
-        if let (Some(url), Some(key)) = (value("PARSEC1_ENDPOINT="), value("PARSEC1_SERVICE_KEY="))
-        {
-            return P1 {
-                url,
-                service_key: KeyAddress::parse(&key).unwrap(),
-                daemon,
-            };
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "no Parsec.1 endpoint:\n{}",
-            daemon.stderr()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -470,23 +409,11 @@ fn remote_and_local_applications_never_see_each_others_keys() {
     assert_eq!(remote_code(e), codes::UNKNOWN_COMMAND);
 }
 
-fn http(p1: &P1, request: &[u8]) -> String {
-    common::http(
-        p1.url
-            .strip_prefix("http://")
-            .unwrap()
-            .split('/')
-            .next()
-            .unwrap(),
-        request,
-    )
-}
-
 #[test]
 fn raw_bodies_cors_and_oversized_requests() {
     let p1 = start("max_message_size = 2048\n");
     let path = "/api/p1";
-    let answer = http(&p1, &common::parsec1_info_request(path));
+    let answer = p1.http(&common::parsec1_info_request(path));
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(
         answer
@@ -499,7 +426,7 @@ fn raw_bodies_cors_and_oversized_requests() {
     let preflight = format!(
         "OPTIONS {path} HTTP/1.1\r\nHost: x\r\nOrigin: http://page.example\r\nAccess-Control-Request-Method: POST\r\nAccess-Control-Request-Headers: content-type\r\nConnection: close\r\n\r\n"
     );
-    let answer = http(&p1, preflight.as_bytes()).to_ascii_lowercase();
+    let answer = p1.http(preflight.as_bytes()).to_ascii_lowercase();
     assert!(answer.starts_with("http/1.1 200"), "{answer}");
     assert!(answer.contains("access-control-allow-methods"), "{answer}");
 
@@ -511,15 +438,12 @@ fn raw_bodies_cors_and_oversized_requests() {
     )
     .into_bytes();
     time.extend_from_slice(&call);
-    let answer = http(&p1, &time);
+    let answer = p1.http(&time);
     assert!(
         answer.starts_with("HTTP/1.1 200") && answer.contains("time"),
         "{answer}"
     );
-    let answer = http(
-        &p1,
-        b"GET /nothing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-    );
+    let answer = p1.http(b"GET /nothing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     assert!(
         answer.starts_with("HTTP/1.1 404") && answer.contains(codes::UNKNOWN_COMMAND),
         "{answer}"
@@ -532,7 +456,7 @@ fn raw_bodies_cors_and_oversized_requests() {
     )
     .into_bytes();
     request.extend_from_slice(&big);
-    let answer = http(&p1, &request);
+    let answer = p1.http(&request);
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.contains(codes::MESSAGE_TOO_LARGE), "{answer}");
 }
@@ -579,14 +503,7 @@ fn independent_node_client_on_unicrypto() {
 #[test]
 fn connections_are_bounded_and_idle_ones_closed() {
     let p1 = start("max_connections = 1\nidle_timeout = 1\n");
-    let authority = p1
-        .url
-        .strip_prefix("http://")
-        .unwrap()
-        .split('/')
-        .next()
-        .unwrap()
-        .to_string();
+    let authority = p1.authority();
     // A silent client holds the only slot until the idle limit closes it.
     let mut silent = std::net::TcpStream::connect(&authority).unwrap();
     std::thread::sleep(Duration::from_millis(100));

@@ -40,6 +40,16 @@ pub struct Parsec1Config {
     /// may move no byte before it is closed.
     pub max_connections: usize,
     pub idle_timeout: u64,
+    /// Connections one client address (an IPv6 /64) may hold at once; further ones are closed.
+    pub max_connections_per_address: usize,
+    /// Seconds a request's header may take from its first byte, and the whole request.
+    pub header_timeout: u64,
+    pub request_timeout: u64,
+    /// Seconds requests in flight are given to finish on SIGTERM before their connections are
+    /// closed.
+    pub shutdown_timeout: u64,
+    /// `requestSCK` calls waiting for their `registerSCK`, from one client address.
+    pub max_pending_per_address: usize,
     /// Guest requests per second per peer address (0: no limit), and the burst allowed.
     pub guest_requests_per_second: u32,
     pub guest_burst: u32,
@@ -69,6 +79,11 @@ impl Parsec1Config {
             max_sessions_per_key: 16,
             max_connections: 1024,
             idle_timeout: 30,
+            max_connections_per_address: 64,
+            header_timeout: 10,
+            request_timeout: 30,
+            shutdown_timeout: 10,
+            max_pending_per_address: 16,
             guest_requests_per_second: 20,
             guest_burst: 40,
             allowed_origins: vec!["*".into()],
@@ -150,6 +165,21 @@ impl Parsec1Config {
             idle_timeout: s
                 .integer("idle_timeout", 1, 3600)?
                 .unwrap_or(d.idle_timeout),
+            max_connections_per_address: s
+                .integer("max_connections_per_address", 1, 65536)?
+                .map_or(d.max_connections_per_address, usize_of),
+            header_timeout: s
+                .integer("header_timeout", 1, 3600)?
+                .unwrap_or(d.header_timeout),
+            request_timeout: s
+                .integer("request_timeout", 1, 3600)?
+                .unwrap_or(d.request_timeout),
+            shutdown_timeout: s
+                .integer("shutdown_timeout", 0, 3600)?
+                .unwrap_or(d.shutdown_timeout),
+            max_pending_per_address: s
+                .integer("max_pending_per_address", 1, 1 << 20)?
+                .map_or(d.max_pending_per_address, usize_of),
             guest_requests_per_second: s
                 .integer("guest_requests_per_second", 0, 1 << 20)?
                 .map_or(d.guest_requests_per_second, |v| v as u32),

@@ -231,6 +231,37 @@ fn the_shipped_hardware_provider_examples_load() {
     assert!(!t.skip_if_no_tpm);
 }
 
+/// The reference config's `[parsec1]` example, switched on, loads without a warning and shows
+/// the defaults (bar the example paths and provider), so every key it documents exists and
+/// says what the service does without it.
+#[test]
+fn the_shipped_parsec1_example_shows_the_defaults() {
+    let text = include_str!("../../../../config/config.toml");
+    let at = text.find("#[parsec1]").unwrap();
+    let example: String = text[at..]
+        .lines()
+        .map(|line| match line.strip_prefix('#') {
+            Some(rest) if rest.starts_with(|c: char| c.is_ascii_lowercase() || c == '[') => rest,
+            _ => line,
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let loaded = Config::parse(&format!(
+        "{MINIMAL}[[provider]]\nprovider_type = \"MbedCrypto\"\n{example}"
+    ))
+    .unwrap();
+    assert_eq!(loaded.warnings, Vec::<String>::new());
+    let shown = loaded.config.parsec1.unwrap();
+    assert!(shown.session_store.is_some() && shown.service_contract.is_some());
+    let expected = Parsec1Config {
+        session_store: shown.session_store.clone(),
+        service_contract: shown.service_contract.clone(),
+        provider: Some(1),
+        ..Parsec1Config::defaults()
+    };
+    assert_eq!(shown, expected);
+}
+
 #[test]
 fn software_is_our_name_for_upstreams_mbed_crypto() {
     for name in ["MbedCrypto", "Software"] {
@@ -266,8 +297,9 @@ fn parsec1_section_reads_every_key() {
          listen = \"0.0.0.0:9000\"\npath = \"/p1\"\nservice_key_bits = 2048\n\
          pow_difficulty = 20\ntsk_lifetime = 60\nsession_lifetime = 600\n\
          session_store = \":memory:\"\nmax_message_size = 4096\nmax_sessions_per_key = 2\n\
-         max_connections = 8\nidle_timeout = 5\n\
-         guest_requests_per_second = 0\nallowed_origins = [\"https://a.example\"]\n\
+         max_connections = 8\nidle_timeout = 5\nmax_connections_per_address = 2\n\
+         header_timeout = 3\nrequest_timeout = 4\nshutdown_timeout = 0\n\
+         max_pending_per_address = 7\nguest_requests_per_second = 0\nallowed_origins = [\"https://a.example\"]\n\
          service_name = \"svc\"\nprovider = 1\n"
     );
     let loaded = Config::parse(&text).unwrap();
@@ -286,6 +318,12 @@ fn parsec1_section_reads_every_key() {
     assert_eq!((p.max_message_size, p.max_sessions_per_key), (4096, 2));
     assert_eq!(p.guest_requests_per_second, 0);
     assert_eq!((p.max_connections, p.idle_timeout), (8, 5));
+    assert_eq!(p.max_connections_per_address, 2);
+    assert_eq!(
+        (p.header_timeout, p.request_timeout, p.shutdown_timeout),
+        (3, 4, 0)
+    );
+    assert_eq!(p.max_pending_per_address, 7);
     assert_eq!(p.allowed_origins, ["https://a.example"]);
     assert_eq!((p.service_name.as_str(), p.provider), ("svc", Some(1)));
 
@@ -309,6 +347,11 @@ fn parsec1_bad_values_name_the_key() {
         ("max_message_size = 1000000", "parsec1.max_message_size"),
         ("allowed_origins = \"*\"", "parsec1.allowed_origins"),
         ("provider = 0", "parsec1.provider"),
+        ("header_timeout = 0", "parsec1.header_timeout"),
+        (
+            "max_connections_per_address = 0",
+            "parsec1.max_connections_per_address",
+        ),
     ] {
         let e = error_of(&with(body));
         assert_eq!(e.key, key, "{body}: {e}");

@@ -14,6 +14,7 @@ use parsec_client::BasicClient;
 use parsec_wire::{Response, ResponseHeader, HEADER_LEN};
 
 pub mod backends;
+pub mod p1;
 
 pub const PARSEC: &str = env!("CARGO_BIN_EXE_parsec");
 

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use axum::body::to_bytes;
+use axum::body::{to_bytes, Bytes};
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderValue, Method};
 use axum::response::{IntoResponse, Response};
@@ -80,6 +80,7 @@ pub fn build(
         test_tsk_lifetime: config.test_tsk_lifetime,
         session_lifetime: config.session_lifetime,
         max_sessions_per_key: config.max_sessions_per_key,
+        max_pending_per_address: config.max_pending_per_address,
         max_message_size: config.max_message_size,
         guest_rate: config.guest_requests_per_second,
         guest_burst: config.guest_burst,
@@ -105,10 +106,13 @@ pub fn build(
 struct Front {
     server: Arc<Parsec1Server>,
     max_body: usize,
+    /// The whole request (header and body) must arrive within this, from its first byte.
+    request_timeout: Duration,
     started: Instant,
 }
 
-/// Serves `listener` until `shutdown` turns true, then finishes the requests in flight.
+/// Serves `listener` until `shutdown` turns true, then gives the requests in flight
+/// `shutdown_timeout` to finish.
 pub async fn serve(
     listener: TcpListener,
     server: Arc<Parsec1Server>,
@@ -117,6 +121,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let front = Arc::new(Front {
         max_body: config.max_message_size,
+        request_timeout: Duration::from_secs(config.request_timeout),
         server: server.clone(),
         started: Instant::now(),
     });
@@ -143,16 +148,35 @@ pub async fn serve(
     let listener = conn::LimitedListener::new(
         listener,
         config.max_connections,
-        Duration::from_secs(config.idle_timeout),
+        config.max_connections_per_address,
+        conn::Timeouts {
+            idle: Duration::from_secs(config.idle_timeout),
+            header: Duration::from_secs(config.header_timeout),
+        },
     );
+    let mut stopped = shutdown.clone();
     let served = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<conn::Peer>(),
     )
     .with_graceful_shutdown(async move {
         let _ = shutdown.wait_for(|stop| *stop).await;
-    })
-    .await;
+    });
+    let grace = Duration::from_secs(config.shutdown_timeout);
+    let served = tokio::select! {
+        served = served => served,
+        _ = async {
+            let _ = stopped.wait_for(|stop| *stop).await;
+            tokio::time::sleep(grace).await;
+        } => {
+            // Their tasks end with the runtime.
+            tracing::warn!(
+                "Parsec.1: connections still open {} s after the stop: closing them",
+                grace.as_secs()
+            );
+            Ok(())
+        }
+    };
     purge.abort();
     served
 }
@@ -162,24 +186,18 @@ pub fn time_path(path: &str) -> Option<String> {
     path.strip_suffix("p1").map(|root| format!("{root}p0"))
 }
 
-async fn time(request: Request) -> Response {
-    let boundary = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(multipart::boundary)
-        .map(str::to_string);
-    let Ok(bytes) = to_bytes(request.into_body(), 4096 + MULTIPART_SLACK).await else {
-        return error(codes::MESSAGE_TOO_LARGE, "the request is too large");
-    };
-    let call = match &boundary {
-        None => &bytes[..],
-        Some(b) => multipart::field(&bytes, b, "cmd").unwrap_or_default(),
-    };
-    boss(parsec1::server::time_service(
-        call,
-        parsec_boss::Time::now().seconds(),
-    ))
+async fn time(
+    State(front): State<Arc<Front>>,
+    ConnectInfo(peer): ConnectInfo<conn::Peer>,
+    request: Request,
+) -> Response {
+    match read_call(&front, &peer, request, 4096).await {
+        Ok(call) => boss(parsec1::server::time_service(
+            &call,
+            parsec_boss::Time::now().seconds(),
+        )),
+        Err(refused) => refused,
+    }
 }
 
 /// Any other path or method: a BOSS error (clients decode every body) with HTTP 404.
@@ -211,41 +229,85 @@ fn error(code: &str, text: impl Into<String>) -> Response {
     boss(message::encode_answer(&Err(RemoteError::new(code, text))))
 }
 
-async fn handle(
-    State(front): State<Arc<Front>>,
-    ConnectInfo(conn::Peer(peer)): ConnectInfo<conn::Peer>,
+/// The BOSS call a request carries (the raw body, or its multipart field `cmd`), at most
+/// `max` bytes, read by the request's deadline; or the answer refusing it.
+async fn read_call(
+    front: &Front,
+    peer: &conn::Peer,
     request: Request,
-) -> Response {
+    max: usize,
+) -> Result<Bytes, Response> {
     let (parts, body) = request.into_parts();
     let boundary = parts
         .headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(multipart::boundary);
-    let limit = front.max_body
+    let limit = max
         + if boundary.is_some() {
             MULTIPART_SLACK
         } else {
             0
         };
-    let Ok(bytes) = to_bytes(body, limit).await else {
-        return error(
-            codes::MESSAGE_TOO_LARGE,
-            format!("the request is larger than {} bytes", front.max_body),
-        );
+    let deadline = peer.request_started() + front.request_timeout;
+    let bytes = match tokio::time::timeout_at(deadline, to_bytes(body, limit)).await {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(_)) => {
+            return Err(error(
+                codes::MESSAGE_TOO_LARGE,
+                format!("the request is larger than {max} bytes"),
+            ))
+        }
+        Err(_) => {
+            let mut response = error(
+                codes::BAD_REQUEST,
+                format!(
+                    "the request did not arrive within {} s",
+                    front.request_timeout.as_secs()
+                ),
+            );
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            return Err(response);
+        }
     };
-    let call = match boundary {
-        None => &bytes[..],
+    match boundary {
+        None => Ok(bytes),
         Some(b) => match multipart::field(&bytes, b, "cmd") {
-            Some(call) => call,
-            None => return error(codes::BAD_REQUEST, "the multipart body has no field `cmd`"),
+            Some(call) => Ok(bytes.slice_ref(call)),
+            None => Err(error(
+                codes::BAD_REQUEST,
+                "the multipart body has no field `cmd`",
+            )),
         },
+    }
+}
+
+/// Calls larger than this are answered off the runtime's threads: decoding what a session
+/// may send costs in proportion to its size.
+const INLINE_MAX: usize = 4096;
+
+async fn handle(
+    State(front): State<Arc<Front>>,
+    ConnectInfo(peer): ConnectInfo<conn::Peer>,
+    request: Request,
+) -> Response {
+    let call = match read_call(&front, &peer, request, front.max_body).await {
+        Ok(call) => call,
+        Err(refused) => return refused,
     };
     let info = RequestInfo {
-        peer: peer.ip(),
+        peer: peer.addr.ip(),
         now: parsec_boss::Time::now().seconds(),
         now_ms: u64::try_from(front.started.elapsed().as_millis()).unwrap_or(u64::MAX),
     };
-    // Inline: the server offloads its heavy steps itself (see `build`).
-    boss(front.server.handle(call, info))
+    // Small calls inline: the server offloads its heavy steps itself (see `build`).
+    if call.len() <= INLINE_MAX {
+        boss(front.server.handle(&call, info))
+    } else {
+        boss(tokio::task::block_in_place(|| {
+            front.server.handle(&call, info)
+        }))
+    }
 }
