@@ -224,9 +224,13 @@ pub async fn run(config: Config, config_path: Option<PathBuf>) -> anyhow::Result
         let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
         cpus.max(crate::front::unix::DEFAULT_FLOOR)
     });
-    let unix =
-        crate::front::unix::Front::start(listener, shared, floor, config.listener.max_connections)
-            .context("cannot start the socket front end")?;
+    let size = crate::front::unix::PoolSize {
+        floor,
+        max_connections: config.listener.max_connections,
+        max_per_uid: config.listener.max_connections_per_uid,
+    };
+    let unix = crate::front::unix::Front::start(listener, shared, size)
+        .context("cannot start the socket front end")?;
     let mut stop = stop_rx.clone();
     let _ = stop.wait_for(|stop| *stop).await;
     let owned = bound_path.is_some();

@@ -5,9 +5,15 @@ mod common;
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpStream};
+use std::os::unix::net::UnixStream;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::p1::start;
+use common::{config, Daemon, DIRECT};
+use parsec_wire::{Opcode, RawHeader};
 
 /// A TCP connection to `to` from the loopback address `from`, so that one test can be several
 /// client addresses (all of 127.0.0.0/8 is this machine).
@@ -165,4 +171,102 @@ fn sigterm_does_not_wait_for_slow_clients() {
     for d in drippers {
         assert!(d.join().unwrap().closed_after.is_some());
     }
+}
+
+fn ping() -> [u8; parsec_wire::HEADER_LEN] {
+    RawHeader {
+        version_maj: 1,
+        opcode: Opcode::Ping.to_u32(),
+        ..RawHeader::default()
+    }
+    .encode()
+}
+
+/// Pings on `stream` and reads the answer; false if the service closed it instead.
+fn ping_on(stream: &mut UnixStream) -> bool {
+    stream.write_all(&ping()).is_ok() && common::read_response(stream).is_ok()
+}
+
+/// The other UID's side of [`one_uid_cannot_hold_every_socket_slot`]: this test binary run
+/// again as another user. Opens `PARSEC_HOLDER_CONNECTIONS` connections to
+/// `PARSEC_HOLDER_SOCKET` and pings on each every 200 ms for 8 s, then prints how many the
+/// service served and how many it closed.
+#[test]
+#[ignore = "a helper process that one_uid_cannot_hold_every_socket_slot starts as another user"]
+fn uid_holder() {
+    let socket = std::env::var("PARSEC_HOLDER_SOCKET").expect("run by another test");
+    let n: usize = std::env::var("PARSEC_HOLDER_CONNECTIONS")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let mut open: Vec<UnixStream> = Vec::new();
+    let mut refused = 0;
+    for _ in 0..n {
+        let mut stream = UnixStream::connect(&socket).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        if ping_on(&mut stream) {
+            open.push(stream);
+        } else {
+            refused += 1;
+        }
+    }
+    println!("HOLDING served={} refused={refused}", open.len());
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(8) {
+        for stream in &mut open {
+            assert!(ping_on(stream), "a held connection stays served");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// One UID pinging on 4 connections held all 4 slots of the pool, and every other client
+/// waited. Now a UID holds `max_connections_per_uid` at most; the others are served.
+#[test]
+fn one_uid_cannot_hold_every_socket_slot() {
+    let daemon = Daemon::start(|socket| {
+        config(socket, 3000, DIRECT, "").replace(
+            "timeout = 3000\n",
+            "timeout = 3000\nmax_connections = 4\nmax_connections_per_uid = 2\n",
+        )
+    });
+    // The other user must reach the socket.
+    let open_up = |p: &Path| {
+        std::fs::set_permissions(p, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap()
+    };
+    open_up(daemon.dir.path());
+    open_up(daemon.socket.parent().unwrap());
+    let mut holder = Command::new(std::env::current_exe().unwrap())
+        .args(["--ignored", "--exact", "uid_holder", "--nocapture"])
+        .env("PARSEC_HOLDER_SOCKET", &daemon.socket)
+        .env("PARSEC_HOLDER_CONNECTIONS", "4")
+        .uid(65534)
+        .gid(65534)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(holder.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.starts_with("HOLDING") {
+        line.clear();
+        let n = std::io::BufRead::read_line(&mut out, &mut line).unwrap();
+        assert!(
+            n > 0,
+            "the holder ended without holding: {:?}",
+            holder.wait_with_output()
+        );
+    }
+    assert_eq!(line.trim(), "HOLDING served=2 refused=2");
+    // While it holds its two, this UID is served, on several connections at once.
+    let mut mine: Vec<UnixStream> = (0..2).map(|_| daemon.connect()).collect();
+    for _ in 0..3 {
+        for stream in &mut mine {
+            assert!(ping_on(stream));
+        }
+    }
+    let status = holder.wait().unwrap();
+    assert!(status.success(), "the holder's connections stayed served");
 }

@@ -10,7 +10,7 @@ use common::direct_client;
 use parsec_keystore::{KeyId, KeyRecord, KeyStore, MasterKey, SqliteStore};
 use parsec_service::config::Config;
 use parsec_service::dispatch::Service;
-use parsec_service::front::unix::Front;
+use parsec_service::front::unix::{Front, PoolSize};
 use parsec_service::server::{listen, Shared};
 use parsec_wire::ProviderId;
 
@@ -30,7 +30,12 @@ impl InProcess {
         let listener = listen(&config.listener.socket_path).unwrap();
         let store: Arc<dyn KeyStore> = store;
         let shared = Arc::new(Shared::new(Service::new(&config, Some(store)).unwrap()));
-        let front = Front::start(listener.listener, shared, 2, 16).unwrap();
+        let size = PoolSize {
+            floor: 2,
+            max_connections: 16,
+            max_per_uid: 16,
+        };
+        let front = Front::start(listener.listener, shared, size).unwrap();
         InProcess {
             _dir: dir,
             socket,

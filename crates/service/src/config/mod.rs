@@ -23,6 +23,12 @@ pub const UPSTREAM_SOCKET_PATH: &str = "/run/parsec/parsec.sock";
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(1000);
 /// Connections served at once; more clients wait in the listen backlog.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
+
+/// Connections one peer UID may hold when the config names no number: a quarter of all, so
+/// that one UID leaves three quarters of the pool to the others.
+pub fn default_per_uid(max_connections: usize) -> usize {
+    (max_connections / 4).max(1)
+}
 const DEFAULT_LIMIT: usize = 1 << 20;
 const MAX_LIMIT: u64 = 1 << 30;
 
@@ -63,6 +69,9 @@ pub struct ListenerConfig {
     pub timeout: Duration,
     /// Connections served at once (our key; upstream bounds this with its thread pool).
     pub max_connections: usize,
+    /// Connections one peer UID may hold at once (our key; default a quarter of
+    /// `max_connections`).
+    pub max_connections_per_uid: usize,
 }
 
 /// Where the embedded configuration keeps its keys: `$XDG_DATA_HOME/parsec`, else
@@ -233,7 +242,13 @@ const KNOWN_KEYS: &[(&str, &[&str])] = &[
     ),
     (
         "[listener]",
-        &["listener_type", "timeout", "socket_path", "max_connections"],
+        &[
+            "listener_type",
+            "timeout",
+            "socket_path",
+            "max_connections",
+            "max_connections_per_uid",
+        ],
     ),
     (
         "[authenticator]",
@@ -284,6 +299,7 @@ impl Config {
                 socket_path: dir.join("parsec.sock"),
                 timeout: DEFAULT_TIMEOUT,
                 max_connections: DEFAULT_MAX_CONNECTIONS,
+                max_connections_per_uid: default_per_uid(DEFAULT_MAX_CONNECTIONS),
             },
             authenticators: vec![AuthenticatorConfig {
                 kind: AuthKind::UnixPeerCredentials,
@@ -357,6 +373,7 @@ impl Config {
                 socket_path: PathBuf::from(UPSTREAM_SOCKET_PATH),
                 timeout: DEFAULT_TIMEOUT,
                 max_connections: DEFAULT_MAX_CONNECTIONS,
+                max_connections_per_uid: default_per_uid(DEFAULT_MAX_CONNECTIONS),
             },
         };
         let authenticators = read_authenticators(&mut root, &mut warnings)?;
@@ -463,11 +480,16 @@ impl ListenerConfig {
         let max_connections = s
             .integer("max_connections", 1, 65536)?
             .map_or(DEFAULT_MAX_CONNECTIONS, usize_of);
+        let max_connections_per_uid = s
+            .integer("max_connections_per_uid", 1, 65536)?
+            .map_or(default_per_uid(max_connections), usize_of)
+            .min(max_connections);
         warnings.extend(s.unread().iter().map(|k| unknown_key_warning(k)));
         Ok(ListenerConfig {
             socket_path,
             timeout,
             max_connections,
+            max_connections_per_uid,
         })
     }
 }

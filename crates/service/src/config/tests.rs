@@ -364,3 +364,27 @@ fn parsec1_bad_values_name_the_key() {
     assert_eq!(e.key, "parsec1");
     assert!(e.reason.contains("provider"), "{e}");
 }
+
+#[test]
+fn connections_per_uid_default_to_a_quarter_and_never_exceed_the_total() {
+    let listener = |keys: &str| {
+        Config::parse(&format!(
+            "{MINIMAL}[listener]\nsocket_path = \"/s\"\n{keys}"
+        ))
+        .unwrap()
+        .config
+        .listener
+    };
+    let l = listener("");
+    assert_eq!((l.max_connections, l.max_connections_per_uid), (256, 64));
+    let l = listener("max_connections = 10\n");
+    assert_eq!(l.max_connections_per_uid, 2);
+    let l = listener("max_connections = 10\nmax_connections_per_uid = 7\n");
+    assert_eq!(l.max_connections_per_uid, 7);
+    let l = listener("max_connections = 10\nmax_connections_per_uid = 70\n");
+    assert_eq!(l.max_connections_per_uid, 10);
+    let e = error_of(&format!(
+        "{MINIMAL}[listener]\nsocket_path = \"/s\"\nmax_connections_per_uid = 0\n"
+    ));
+    assert_eq!(e.key, "listener.max_connections_per_uid");
+}

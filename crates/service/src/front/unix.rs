@@ -16,8 +16,12 @@
 //! request per connection; a client that sends another request on the same connection is
 //! served too.
 //!
+//! One peer UID holds at most `max_per_uid` of the connections at once: its further
+//! connections are closed at once, unanswered, so that the other UIDs keep the rest of the pool.
+//!
 //! On stop, no new connection is served, connections waiting for a request are closed, and
-//! requests already arriving are read, answered and closed.
+//! requests already arriving are read, answered and closed. A panic while serving a connection
+//! closes that connection only: its thread and slots are released and the thread serves on.
 
 use std::collections::HashMap;
 use std::io::{self, ErrorKind, Read, Write};
@@ -30,6 +34,24 @@ use parsec_wire::{HeaderError, RawHeader, Response, HEADER_LEN};
 
 use crate::auth::Peer;
 use crate::server::Shared;
+
+/// What the front hands each framed request to: the running service (a stand-in in tests).
+pub trait Handler: Send + Sync + 'static {
+    /// The limits of the next request.
+    fn limits(&self) -> Limits;
+    /// The answer to one framed request.
+    fn handle(&self, raw: &RawHeader, body: &[u8], auth: &[u8], peer: Peer) -> Response;
+}
+
+impl Handler for Shared {
+    fn limits(&self) -> Limits {
+        self.current().limits()
+    }
+
+    fn handle(&self, raw: &RawHeader, body: &[u8], auth: &[u8], peer: Peer) -> Response {
+        self.current().handle(raw, body, auth, peer)
+    }
+}
 
 /// How long a thread beyond the pool's floor waits for a connection before it ends.
 pub const IDLE_EXIT: Duration = Duration::from_secs(5);
@@ -70,9 +92,10 @@ pub struct Front {
 
 struct Pool {
     listener: UnixListener,
-    shared: Arc<Shared>,
+    handler: Arc<dyn Handler>,
     floor: usize,
     max: usize,
+    max_per_uid: usize,
     state: Mutex<State>,
     /// Signalled when a thread stops serving while the pool is stopping.
     served: Condvar,
@@ -89,16 +112,28 @@ struct State {
     /// their reads are ended so they close at once.
     waiting: HashMap<u64, Arc<UnixStream>>,
     next_connection: u64,
+    /// Connections served per peer UID (`None`: the UID could not be read).
+    per_uid: HashMap<Option<u32>, usize>,
+}
+
+/// The sizes of the pool.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolSize {
+    /// Threads kept ready.
+    pub floor: usize,
+    /// Connections served at once (threads at most).
+    pub max_connections: usize,
+    /// Connections one peer UID may hold at once.
+    pub max_per_uid: usize,
 }
 
 impl Front {
-    /// Starts serving `listener` (a blocking socket) with `floor` threads, growing to at most
-    /// `max_connections`.
+    /// Starts serving `listener` (a blocking socket) with `size.floor` threads, growing to at
+    /// most `size.max_connections`.
     pub fn start(
         listener: UnixListener,
-        shared: Arc<Shared>,
-        floor: usize,
-        max_connections: usize,
+        handler: Arc<dyn Handler>,
+        size: PoolSize,
     ) -> io::Result<Front> {
         listener.set_nonblocking(false)?;
         // `accept` then returns every IDLE_EXIT at most, so threads beyond the floor can end.
@@ -107,13 +142,14 @@ impl Front {
             rustix::net::sockopt::Timeout::Recv,
             Some(IDLE_EXIT),
         )?;
-        let max = max_connections.max(1);
-        let floor = floor.clamp(1, max);
+        let max = size.max_connections.max(1);
+        let floor = size.floor.clamp(1, max);
         let pool = Arc::new(Pool {
             listener,
-            shared,
+            handler,
             floor,
             max,
+            max_per_uid: size.max_per_uid.max(1),
             state: Mutex::new(State {
                 threads: floor,
                 idle: floor,
@@ -214,7 +250,14 @@ impl Pool {
                     state.idle -= 1;
                 }
             }
-            self.serve(id, stream);
+            let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                self.serve(id, stream);
+            }));
+            if served.is_err() {
+                // The stream and the UID slot were dropped while unwinding.
+                tracing::error!("a panic while serving a connection: that connection is closed");
+                self.wait_ends(id);
+            }
             let mut state = self.lock();
             if state.stopping {
                 state.threads -= 1;
@@ -240,18 +283,36 @@ impl Pool {
         self.lock().waiting.remove(&id);
     }
 
+    /// Counts a connection of `uid`, unless that UID already holds its share.
+    fn admit(self: &Pool, uid: Option<u32>) -> Option<UidSlot<'_>> {
+        let mut state = self.lock();
+        let held = state.per_uid.entry(uid).or_default();
+        if *held >= self.max_per_uid {
+            return None;
+        }
+        *held += 1;
+        Some(UidSlot { pool: self, uid })
+    }
+
     fn serve(&self, id: u64, stream: UnixStream) {
         let peer = Peer {
             uid: rustix::net::sockopt::socket_peercred(&stream)
                 .ok()
                 .map(|c| c.uid.as_raw()),
         };
+        let Some(_slot) = self.admit(peer.uid) else {
+            tracing::debug!(
+                "UID {:?} holds its {} connections: closing another",
+                peer.uid,
+                self.max_per_uid
+            );
+            return;
+        };
         let stream = Arc::new(stream);
         let mut conn = Conn::new(&stream);
         let mut first = true;
         loop {
-            let service = self.shared.current();
-            let limits = service.limits();
+            let limits = self.handler.limits();
             let next = self.read_request(id, &mut conn, &limits, first);
             let (response, keep_open) = match next {
                 Next::Closed => return,
@@ -259,7 +320,9 @@ impl Pool {
                     tracing::debug!("refused request: {error}");
                     (Response::header_error(error), false)
                 }
-                Next::Request(raw, body, auth) => (service.handle(&raw, &body, &auth, peer), true),
+                Next::Request(raw, body, auth) => {
+                    (self.handler.handle(&raw, &body, &auth, peer), true)
+                }
             };
             let Ok(bytes) = response.encode() else {
                 tracing::error!("response too large to encode");
@@ -325,6 +388,24 @@ impl Pool {
             return Next::Refused(HeaderError::Truncated);
         }
         Next::Request(raw, body, auth)
+    }
+}
+
+/// One connection counted against its UID's share; released when dropped, unwinding included.
+struct UidSlot<'a> {
+    pool: &'a Pool,
+    uid: Option<u32>,
+}
+
+impl Drop for UidSlot<'_> {
+    fn drop(&mut self) {
+        let mut state = self.pool.lock();
+        if let Some(held) = state.per_uid.get_mut(&self.uid) {
+            *held -= 1;
+            if *held == 0 {
+                state.per_uid.remove(&self.uid);
+            }
+        }
     }
 }
 
@@ -458,5 +539,75 @@ impl<'a> Conn<'a> {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use parsec_wire::Opcode;
+    use std::sync::mpsc;
+
+    /// Panics on Ping; answers anything else with a header error (any answer will do).
+    struct Fragile;
+
+    impl Handler for Fragile {
+        fn limits(&self) -> Limits {
+            Limits {
+                body_len: 1024,
+                timeout: Duration::from_secs(5),
+            }
+        }
+
+        fn handle(&self, raw: &RawHeader, _: &[u8], _: &[u8], _: Peer) -> Response {
+            assert_ne!(raw.opcode, Opcode::Ping.to_u32(), "a bug met while serving");
+            Response::header_error(HeaderError::ReservedNotZero)
+        }
+    }
+
+    fn request(socket: &std::path::Path, opcode: Opcode) -> io::Result<usize> {
+        let mut stream = UnixStream::connect(socket)?;
+        stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+        let raw = RawHeader {
+            version_maj: 1,
+            opcode: opcode.to_u32(),
+            ..RawHeader::default()
+        };
+        stream.write_all(&raw.encode())?;
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer)?;
+        Ok(answer.len())
+    }
+
+    /// A panic used to kill its thread with the pool's counts still holding it, so that stop
+    /// waited forever.
+    #[test]
+    fn a_panic_closes_its_connection_only_and_stop_still_returns() {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("s.sock");
+        let listener = UnixListener::bind(&socket).unwrap();
+        let size = PoolSize {
+            floor: 1,
+            max_connections: 2,
+            max_per_uid: 2,
+        };
+        let front = Front::start(listener, Arc::new(Fragile), size).unwrap();
+        assert_eq!(
+            request(&socket, Opcode::Ping).unwrap(),
+            0,
+            "closed unanswered"
+        );
+        for _ in 0..3 {
+            assert!(request(&socket, Opcode::ListProviders).unwrap() >= HEADER_LEN);
+        }
+        let (done, stopped) = mpsc::channel();
+        std::thread::spawn(move || {
+            front.stop(true);
+            let _ = done.send(());
+        });
+        assert!(
+            stopped.recv_timeout(Duration::from_secs(20)).is_ok(),
+            "stop returned"
+        );
     }
 }
