@@ -71,6 +71,35 @@ pub enum StoreError {
     /// The master key or database file could not be used.
     #[error("key store: {0}")]
     Io(String),
+    /// A create would take `who` past the number of keys it may hold.
+    #[error("{who} already holds {limit} keys, the most allowed")]
+    QuotaExceeded { who: QuotaScope, limit: u64 },
+}
+
+/// Whose key count a [`Quota`] bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuotaScope {
+    /// One application.
+    Application,
+    /// All applications of one authenticator kind.
+    AuthKind,
+}
+
+impl std::fmt::Display for QuotaScope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            QuotaScope::Application => "the application",
+            QuotaScope::AuthKind => "every application of its kind together",
+        })
+    }
+}
+
+/// The most keys a create may leave one application, and all the applications of its
+/// authenticator kind together, holding (`None`: no bound).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Quota {
+    pub per_app: Option<u64>,
+    pub per_auth: Option<u64>,
 }
 
 /// What [`KeyStore::probe`] found: of the records it read, how many opened.
@@ -84,7 +113,14 @@ pub struct Probe {
 pub trait KeyStore: Send + Sync {
     /// Records a new key; [`StoreError::AlreadyExists`] if the name is taken. Atomic: nothing is
     /// written when it fails, and when it returns Ok the record is durable.
-    fn create(&self, id: &KeyId, record: &KeyRecord) -> Result<(), StoreError>;
+    fn create(&self, id: &KeyId, record: &KeyRecord) -> Result<(), StoreError> {
+        self.create_within(id, record, Quota::default())
+    }
+    /// Like [`KeyStore::create`], refused with [`StoreError::QuotaExceeded`] when the key would
+    /// take its application or its authenticator kind past `quota`. The count and the insert
+    /// are one atomic step: concurrent creates cannot overshoot.
+    fn create_within(&self, id: &KeyId, record: &KeyRecord, quota: Quota)
+        -> Result<(), StoreError>;
     /// The key's record, if it exists.
     fn get(&self, id: &KeyId) -> Result<Option<KeyRecord>, StoreError>;
     /// Deletes the key; false if it did not exist.

@@ -6,7 +6,7 @@ use std::sync::{Mutex, MutexGuard};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use zeroize::Zeroizing;
 
-use crate::{KeyId, KeyRecord, KeyStore, Listed, MasterKey, Probe, StoreError};
+use crate::{KeyId, KeyRecord, KeyStore, Listed, MasterKey, Probe, Quota, QuotaScope, StoreError};
 
 const SCHEMA_VERSION: i64 = 1;
 
@@ -115,9 +115,40 @@ impl SqliteStore {
 }
 
 impl KeyStore for SqliteStore {
-    fn create(&self, id: &KeyId, record: &KeyRecord) -> Result<(), StoreError> {
+    fn create_within(
+        &self,
+        id: &KeyId,
+        record: &KeyRecord,
+        quota: Quota,
+    ) -> Result<(), StoreError> {
         let sealed = self.master.seal(id, record.provider, &record.material)?;
-        let inserted = self.db().execute(
+        let mut db = self.db();
+        // IMMEDIATE: the counts and the insert see and make one state, whatever other
+        // connections to the file do meanwhile.
+        let tx = db.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let checks = [
+            (quota.per_app, QuotaScope::Application),
+            (quota.per_auth, QuotaScope::AuthKind),
+        ];
+        for (limit, who) in checks {
+            let Some(limit) = limit else { continue };
+            let held: i64 = match who {
+                QuotaScope::Application => tx.query_row(
+                    "SELECT count(*) FROM parsec_keys WHERE auth = ?1 AND app = ?2",
+                    params![id.auth, id.app],
+                    |r| r.get(0),
+                )?,
+                QuotaScope::AuthKind => tx.query_row(
+                    "SELECT count(*) FROM parsec_keys WHERE auth = ?1",
+                    params![id.auth],
+                    |r| r.get(0),
+                )?,
+            };
+            if u64::try_from(held).unwrap_or(0) >= limit {
+                return Err(StoreError::QuotaExceeded { who, limit });
+            }
+        }
+        let inserted = tx.execute(
             "INSERT INTO parsec_keys (auth, app, name, provider, attributes, material)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
             params![
@@ -129,11 +160,11 @@ impl KeyStore for SqliteStore {
                 sealed
             ],
         )?;
-        if inserted == 1 {
-            Ok(())
-        } else {
-            Err(StoreError::AlreadyExists)
+        if inserted != 1 {
+            return Err(StoreError::AlreadyExists);
         }
+        tx.commit()?;
+        Ok(())
     }
 
     fn get(&self, id: &KeyId) -> Result<Option<KeyRecord>, StoreError> {

@@ -29,10 +29,21 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         },
-        None => Loaded {
-            config: Config::embedded(),
-            warnings: Vec::new(),
-        },
+        None => {
+            if let Ok(listen) = std::env::var(parsec_service::config::LISTEN_ENV) {
+                if listen.parse::<std::net::SocketAddr>().is_err() {
+                    eprintln!(
+                        "parsec: {}=`{listen}` is not an address:port such as 127.0.0.1:8373",
+                        parsec_service::config::LISTEN_ENV
+                    );
+                    return ExitCode::FAILURE;
+                }
+            }
+            Loaded {
+                config: Config::embedded(),
+                warnings: Vec::new(),
+            }
+        }
     };
     init_logging(&loaded.config);
     for warning in &loaded.warnings {
@@ -46,7 +57,19 @@ fn main() -> ExitCode {
             );
             return ExitCode::FAILURE;
         }
-        tracing::warn!("running as root: any process of any user that can reach the socket talks to a root daemon");
+        let why = if args.config.is_none() {
+            "the embedded configuration allows it, to try the service out"
+        } else {
+            "core_settings.allow_root = true"
+        };
+        tracing::warn!(
+            "running as root ({why}): any local process that can reach {} talks to a root \
+             daemon, and the keys are root's. To run it for real, create a user for it \
+             (`useradd --system parsec`), give that user the socket and state directories, and \
+             start it as that user with a config file from config/config.toml, where \
+             allow_root = false refuses root",
+            config.listener.socket_path.display()
+        );
     }
     // The socket front end has its own threads (`thread_pool_size`). The runtime serves
     // Parsec.1 with one worker per CPU; without it, only signals, on one worker.

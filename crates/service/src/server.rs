@@ -275,6 +275,13 @@ fn reload(
             if loaded.config.core.thread_pool_size != started.core.thread_pool_size {
                 tracing::warn!("a thread_pool_size change takes effect only after a restart");
             }
+            if loaded.config.core.max_keys_per_application
+                != started.core.max_keys_per_application
+            {
+                tracing::warn!(
+                    "a max_keys_per_application change takes effect only after a restart"
+                );
+            }
             if loaded.config.parsec1 != started.parsec1 {
                 tracing::warn!("[parsec1] changes take effect only after a restart");
             }

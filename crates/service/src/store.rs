@@ -8,8 +8,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
-use parsec_keystore::{KeyStore, MasterKey, SqliteStore};
+use parsec_keystore::{
+    KeyId, KeyRecord, KeyStore, Listed, MasterKey, Probe, Quota, SqliteStore, StoreError,
+};
 
+use crate::auth::PARSEC1_STORE_TAG;
 use crate::config::{Config, KeyManagerKind};
 
 /// Where the store of `config` lives: (database, master key file).
@@ -91,5 +94,83 @@ pub fn open(config: &Config) -> anyhow::Result<Option<Arc<dyn KeyStore>>> {
         db.display(),
         master_path.display()
     );
-    Ok(Some(Arc::new(store)))
+    Ok(Some(Arc::new(Bounded::new(store, config))))
+}
+
+/// A store that bounds how many keys applications hold: each local application
+/// `core_settings.max_keys_per_application`; each remote application (one Parsec.1 session
+/// key) `parsec1.max_keys_per_session_key`, and all of them together `parsec1.max_remote_keys`.
+/// Settings read at start-up: changing them needs a restart.
+pub struct Bounded<S> {
+    inner: S,
+    local: Quota,
+    remote: Quota,
+}
+
+impl<S: KeyStore> Bounded<S> {
+    pub fn new(inner: S, config: &Config) -> Bounded<S> {
+        let remote = config
+            .parsec1
+            .as_ref()
+            .map_or(Quota::default(), |p1| Quota {
+                per_app: Some(p1.max_keys_per_session_key),
+                per_auth: Some(p1.max_remote_keys),
+            });
+        Bounded {
+            inner,
+            local: Quota {
+                per_app: Some(config.core.max_keys_per_application),
+                per_auth: None,
+            },
+            remote,
+        }
+    }
+}
+
+impl<S: KeyStore> KeyStore for Bounded<S> {
+    fn create_within(
+        &self,
+        id: &KeyId,
+        record: &KeyRecord,
+        quota: Quota,
+    ) -> Result<(), StoreError> {
+        let bound = if id.auth == PARSEC1_STORE_TAG {
+            self.remote
+        } else {
+            self.local
+        };
+        let quota = Quota {
+            per_app: quota.per_app.or(bound.per_app),
+            per_auth: quota.per_auth.or(bound.per_auth),
+        };
+        self.inner.create_within(id, record, quota)
+    }
+
+    fn get(&self, id: &KeyId) -> Result<Option<KeyRecord>, StoreError> {
+        self.inner.get(id)
+    }
+
+    fn delete(&self, id: &KeyId) -> Result<bool, StoreError> {
+        self.inner.delete(id)
+    }
+
+    fn list(&self, auth: u8, app: &str) -> Result<Vec<Listed>, StoreError> {
+        self.inner.list(auth, app)
+    }
+
+    fn list_clients(&self, auth: u8) -> Result<Vec<String>, StoreError> {
+        self.inner.list_clients(auth)
+    }
+
+    fn delete_client(&self, auth: u8, app: &str) -> Result<usize, StoreError> {
+        self.inner.delete_client(auth, app)
+    }
+
+    fn probe(&self, sample: usize) -> Result<Probe, StoreError> {
+        self.inner.probe(sample)
+    }
+
+    fn check_integrity(&self) -> Result<usize, StoreError> {
+        self.inner.check_integrity()
+    }
 }

@@ -180,9 +180,11 @@ fn embedded_default_needs_no_config_file() {
     let mut child = Command::new(PARSEC)
         .env("XDG_RUNTIME_DIR", dir.path())
         .env("XDG_DATA_HOME", dir.path().join("data"))
+        // Any free port: 8373, the default, may be taken on a busy machine.
+        .env("PARSEC1_LISTEN", "127.0.0.1:0")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(dir.path().join("stderr")).unwrap())
         .spawn()
         .unwrap();
     let socket = dir.path().join("parsec").join("parsec.sock");
@@ -216,17 +218,52 @@ fn embedded_default_needs_no_config_file() {
     // Parsec.1 on loopback, with a service key made at first start.
     let mut lines = std::io::BufReader::new(stdout).lines();
     let endpoint = lines.next().unwrap().unwrap();
-    assert_eq!(endpoint, "PARSEC1_ENDPOINT=http://127.0.0.1:8373/api/p1");
+    let url = endpoint.strip_prefix("PARSEC1_ENDPOINT=http://").unwrap();
+    let (authority, path) = url.split_once('/').unwrap();
+    assert!(authority.starts_with("127.0.0.1:"), "{endpoint}");
+    assert_eq!(path, "api/p1");
     assert!(lines
         .next()
         .unwrap()
         .unwrap()
         .starts_with("PARSEC1_SERVICE_KEY="));
-    let answer = common::http("127.0.0.1:8373", &common::parsec1_info_request("/api/p1"));
+    let answer = common::http(authority, &common::parsec1_info_request("/api/p1"));
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.contains("parsecVersions"), "{answer}");
+    // Only pages of this machine may call it from a browser.
+    let lower = answer.to_ascii_lowercase();
+    assert!(!lower.contains("access-control-allow-origin"), "{answer}");
+    let local_page = String::from_utf8(common::parsec1_info_request("/api/p1"))
+        .unwrap()
+        .replace("http://page.example", "http://localhost:5173");
+    let answer = common::http(authority, local_page.as_bytes()).to_ascii_lowercase();
+    assert!(
+        answer.contains("access-control-allow-origin: http://localhost:5173"),
+        "{answer}"
+    );
+    // Run as root (as the test command is), it says what to do instead.
+    if rustix::process::geteuid().is_root() {
+        let stderr = std::fs::read_to_string(dir.path().join("stderr")).unwrap();
+        assert!(
+            stderr.contains("running as root (the embedded configuration allows it")
+                && stderr.contains("useradd --system parsec"),
+            "{stderr}"
+        );
+    }
     let _ = child.kill();
     let _ = child.wait();
+}
+
+#[test]
+fn a_bad_parsec1_listen_override_stops_start_up() {
+    let out = Command::new(PARSEC)
+        .env("PARSEC1_LISTEN", "localhost")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("PARSEC1_LISTEN=`localhost`"), "{stderr}");
 }
 
 #[test]

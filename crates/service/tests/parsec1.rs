@@ -409,9 +409,66 @@ fn remote_and_local_applications_never_see_each_others_keys() {
     assert_eq!(remote_code(e), codes::UNKNOWN_COMMAND);
 }
 
+/// Remote applications could make sessions and keys without bound (test mode is open to
+/// anyone), and administrators could neither see nor remove them.
+#[test]
+fn remote_keys_and_sessions_are_bounded_and_admins_manage_remote_applications() {
+    let p1 = start("max_keys_per_session_key = 2\nmax_remote_keys = 3\nmax_sessions = 3\n");
+    let rt = runtime();
+    let a = session(&p1, MemoryStorage::new());
+    let b = session(&p1, MemoryStorage::new());
+    rt.block_on(a.operation(&generate("k1"))).unwrap();
+    rt.block_on(a.operation(&generate("k2"))).unwrap();
+    let e = rt.block_on(a.operation(&generate("k3"))).unwrap_err();
+    assert_eq!(remote_code(e), "psa_error_insufficient_storage", "per key");
+    rt.block_on(b.operation(&generate("k1"))).unwrap();
+    let e = rt.block_on(b.operation(&generate("k2"))).unwrap_err();
+    assert_eq!(remote_code(e), "psa_error_insufficient_storage", "in total");
+    // Local applications have their own bound.
+    let mut local = common::direct_client(&p1.daemon.socket, "local");
+    local.set_implicit_provider(parsec_client::core::interface::requests::ProviderId::MbedCrypto);
+    local.psa_generate_key("k", common::ecdsa_p256()).unwrap();
+
+    // The administrator sees the remote applications and can remove one.
+    let address = |s: &Session<MemoryStorage, FixedServiceKeys>| {
+        let sck = decode_sck(&s.storage().get(SCK).unwrap()).unwrap();
+        sck.public_key().long_address().unwrap().to_string()
+    };
+    let admin = common::direct_client(&p1.daemon.socket, "admin");
+    let mut clients = admin.list_clients().unwrap();
+    clients.sort();
+    let mut expected = vec![
+        "local".to_string(),
+        format!("parsec1:{}", address(&a)),
+        format!("parsec1:{}", address(&b)),
+    ];
+    expected.sort();
+    assert_eq!(clients, expected);
+    admin
+        .delete_client(&format!("parsec1:{}", address(&a)))
+        .unwrap();
+    assert!(key_names(&rt, &a).is_empty());
+    assert_eq!(key_names(&rt, &b), ["k1"]);
+    rt.block_on(b.operation(&generate("k2"))).unwrap();
+    // A local application of the same name as a remote one is another application.
+    assert_eq!(local.list_keys().unwrap().len(), 1);
+
+    // Two sessions exist (a, b); one more fits, then the service is full.
+    let c = session(&p1, MemoryStorage::new());
+    rt.block_on(c.operation(&Operation::Ping)).unwrap();
+    let d = session(&p1, MemoryStorage::new());
+    let e = rt.block_on(d.operation(&Operation::Ping)).unwrap_err();
+    // Refused at registration: the client reports the service's error as a protocol error.
+    let e = format!("{e:?}");
+    assert!(
+        e.contains(codes::TOO_MANY_SESSIONS) && e.contains("the most it keeps"),
+        "{e}"
+    );
+}
+
 #[test]
 fn raw_bodies_cors_and_oversized_requests() {
-    let p1 = start("max_message_size = 2048\n");
+    let p1 = start("max_message_size = 2048\nallowed_origins = [\"*\"]\n");
     let path = "/api/p1";
     let answer = p1.http(&common::parsec1_info_request(path));
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
@@ -463,7 +520,7 @@ fn raw_bodies_cors_and_oversized_requests() {
 
 #[test]
 fn independent_node_client_on_unicrypto() {
-    let p1 = start("");
+    let p1 = start("allowed_origins = [\"http://example.test\"]\n");
     let modules = std::env::var("PARSEC_NODE_MODULES").expect(
         "PARSEC_NODE_MODULES must name a node_modules directory with unicrypto 1.14.1; \
          ./test.sh installs it",

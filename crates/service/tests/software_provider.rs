@@ -214,6 +214,31 @@ fn a_missing_or_wrong_master_key_stops_start_up_and_changes_nothing() {
     );
 }
 
+/// One application could fill the disk with keys. Now it holds max_keys_per_application at
+/// most, and others are not affected.
+#[test]
+fn an_application_holds_at_most_max_keys_per_application() {
+    let state = tempfile::tempdir().unwrap();
+    let dir = state.path().to_path_buf();
+    let d = Daemon::start(move |s| {
+        software_config(s, &dir, "[authenticator]\nauth_type = \"Direct\"\n").replace(
+            "[core_settings]\n",
+            "[core_settings]\nmax_keys_per_application = 3\n",
+        )
+    });
+    let alice = app(&d, "alice");
+    for name in ["a", "b", "c"] {
+        alice.psa_generate_key(name, ecdsa_p256()).unwrap();
+    }
+    assert_eq!(
+        status_of(alice.psa_generate_key("d", ecdsa_p256())),
+        ResponseStatus::PsaErrorInsufficientStorage
+    );
+    app(&d, "bob").psa_generate_key("d", ecdsa_p256()).unwrap();
+    alice.psa_destroy_key("a").unwrap();
+    alice.psa_generate_key("d", ecdsa_p256()).unwrap();
+}
+
 /// The state directory and every file in it are private from the start: the directory 0700
 /// (the master key, made first, used to create it 0755), the files 0600.
 #[test]

@@ -153,3 +153,59 @@ fn a_newer_schema_is_refused() {
     let err = SqliteStore::open(&path, master()).unwrap_err().to_string();
     assert!(err.contains("schema version 99"), "{err}");
 }
+
+#[test]
+fn quotas_bound_an_application_and_its_kind_atomically() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(&dir.path().join("k.sqlite3"), master()).unwrap());
+    let quota = Quota {
+        per_app: Some(3),
+        per_auth: Some(5),
+    };
+    for name in ["a", "b", "c"] {
+        store
+            .create_within(&id("x", name), &record(b"m"), quota)
+            .unwrap();
+    }
+    assert!(matches!(
+        store.create_within(&id("x", "d"), &record(b"m"), quota),
+        Err(StoreError::QuotaExceeded {
+            who: QuotaScope::Application,
+            limit: 3
+        })
+    ));
+    // Without a quota (another kind's caller) the same application may grow.
+    store.create(&id("x", "d"), &record(b"m")).unwrap();
+    store
+        .create_within(&id("y", "a"), &record(b"m"), quota)
+        .unwrap();
+    assert!(matches!(
+        store.create_within(&id("y", "b"), &record(b"m"), quota),
+        Err(StoreError::QuotaExceeded {
+            who: QuotaScope::AuthKind,
+            limit: 5
+        })
+    ));
+    // Concurrent creates never overshoot: 3 held, room for 2, 4 racing.
+    assert!(store.delete(&id("x", "d")).unwrap());
+    assert!(store.delete(&id("y", "a")).unwrap());
+    let barrier = Arc::new(Barrier::new(4));
+    let threads: Vec<_> = (0..4)
+        .map(|i| {
+            let (store, barrier) = (store.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                store
+                    .create_within(&id(&format!("app{i}"), "k"), &record(b"m"), quota)
+                    .is_ok()
+            })
+        })
+        .collect();
+    let wins = threads
+        .into_iter()
+        .map(|t| t.join().unwrap())
+        .filter(|won| *won)
+        .count();
+    assert_eq!(wins, 2);
+    assert_eq!(store.list_clients(1).unwrap().len(), 3);
+}

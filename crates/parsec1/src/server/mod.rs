@@ -55,8 +55,9 @@ pub struct Settings {
     pub test_tsk_lifetime: u64,
     /// Seconds a session lives after registration.
     pub session_lifetime: u64,
-    /// Live sessions one SCK may have.
+    /// Live sessions one SCK may have, and sessions kept in all.
     pub max_sessions_per_key: usize,
+    pub max_sessions: usize,
     /// `requestSCK` contexts waiting for `registerSCK`, in total and per client address (an
     /// IPv6 /64 counts as one), and how long they wait (seconds).
     pub max_pending: usize,
@@ -85,6 +86,7 @@ impl Default for Settings {
             test_tsk_lifetime: 300,
             session_lifetime: 30 * 24 * 3600,
             max_sessions_per_key: 16,
+            max_sessions: 100_000,
             max_pending: 4096,
             max_pending_per_address: 16,
             pending_lifetime: 300,
@@ -415,15 +417,25 @@ impl<S: SessionStore> Server<S> {
             created_at: now,
             expires_at: now.saturating_add(self.settings.session_lifetime),
         };
-        match self
-            .store
-            .create(&session, self.settings.max_sessions_per_key, now)
-        {
+        match self.store.create(
+            &session,
+            sessions::Limits {
+                per_key: self.settings.max_sessions_per_key,
+                total: self.settings.max_sessions,
+            },
+            now,
+        ) {
             Ok(()) => {}
             Err(StoreError::TooManySessions(n)) => {
                 return Err(RemoteError::new(
                     codes::TOO_MANY_SESSIONS,
                     format!("this session key already has {n} sessions"),
+                ))
+            }
+            Err(StoreError::Full(n)) => {
+                return Err(RemoteError::new(
+                    codes::TOO_MANY_SESSIONS,
+                    format!("the service holds {n} sessions, the most it keeps: try again later"),
                 ))
             }
             Err(e) => return Err(internal(e)),

@@ -34,15 +34,28 @@ pub enum StoreError {
     /// The SCK already has the maximum number of live sessions.
     #[error("this session key already has {0} sessions")]
     TooManySessions(usize),
+    /// The store holds the maximum number of sessions in all.
+    #[error("the service already has {0} sessions")]
+    Full(usize),
     /// The store itself failed.
     #[error("session store: {0}")]
     Backend(String),
 }
 
+/// The bounds a new session must fit.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Live sessions of one SCK.
+    pub per_key: usize,
+    /// Sessions held in all.
+    pub total: usize,
+}
+
 /// Session storage. Implementations must make `create`'s count-and-insert atomic.
 pub trait SessionStore: Send + Sync {
-    /// Adds a session, unless the key already has `max_per_key` live sessions at `now`.
-    fn create(&self, session: &Session, max_per_key: usize, now: u64) -> Result<(), StoreError>;
+    /// Adds a session, unless its key already has `limits.per_key` live sessions at `now`, or
+    /// the store holds `limits.total` sessions (expired ones may count until purged).
+    fn create(&self, session: &Session, limits: Limits, now: u64) -> Result<(), StoreError>;
     /// The session with this id, if it exists and has not expired at `now`.
     fn get(&self, id: &str, now: u64) -> Result<Option<Session>, StoreError>;
     /// Removes a session; false if there was none.
@@ -70,14 +83,20 @@ impl MemorySessions {
 }
 
 impl SessionStore for MemorySessions {
-    fn create(&self, session: &Session, max_per_key: usize, now: u64) -> Result<(), StoreError> {
+    fn create(&self, session: &Session, limits: Limits, now: u64) -> Result<(), StoreError> {
         let mut sessions = self.lock();
         let live = sessions
             .values()
             .filter(|s| s.address == session.address && s.expires_at > now)
             .count();
-        if live >= max_per_key {
-            return Err(StoreError::TooManySessions(max_per_key));
+        if live >= limits.per_key {
+            return Err(StoreError::TooManySessions(limits.per_key));
+        }
+        if sessions.len() >= limits.total {
+            sessions.retain(|_, s| s.expires_at > now);
+            if sessions.len() >= limits.total {
+                return Err(StoreError::Full(limits.total));
+            }
         }
         sessions.insert(session.id.clone(), session.clone());
         Ok(())
@@ -100,8 +119,8 @@ impl SessionStore for MemorySessions {
 }
 
 impl<T: SessionStore + ?Sized> SessionStore for Box<T> {
-    fn create(&self, session: &Session, max_per_key: usize, now: u64) -> Result<(), StoreError> {
-        (**self).create(session, max_per_key, now)
+    fn create(&self, session: &Session, limits: Limits, now: u64) -> Result<(), StoreError> {
+        (**self).create(session, limits, now)
     }
     fn get(&self, id: &str, now: u64) -> Result<Option<Session>, StoreError> {
         (**self).get(id, now)

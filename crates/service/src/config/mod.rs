@@ -59,7 +59,12 @@ pub struct CoreSettings {
     pub body_len_limit: usize,
     pub buffer_size_limit: usize,
     pub allow_deprecated: bool,
+    /// Keys one local application may hold (our key).
+    pub max_keys_per_application: u64,
 }
+
+/// Keys one application may hold when the config names no number.
+pub const DEFAULT_MAX_KEYS_PER_APPLICATION: u64 = 10_000;
 
 /// `[listener]`.
 #[derive(Debug, Clone, PartialEq)]
@@ -238,6 +243,7 @@ const KNOWN_KEYS: &[(&str, &[&str])] = &[
             "log_error_details",
             "buffer_size_limit",
             "allow_deprecated",
+            "max_keys_per_application",
         ],
     ),
     (
@@ -280,6 +286,10 @@ fn unknown_key_warning(path: &str) -> String {
     }
 }
 
+/// The environment variable that moves the embedded configuration's Parsec.1 endpoint
+/// (`address:port`; port 0 takes any free port) off 127.0.0.1:8373.
+pub const LISTEN_ENV: &str = "PARSEC1_LISTEN";
+
 impl Config {
     /// The configuration used when no file is given: a socket in the user's runtime directory
     /// (or `./parsec-run` without one), peer-credential authentication. It is meant for a user
@@ -318,7 +328,13 @@ impl Config {
                 key_info_manager: Some("embedded".into()),
                 settings: ProviderSettings::None,
             }],
-            parsec1: Some(Parsec1Config::defaults()),
+            parsec1: Some(Parsec1Config {
+                listen: std::env::var(LISTEN_ENV)
+                    .ok()
+                    .and_then(|a| a.parse().ok())
+                    .unwrap_or(Parsec1Config::defaults().listen),
+                ..Parsec1Config::defaults()
+            }),
         }
     }
 
@@ -416,6 +432,7 @@ impl Default for CoreSettings {
             body_len_limit: DEFAULT_LIMIT,
             buffer_size_limit: DEFAULT_LIMIT,
             allow_deprecated: false,
+            max_keys_per_application: DEFAULT_MAX_KEYS_PER_APPLICATION,
         }
     }
 }
@@ -454,6 +471,9 @@ impl CoreSettings {
                 .integer("buffer_size_limit", 1, MAX_LIMIT)?
                 .map_or(d.buffer_size_limit, usize_of),
             allow_deprecated: s.bool("allow_deprecated")?.unwrap_or(d.allow_deprecated),
+            max_keys_per_application: s
+                .integer("max_keys_per_application", 1, 1 << 32)?
+                .unwrap_or(d.max_keys_per_application),
         };
         warnings.extend(s.unread().iter().map(|k| unknown_key_warning(k)));
         Ok(settings)

@@ -50,10 +50,16 @@ pub struct Parsec1Config {
     pub shutdown_timeout: u64,
     /// `requestSCK` calls waiting for their `registerSCK`, from one client address.
     pub max_pending_per_address: usize,
+    /// Live sessions in all.
+    pub max_sessions: usize,
+    /// Keys one remote application (one session key) may hold, and all of them together.
+    pub max_keys_per_session_key: u64,
+    pub max_remote_keys: u64,
     /// Guest requests per second per peer address (0: no limit), and the burst allowed.
     pub guest_requests_per_second: u32,
     pub guest_burst: u32,
-    /// Origins allowed by CORS; `["*"]` allows any (the protocol does not trust the transport).
+    /// Origins allowed by CORS: `"*"` any, `"loopback"` pages served from this machine,
+    /// anything else that exact origin.
     pub allowed_origins: Vec<String>,
     pub service_name: String,
     /// A sealed service contract file served by `getServiceContract` (Parsec 1.2).
@@ -84,9 +90,12 @@ impl Parsec1Config {
             request_timeout: 30,
             shutdown_timeout: 10,
             max_pending_per_address: 16,
+            max_sessions: 100_000,
+            max_keys_per_session_key: 1_000,
+            max_remote_keys: 100_000,
             guest_requests_per_second: 20,
             guest_burst: 40,
-            allowed_origins: vec!["*".into()],
+            allowed_origins: vec!["loopback".into()],
             service_name: "parsec-rs".into(),
             service_contract: None,
             provider: None,
@@ -180,6 +189,15 @@ impl Parsec1Config {
             max_pending_per_address: s
                 .integer("max_pending_per_address", 1, 1 << 20)?
                 .map_or(d.max_pending_per_address, usize_of),
+            max_sessions: s
+                .integer("max_sessions", 1, 1 << 32)?
+                .map_or(d.max_sessions, usize_of),
+            max_keys_per_session_key: s
+                .integer("max_keys_per_session_key", 1, 1 << 32)?
+                .unwrap_or(d.max_keys_per_session_key),
+            max_remote_keys: s
+                .integer("max_remote_keys", 1, 1 << 32)?
+                .unwrap_or(d.max_remote_keys),
             guest_requests_per_second: s
                 .integer("guest_requests_per_second", 0, 1 << 20)?
                 .map_or(d.guest_requests_per_second, |v| v as u32),

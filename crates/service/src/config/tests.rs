@@ -299,7 +299,8 @@ fn parsec1_section_reads_every_key() {
          session_store = \":memory:\"\nmax_message_size = 4096\nmax_sessions_per_key = 2\n\
          max_connections = 8\nidle_timeout = 5\nmax_connections_per_address = 2\n\
          header_timeout = 3\nrequest_timeout = 4\nshutdown_timeout = 0\n\
-         max_pending_per_address = 7\nguest_requests_per_second = 0\nallowed_origins = [\"https://a.example\"]\n\
+         max_pending_per_address = 7\nmax_sessions = 9\nmax_keys_per_session_key = 10\n\
+         max_remote_keys = 11\nguest_requests_per_second = 0\nallowed_origins = [\"https://a.example\"]\n\
          service_name = \"svc\"\nprovider = 1\n"
     );
     let loaded = Config::parse(&text).unwrap();
@@ -324,6 +325,14 @@ fn parsec1_section_reads_every_key() {
         (3, 4, 0)
     );
     assert_eq!(p.max_pending_per_address, 7);
+    assert_eq!(
+        (
+            p.max_sessions,
+            p.max_keys_per_session_key,
+            p.max_remote_keys
+        ),
+        (9, 10, 11)
+    );
     assert_eq!(p.allowed_origins, ["https://a.example"]);
     assert_eq!((p.service_name.as_str(), p.provider), ("svc", Some(1)));
 
@@ -377,6 +386,15 @@ fn connections_per_uid_default_to_a_quarter_and_never_exceed_the_total() {
     };
     let l = listener("");
     assert_eq!((l.max_connections, l.max_connections_per_uid), (256, 64));
+    let core = |text: &str| Config::parse(&format!("{MINIMAL}[core_settings]\n{text}"));
+    assert_eq!(
+        core("").unwrap().config.core.max_keys_per_application,
+        10_000
+    );
+    let c = core("max_keys_per_application = 5\n").unwrap().config;
+    assert_eq!(c.core.max_keys_per_application, 5);
+    let e = core("max_keys_per_application = 0\n").unwrap_err();
+    assert!(e.to_string().contains("max_keys_per_application"), "{e}");
     let l = listener("max_connections = 10\n");
     assert_eq!(l.max_connections_per_uid, 2);
     let l = listener("max_connections = 10\nmax_connections_per_uid = 7\n");

@@ -12,8 +12,13 @@ use parsec_wire::{Opcode, ProviderId, Status};
 
 use super::{Provider, ProviderInfo};
 use crate::auth::{self, AppId};
+use crate::config::AuthKind;
 use crate::dispatch::listable;
 use crate::glob::Pattern;
+
+/// How ListClients and DeleteClient name a remote application: this prefix, then the long
+/// address of its session key.
+pub const REMOTE_PREFIX: &str = "parsec1:";
 use crate::providers::software::store_status;
 
 /// Upstream's UUID for the core provider (clients parse it).
@@ -157,21 +162,35 @@ impl Core {
         Ok(ListKeysResult { keys })
     }
 
+    /// The applications of the admin's authenticator that hold keys, then the remote
+    /// (Parsec.1) applications that do, as `parsec1:<session key address>`.
     fn list_clients(&self, admin: &AppId) -> Result<Vec<String>, Status> {
-        match &self.store {
-            Some(store) => store
-                .list_clients(admin.auth.store_tag())
-                .map_err(store_status),
-            None => Ok(Vec::new()),
-        }
+        let Some(store) = &self.store else {
+            return Ok(Vec::new());
+        };
+        let mut clients = store
+            .list_clients(admin.auth.store_tag())
+            .map_err(store_status)?;
+        let remote = store
+            .list_clients(AuthKind::Parsec1.store_tag())
+            .map_err(store_status)?;
+        clients.extend(remote.into_iter().map(|r| format!("{REMOTE_PREFIX}{r}")));
+        Ok(clients)
     }
 
-    /// Destroys every key of `client` (in the admin's authenticator namespace), in every
-    /// provider. Succeeds when it has none, as upstream.
+    /// Destroys every key of `client` in every provider: an application of the admin's
+    /// authenticator, or a remote one named `parsec1:<session key address>`. Succeeds when it
+    /// has none, as upstream.
     fn delete_client(&self, admin: &AppId, client: String) -> Result<(), Status> {
-        let target = AppId {
-            auth: admin.auth,
-            name: client,
+        let target = match client.strip_prefix(REMOTE_PREFIX) {
+            Some(remote) => AppId {
+                auth: AuthKind::Parsec1,
+                name: remote.to_string(),
+            },
+            None => AppId {
+                auth: admin.auth,
+                name: client,
+            },
         };
         if let Some(store) = &self.store {
             // Each key through its provider, so a device's key goes with its record.

@@ -5,7 +5,11 @@ use std::time::{Duration, Instant};
 use parsec1::KeyAddress;
 
 use super::backends::Device;
-use super::{software_config, Daemon, DIRECT};
+use super::{software_config, Daemon};
+
+/// Direct authentication with one administrator, `admin`.
+pub const ADMIN_DIRECT: &str =
+    "[authenticator]\nauth_type = \"Direct\"\nadmins = [{ name = \"admin\" }]\n";
 
 /// A daemon with the software provider and Parsec.1 on a free loopback port.
 pub struct P1 {
@@ -38,7 +42,7 @@ pub fn start_with(socket: Option<std::path::PathBuf>, device: &Device, parsec1_e
             format!(
                 "{}\n{hardware}\n[parsec1]\nlisten = \"127.0.0.1:0\"\nservice_key_bits = 2048\n\
              test_pow_difficulty = 8\npow_difficulty = 12\n{extra}\n",
-                software_config(socket, &state, DIRECT)
+                software_config(socket, &state, ADMIN_DIRECT)
             )
         },
         |cmd| device.environment(cmd),

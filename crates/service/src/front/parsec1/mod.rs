@@ -81,6 +81,7 @@ pub fn build(
         session_lifetime: config.session_lifetime,
         max_sessions_per_key: config.max_sessions_per_key,
         max_pending_per_address: config.max_pending_per_address,
+        max_sessions: config.max_sessions,
         max_message_size: config.max_message_size,
         guest_rate: config.guest_requests_per_second,
         guest_burst: config.guest_burst,
@@ -207,18 +208,61 @@ async fn not_found() -> Response {
     response
 }
 
+/// The CORS layer for `origins`: `"*"` allows any page, `"loopback"` pages served from this
+/// machine (`localhost`, 127.0.0.0/8, `[::1]`, any port), anything else that exact origin.
 fn cors(origins: &[String]) -> CorsLayer {
     let layer = CorsLayer::new()
         .allow_methods([Method::POST, Method::OPTIONS])
         .allow_headers([header::CONTENT_TYPE])
         .max_age(Duration::from_secs(3600));
     if origins.iter().any(|o| o == "*") {
-        layer.allow_origin(AllowOrigin::any())
-    } else {
-        layer.allow_origin(AllowOrigin::list(
-            origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()),
-        ))
+        return layer.allow_origin(AllowOrigin::any());
     }
+    let loopback = origins.iter().any(|o| o == LOOPBACK);
+    let exact: Vec<HeaderValue> = origins
+        .iter()
+        .filter(|o| *o != LOOPBACK)
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    layer.allow_origin(AllowOrigin::predicate(move |origin, _| {
+        exact.contains(origin) || (loopback && is_loopback_origin(origin))
+    }))
+}
+
+/// The `allowed_origins` entry for pages served from this machine.
+pub const LOOPBACK: &str = "loopback";
+
+/// Whether `origin` (`scheme://host[:port]`) names this machine: `localhost`, an address of
+/// 127.0.0.0/8 or `[::1]`, over http or https.
+fn is_loopback_origin(origin: &HeaderValue) -> bool {
+    let Ok(text) = origin.to_str() else {
+        return false;
+    };
+    let Some(rest) = text
+        .strip_prefix("http://")
+        .or_else(|| text.strip_prefix("https://"))
+    else {
+        return false;
+    };
+    let (host, port) = match rest.strip_prefix('[') {
+        Some(v6) => match v6.split_once(']') {
+            Some((host, port)) => (host, port),
+            None => return false,
+        },
+        None => match rest.find(':') {
+            Some(at) => rest.split_at(at),
+            None => (rest, ""),
+        },
+    };
+    let port_ok = port.is_empty()
+        || port.strip_prefix(':').is_some_and(|p| {
+            !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit())
+        });
+    let host_ok = host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    port_ok && host_ok
 }
 
 fn boss(body: Vec<u8>) -> Response {
@@ -309,5 +353,39 @@ async fn handle(
         boss(tokio::task::block_in_place(|| {
             front.server.handle(&call, info)
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_origins_are_pages_of_this_machine_only() {
+        for yes in [
+            "http://localhost",
+            "http://localhost:3000",
+            "https://LOCALHOST:8443",
+            "http://127.0.0.1:8080",
+            "http://127.1.2.3",
+            "http://[::1]:5173",
+            "http://[::1]",
+        ] {
+            assert!(is_loopback_origin(&HeaderValue::from_static(yes)), "{yes}");
+        }
+        for no in [
+            "http://page.example",
+            "http://localhost.page.example",
+            "http://127.0.0.1.page.example",
+            "http://localhost:80/path",
+            "http://localhost:",
+            "http://10.0.0.1",
+            "http://[::2]",
+            "file://localhost",
+            "null",
+            "http://[::1",
+        ] {
+            assert!(!is_loopback_origin(&HeaderValue::from_static(no)), "{no}");
+        }
     }
 }

@@ -65,9 +65,10 @@ pub fn register(
             continue;
         }
         let shared = shared.clone();
-        // Key generation (RSA: up to seconds) and every operation of a slow device (a TPM):
-        // as on the socket, they run where they do not hold up other requests.
-        let heavy = shared.current().may_block(opcode);
+        // Key generation (RSA: up to seconds), every operation of a slow device (a TPM), and
+        // listing keys (up to max_keys_per_session_key names matched against a pattern): they
+        // run where they do not hold up other requests, as on the socket.
+        let heavy = opcode == Opcode::ListKeys || shared.current().may_block(opcode);
         commands.register_raw_with(&command_name(opcode), heavy, move |caller, args| {
             call(&shared, caller, opcode, args, default_provider)
         });

@@ -6,6 +6,7 @@
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
+use parsec1::server::sessions::Limits;
 use parsec1::server::{Session, SessionStore, StoreError};
 use parsec1::{KeyAddress, PublicKey};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -66,7 +67,7 @@ impl SqliteSessions {
 }
 
 impl SessionStore for SqliteSessions {
-    fn create(&self, session: &Session, max_per_key: usize, now: u64) -> Result<(), StoreError> {
+    fn create(&self, session: &Session, limits: Limits, now: u64) -> Result<(), StoreError> {
         let mut db = self.db();
         let tx = db.transaction().map_err(backend)?;
         let live: i64 = tx
@@ -76,8 +77,17 @@ impl SessionStore for SqliteSessions {
                 |row| row.get(0),
             )
             .map_err(backend)?;
-        if usize::try_from(live).unwrap_or(usize::MAX) >= max_per_key {
-            return Err(StoreError::TooManySessions(max_per_key));
+        if usize::try_from(live).unwrap_or(usize::MAX) >= limits.per_key {
+            return Err(StoreError::TooManySessions(limits.per_key));
+        }
+        // Expired sessions count until the minute's purge forgets them.
+        let held: i64 = tx
+            .query_row("SELECT count(*) FROM parsec1_sessions", [], |row| {
+                row.get(0)
+            })
+            .map_err(backend)?;
+        if usize::try_from(held).unwrap_or(usize::MAX) >= limits.total {
+            return Err(StoreError::Full(limits.total));
         }
         tx.execute(
             "INSERT INTO parsec1_sessions (id, sck, address, test, created_at, expires_at)
@@ -168,12 +178,22 @@ mod tests {
         let key = parsec1::PrivateKey::generate(2048).unwrap();
         {
             let store = SqliteSessions::open(&path).unwrap();
-            store.create(&session("a", &key, 100), 2, 50).unwrap();
-            store.create(&session("b", &key, 200), 2, 50).unwrap();
-            let e = store.create(&session("c", &key, 200), 2, 50).unwrap_err();
+            let two = Limits {
+                per_key: 2,
+                total: 3,
+            };
+            store.create(&session("a", &key, 100), two, 50).unwrap();
+            store.create(&session("b", &key, 200), two, 50).unwrap();
+            let e = store.create(&session("c", &key, 200), two, 50).unwrap_err();
             assert!(matches!(e, StoreError::TooManySessions(2)));
             // Once "a" expired, the key may have another.
-            store.create(&session("c", &key, 300), 2, 100).unwrap();
+            store.create(&session("c", &key, 300), two, 100).unwrap();
+            // Three held in all ("a" not purged yet): another key is refused too.
+            let other = parsec1::PrivateKey::generate(2048).unwrap();
+            let e = store
+                .create(&session("d", &other, 300), two, 100)
+                .unwrap_err();
+            assert!(matches!(e, StoreError::Full(3)));
         }
         let mode = std::os::unix::fs::PermissionsExt::mode(
             &std::fs::metadata(&path).unwrap().permissions(),

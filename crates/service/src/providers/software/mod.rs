@@ -79,6 +79,7 @@ pub fn store_status(e: StoreError) -> Status {
     match e {
         StoreError::AlreadyExists => Status::PsaErrorAlreadyExists,
         StoreError::Corrupt => Status::PsaErrorDataCorrupt,
+        StoreError::QuotaExceeded { .. } => Status::PsaErrorInsufficientStorage,
         other => {
             tracing::error!("{other}");
             Status::PsaErrorStorageFailure
