@@ -96,6 +96,24 @@ fn two_direct_applications_cannot_see_each_others_keys() {
     );
     assert_eq!(names(bob.list_keys().unwrap()), ["bob-1", "shared-name"]);
     assert!(carol.list_keys().unwrap().is_empty());
+    // A pattern matching every name reaches only the caller's own keys.
+    let listed = |app: &str, pattern: &str| {
+        let op = parsec_psa::Operation::ListKeys(parsec_psa::ops::ListKeys {
+            pattern: Some(pattern.into()),
+        });
+        match common::raw_call(&service.socket, 0, app, &op).unwrap() {
+            parsec_psa::OpResult::ListKeys(r) => {
+                let mut names: Vec<String> = r.keys.into_iter().map(|k| k.name).collect();
+                names.sort();
+                names
+            }
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(listed("alice", "**"), ["alice-1", "shared-name"]);
+    assert_eq!(listed("alice", "*-1"), ["alice-1"]);
+    assert_eq!(listed("bob", "*"), ["bob-1", "shared-name"]);
+    assert!(listed("carol", "**").is_empty());
 
     // The attributes come back as stored, decoded by the upstream client.
     let info = alice

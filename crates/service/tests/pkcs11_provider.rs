@@ -99,7 +99,12 @@ fn token_objects_follow_the_keys() {
     app.psa_destroy_key("a").unwrap();
     assert_eq!(objects_on_token(hsm), 2);
     // A name already taken makes no object.
-    assert!(app.psa_generate_key("b", ecc_attributes()).is_err());
+    assert!(matches!(
+        app.psa_generate_key("b", ecc_attributes()),
+        Err(parsec_client::error::Error::Service(
+            parsec_client::core::interface::requests::ResponseStatus::PsaErrorAlreadyExists
+        ))
+    ));
     assert_eq!(objects_on_token(hsm), 2);
     direct_client(&d.socket, "admin")
         .delete_client("app")

@@ -317,9 +317,10 @@ fn a_header_error_closes_the_connection() {
         read_response(&mut s).unwrap().header.status,
         Status::InvalidHeader
     );
+    let second = read_response(&mut s);
     assert!(
-        read_response(&mut s).is_err(),
-        "the second request must not be served"
+        matches!(&second, Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof),
+        "the second request must not be served: the service closes (not a timeout): {second:?}"
     );
 }
 
@@ -359,21 +360,22 @@ fn socket_threads(d: &Daemon) -> usize {
 #[test]
 fn the_pool_grows_for_concurrent_clients_and_shrinks_when_idle() {
     let d = Daemon::start(|s| {
-        config(s, 3000, DIRECT, "").replace(
+        config(s, 20_000, DIRECT, "").replace(
             "allow_root = true",
             "allow_root = true\nthread_pool_size = 1",
         )
     });
     // Six clients that connect and stay quiet hold a thread each...
     let quiet: Vec<_> = (0..6).map(|_| d.connect()).collect();
-    // ...yet a seventh is served at once, not after their 3 s timeout.
+    // ...yet a seventh is served at once, not after their 20 s timeout (the bound leaves a
+    // loaded machine 10 s).
     let start = Instant::now();
     assert_eq!(
         exchange(&d, &request(header(Opcode::Ping), &[], &[])).status,
         Status::Success
     );
     assert!(
-        start.elapsed() < Duration::from_millis(1500),
+        start.elapsed() < Duration::from_secs(10),
         "served after {:?}",
         start.elapsed()
     );

@@ -787,10 +787,16 @@ impl Backend for Pkcs11Backend {
         let private = loaded.private;
         let hash = match alg {
             AsymmetricEncryption::RsaPkcs1v15Crypt => {
+                // Tokens report a bad padding as invalid encrypted data or (SoftHSM2) as a
+                // general failure: with the key and mechanism checked, both are the padding's.
                 return self
                     .token
                     .with_session(|s| s.decrypt(&Mechanism::RsaPkcs, private, ciphertext))
-                    .map(Secret::new);
+                    .map(Secret::new)
+                    .map_err(|e| match e {
+                        Status::PsaErrorGenericError => Status::PsaErrorInvalidPadding,
+                        other => other,
+                    });
             }
             AsymmetricEncryption::RsaOaep { hash_alg } => hash_alg,
         };
