@@ -1,10 +1,17 @@
 //! RSA keys as Parsec.1 packs them (spec §4.1), and the two RSA schemes it uses:
 //! OAEP with SHA-1 and MGF1-SHA-1 (§4.4), PSS with SHA3-384, MGF1-SHA-1 and the maximum salt
-//! (§4.5). PSS is written here over raw RSA: no crate offers a separate MGF1 digest.
+//! (§4.5). PSS is encoded here over raw RSA (no crate offers a separate MGF1 digest).
+//!
+//! Every private-key operation runs in aws-lc, in constant time: OAEP decryption through
+//! aws-lc-rs, the PSS signature's raw operation through `rsa_raw`. The `rsa` crate only holds
+//! the key's numbers and does public-key operations (RUSTSEC-2023-0071: its private operations
+//! leak timing).
 
 use parsec_boss::Value;
 use rand_core::{OsRng, RngCore};
 use rsa::traits::{PrivateKeyParts, PublicKeyParts};
+use std::sync::Arc;
+
 use rsa::{BigUint, Oaep, RsaPrivateKey, RsaPublicKey};
 use sha1::Sha1;
 use sha3::{Digest, Sha3_384};
@@ -28,11 +35,14 @@ pub struct PublicKey {
     key: RsaPublicKey,
 }
 
-/// An RSA private key (its material is zeroed when dropped, by the `rsa` crate).
+/// An RSA private key (its material is zeroed when dropped, by the `rsa` crate and aws-lc).
 #[derive(Clone)]
 pub struct PrivateKey {
     key: RsaPrivateKey,
     public: PublicKey,
+    /// The same key in aws-lc, for the private operations.
+    raw: Arc<rsa_raw::PrivateKey>,
+    decrypting: aws_lc_rs::rsa::PrivateDecryptingKey,
 }
 
 impl std::fmt::Debug for PublicKey {
@@ -204,8 +214,25 @@ impl PrivateKey {
     }
 
     fn from_rsa(key: RsaPrivateKey) -> Result<PrivateKey> {
+        use rsa::pkcs1::EncodeRsaPrivateKey;
+        use rsa::pkcs8::EncodePrivateKey;
         let public = PublicKey::new(key.n().clone(), key.e().clone())?;
-        Ok(PrivateKey { key, public })
+        let pkcs1 = key
+            .to_pkcs1_der()
+            .map_err(|_| Error::BadKey("cannot encode it"))?;
+        let raw = rsa_raw::PrivateKey::from_pkcs1_der(pkcs1.as_bytes())
+            .map_err(|_| Error::BadKey("aws-lc refuses it"))?;
+        let pkcs8 = key
+            .to_pkcs8_der()
+            .map_err(|_| Error::BadKey("cannot encode it"))?;
+        let decrypting = aws_lc_rs::rsa::PrivateDecryptingKey::from_pkcs8(pkcs8.as_bytes())
+            .map_err(|_| Error::BadKey("aws-lc refuses it"))?;
+        Ok(PrivateKey {
+            key,
+            public,
+            raw: Arc::new(raw),
+            decrypting,
+        })
     }
 
     /// Reads the BOSS list `[0, e, p, q]`.
@@ -252,27 +279,34 @@ impl PrivateKey {
         &self.public
     }
 
-    /// RSA-OAEP decryption (SHA-1, MGF1-SHA-1), blinded.
+    /// RSA-OAEP decryption (SHA-1, MGF1-SHA-1), by aws-lc in constant time.
     pub fn decrypt_oaep(&self, ciphertext: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
-        self.key
-            .decrypt_blinded(&mut OsRng, Oaep::new::<Sha1>(), ciphertext)
-            .map(Zeroizing::new)
-            .map_err(|_| Error::Oaep("decryption failed"))
+        use aws_lc_rs::rsa::{OaepPrivateDecryptingKey, OAEP_SHA1_MGF1SHA1};
+        let failed = |_| Error::Oaep("decryption failed");
+        let key = OaepPrivateDecryptingKey::new(self.decrypting.clone()).map_err(failed)?;
+        let mut out = Zeroizing::new(vec![0u8; self.key.size()]);
+        let len = key
+            .decrypt(&OAEP_SHA1_MGF1SHA1, ciphertext, &mut out, None)
+            .map_err(failed)?
+            .len();
+        out.truncate(len);
+        Ok(out)
     }
 
     /// RSA-PSS signature: SHA3-384, MGF1-SHA-1, salt of the maximum length (spec §4.5).
     pub fn sign_pss(&self, data: &[u8]) -> Result<Vec<u8>> {
         let em_bits = self.public.bits() - 1;
         let em = emsa_pss_encode(&Sha3_384::digest(data), em_bits)?;
-        let m = BigUint::from_bytes_be(&em);
-        // Blinded, and checked against the public key (a fault must not leak a prime).
-        let s = rsa::hazmat::rsa_decrypt_and_check(&self.key, Some(&mut OsRng), &m)
+        let k = self.raw.size();
+        let mut block = vec![0u8; k - em.len()];
+        block.extend_from_slice(&em);
+        // Blinded, constant-time, and checked against the public key by aws-lc (a fault must
+        // not leak a prime).
+        let signature = self
+            .raw
+            .raw(&block)
             .map_err(|_| Error::BadKey("RSA private operation failed"))?;
-        let s = s.to_bytes_be();
-        let k = self.key.size();
-        let mut out = vec![0u8; k - s.len()];
-        out.extend_from_slice(&s);
-        Ok(out)
+        Ok(signature.to_vec())
     }
 }
 

@@ -11,11 +11,21 @@ use parsec_psa::{Hash, Secret};
 use parsec_wire::Status;
 use zeroize::Zeroizing;
 
-/// The hashes this module (and the token mechanisms around it) know.
+/// The hashes this module knows.
 pub fn supported(hash: Hash) -> bool {
     matches!(
         hash,
-        Hash::Sha1 | Hash::Sha224 | Hash::Sha256 | Hash::Sha384 | Hash::Sha512
+        Hash::Sha1
+            | Hash::Sha224
+            | Hash::Sha256
+            | Hash::Sha384
+            | Hash::Sha512
+            | Hash::Sha512_224
+            | Hash::Sha512_256
+            | Hash::Sha3_224
+            | Hash::Sha3_256
+            | Hash::Sha3_384
+            | Hash::Sha3_512
     )
 }
 
@@ -32,6 +42,12 @@ fn digest(hash: Hash, parts: &[&[u8]]) -> Vec<u8> {
         Hash::Sha224 => run::<sha2::Sha224>(parts),
         Hash::Sha384 => run::<sha2::Sha384>(parts),
         Hash::Sha512 => run::<sha2::Sha512>(parts),
+        Hash::Sha512_224 => run::<sha2::Sha512_224>(parts),
+        Hash::Sha512_256 => run::<sha2::Sha512_256>(parts),
+        Hash::Sha3_224 => run::<sha3::Sha3_224>(parts),
+        Hash::Sha3_256 => run::<sha3::Sha3_256>(parts),
+        Hash::Sha3_384 => run::<sha3::Sha3_384>(parts),
+        Hash::Sha3_512 => run::<sha3::Sha3_512>(parts),
         _ => run::<sha2::Sha256>(parts),
     }
 }

@@ -91,9 +91,11 @@ struct RsaPub {
 
 struct RsaPair {
     public: RsaPub,
-    rc: rsa::RsaPrivateKey,
     /// Keys of 2048 bits and more: signing and decryption objects.
     lc: Option<(lc_rsa::KeyPair, lc_rsa::PrivateDecryptingKey)>,
+    /// Every private operation aws-lc-rs does not offer (the key size, hash or label): the raw
+    /// operation in constant time, the padding done in `rsa_ops`.
+    raw: rsa_raw::PrivateKey,
 }
 
 struct EcPub {
@@ -394,7 +396,9 @@ fn parse(key_type: KeyType, bits: u32, data: &[u8]) -> Result<AsymKey, Status> {
             } else {
                 None
             };
-            let pair = RsaPair { public, rc, lc };
+            let raw =
+                rsa_raw::PrivateKey::from_pkcs1_der(material.expose()).map_err(|_| INVALID)?;
+            let pair = RsaPair { public, lc, raw };
             (bits, material, Inner::RsaPair(Box::new(pair)))
         }
         KeyType::RsaPublicKey => {

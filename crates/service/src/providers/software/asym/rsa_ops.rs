@@ -5,10 +5,13 @@ use parsec_psa::{AsymmetricEncryption, AsymmetricSignature, Hash, Secret};
 use parsec_wire::Status;
 use rsa::traits::PublicKeyParts;
 use rsa::{Oaep, Pkcs1v15Encrypt, Pkcs1v15Sign, Pss};
+
+use crate::providers::oaep;
 use zeroize::Zeroizing;
 
 use super::{
-    hash_supported, lc_digest, LcRng, RsaPair, RsaPub, BAD_SIGNATURE, GENERIC, INVALID, UNSUPPORTED,
+    hash_supported, lc_digest, rsa_modulus_bits, LcRng, RsaPair, RsaPub, BAD_SIGNATURE, GENERIC,
+    INVALID, UNSUPPORTED,
 };
 
 /// `DigestInfo` up to the hash value (RFC 8017 §9.2), for the `rsa` crate.
@@ -101,25 +104,18 @@ pub(super) fn sign(
     hash_alg: Option<Hash>,
     hash: &[u8],
 ) -> Result<Vec<u8>, Status> {
-    let sign_err = |e: rsa::Error| match e {
-        rsa::Error::MessageTooLong => INVALID,
-        _ => GENERIC,
-    };
+    let k = pair.raw.size();
     let (hash_alg, pss) = match (alg, hash_alg) {
         (AsymmetricSignature::RsaPkcs1v15SignRaw, _) => {
-            if hash.len() + 11 > pair.public.rc.size() {
-                return Err(INVALID);
-            }
-            let scheme = Pkcs1v15Sign::new_unprefixed();
-            return pair
-                .rc
-                .sign_with_rng(&mut LcRng, scheme, hash)
-                .map_err(sign_err);
+            return raw_sign(pair, &emsa_pkcs1(&[], hash, k)?);
         }
         (AsymmetricSignature::RsaPkcs1v15Sign { .. }, Some(h)) => (h, false),
         (AsymmetricSignature::RsaPss { .. }, Some(h)) => (h, true),
         _ => return Err(INVALID),
     };
+    if hash.len() != hash_alg.output_len() {
+        return Err(INVALID);
+    }
     let lc_scheme = if pss {
         lc_pss(hash_alg)
     } else {
@@ -133,14 +129,76 @@ pub(super) fn sign(
             .map_err(|_| GENERIC)?;
         return Ok(signature);
     }
-    if pss {
+    // Other sizes and hashes: the padding here, the private operation by aws-lc (constant
+    // time), never by the `rsa` crate (RUSTSEC-2023-0071).
+    let em = if pss {
+        let em_bits = rsa_modulus_bits(pair.public.rc.n()) as usize - 1;
         let salt = pss_salt_len(&pair.public.rc, hash_alg)?;
-        with_digest!(hash_alg, D => pair.rc.sign_with_rng(&mut LcRng, Pss::new_with_salt::<D>(salt), hash).map_err(sign_err))
+        with_digest!(hash_alg, D => emsa_pss::<D>(hash, em_bits, salt))?
     } else {
-        pair.rc
-            .sign_with_rng(&mut LcRng, pkcs1_scheme(hash_alg)?, hash)
-            .map_err(sign_err)
+        emsa_pkcs1(&pkcs1_scheme(hash_alg)?.prefix, hash, k)?
+    };
+    raw_sign(pair, &em)
+}
+
+/// The private operation on an encoded block (left-padded with zeros to the modulus length).
+fn raw_sign(pair: &RsaPair, em: &[u8]) -> Result<Vec<u8>, Status> {
+    let k = pair.raw.size();
+    let mut block = Zeroizing::new(vec![0u8; k.checked_sub(em.len()).ok_or(INVALID)?]);
+    block.extend_from_slice(em);
+    let signature = pair.raw.raw(&block).map_err(|_| GENERIC)?;
+    Ok(signature.to_vec())
+}
+
+/// EMSA-PKCS1-v1_5 (RFC 8017 §9.2): `00 01 FF..FF 00 || prefix || hash` in `k` bytes.
+fn emsa_pkcs1(prefix: &[u8], hash: &[u8], k: usize) -> Result<Vec<u8>, Status> {
+    let t_len = prefix.len() + hash.len();
+    if t_len + 11 > k {
+        return Err(INVALID);
     }
+    let mut em = vec![0xffu8; k];
+    em[0] = 0;
+    em[1] = 1;
+    em[k - t_len - 1] = 0;
+    em[k - t_len..k - hash.len()].copy_from_slice(prefix);
+    em[k - hash.len()..].copy_from_slice(hash);
+    Ok(em)
+}
+
+/// EMSA-PSS encoding (RFC 8017 §9.1.1) of the hash `m_hash` with a random salt of `salt_len`
+/// bytes, MGF1 with the same hash, in `ceil(em_bits / 8)` bytes.
+fn emsa_pss<D: sha2::Digest>(
+    m_hash: &[u8],
+    em_bits: usize,
+    salt_len: usize,
+) -> Result<Vec<u8>, Status> {
+    let h_len = <D as sha2::Digest>::output_size();
+    let em_len = em_bits.div_ceil(8);
+    if m_hash.len() != h_len || em_len < h_len + salt_len + 2 {
+        return Err(INVALID);
+    }
+    let mut salt = vec![0u8; salt_len];
+    aws_lc_rs::rand::fill(&mut salt).map_err(|_| GENERIC)?;
+    let h = D::new()
+        .chain_update([0u8; 8])
+        .chain_update(m_hash)
+        .chain_update(&salt)
+        .finalize();
+    let db_len = em_len - h_len - 1;
+    let mut em = vec![0u8; em_len];
+    em[db_len - salt_len - 1] = 1;
+    em[db_len - salt_len..db_len].copy_from_slice(&salt);
+    for (counter, chunk) in em[..db_len].chunks_mut(h_len).enumerate() {
+        let c = u32::try_from(counter).map_err(|_| INVALID)?.to_be_bytes();
+        let mask = D::new().chain_update(&h).chain_update(c).finalize();
+        for (byte, m) in chunk.iter_mut().zip(mask.iter()) {
+            *byte ^= m;
+        }
+    }
+    em[0] &= 0xff >> (8 * em_len - em_bits);
+    em[db_len..em_len - 1].copy_from_slice(&h);
+    em[em_len - 1] = 0xbc;
+    Ok(em)
 }
 
 pub(super) fn verify(
@@ -264,12 +322,12 @@ pub(super) fn decrypt(
     ciphertext: &[u8],
     label: &[u8],
 ) -> Result<Secret, Status> {
-    let k = pair.public.rc.size();
+    let k = pair.raw.size();
     if ciphertext.len() != k {
         return Err(INVALID);
     }
     let mut out = Zeroizing::new(vec![0u8; k]);
-    let plain = match alg {
+    match alg {
         AsymmetricEncryption::RsaPkcs1v15Crypt => {
             if !label.is_empty() {
                 return Err(INVALID);
@@ -280,9 +338,9 @@ pub(super) fn decrypt(
                 let plain = dec.decrypt(ciphertext, &mut out).map_err(padding_err)?;
                 return Ok(Secret::from(&*plain));
             }
-            pair.rc
-                .decrypt_blinded(&mut LcRng, Pkcs1v15Encrypt, ciphertext)
-                .map_err(padding_err)?
+            // Keys under 2048 bits: aws-lc all the same (constant-time padding check).
+            let plain = pair.raw.decrypt_pkcs1v15(ciphertext).map_err(padding_err)?;
+            Ok(Secret::from(&plain[..]))
         }
         AsymmetricEncryption::RsaOaep { hash_alg } => {
             hash_supported(hash_alg)?;
@@ -294,10 +352,15 @@ pub(super) fn decrypt(
                     .map_err(padding_err)?;
                 return Ok(Secret::from(&*plain));
             }
-            with_digest!(hash_alg, D => pair.rc.decrypt_blinded(&mut LcRng, rc_oaep::<D>(label)?, ciphertext).map_err(padding_err))?
+            // Other hashes, labels with a key aws-lc-rs cannot load: the raw operation by
+            // aws-lc, the padding removed here in constant time.
+            if !oaep::supported(hash_alg) {
+                return Err(UNSUPPORTED);
+            }
+            let em = pair.raw.raw(ciphertext).map_err(padding_err)?;
+            oaep::decode(hash_alg, label, &em, k)
         }
-    };
-    Ok(Secret::new(plain))
+    }
 }
 
 fn padding_err<E>(_: E) -> Status {

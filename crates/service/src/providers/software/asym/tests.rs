@@ -350,8 +350,12 @@ fn bench_libraries() {
         drop(sign_hash(&rsa, pkcs1, &h).unwrap())
     });
     let scheme = || rsa_ops::pkcs1_scheme(Hash::Sha256).unwrap();
-    time("RSA-2048 PKCS#1 SHA-256 sign, rsa", || {
-        drop(pair.rc.sign_with_rng(&mut LcRng, scheme(), &h).unwrap())
+    let pkcs1_224 = S::RsaPkcs1v15Sign {
+        hash_alg: Hash::Sha224.into(),
+    };
+    let h224 = [7u8; 28];
+    time("RSA-2048 PKCS#1 SHA-224 sign, aws-lc raw", || {
+        drop(sign_hash(&rsa, pkcs1_224, &h224).unwrap())
     });
     let signature = sign_hash(&rsa, pkcs1, &h).unwrap();
     time("RSA-2048 PKCS#1 SHA-256 verify, aws-lc-rs", || {
@@ -374,11 +378,11 @@ fn bench_libraries() {
     time("RSA-2048 OAEP decrypt, aws-lc-rs", || {
         drop(decrypt(&rsa, oaep, &ciphertext, None).unwrap())
     });
-    time("RSA-2048 OAEP decrypt, rsa", || {
-        drop(
-            pair.rc
-                .decrypt_blinded(&mut LcRng, rc_oaep(), &ciphertext)
-                .unwrap(),
-        )
+    let oaep_224 = AsymmetricEncryption::RsaOaep {
+        hash_alg: Hash::Sha224,
+    };
+    let ciphertext = encrypt(&rsa, oaep_224, b"m", None).unwrap();
+    time("RSA-2048 OAEP SHA-224 decrypt, aws-lc raw", || {
+        drop(decrypt(&rsa, oaep_224, &ciphertext, None).unwrap())
     });
 }
