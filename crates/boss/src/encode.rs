@@ -26,8 +26,51 @@ impl Default for EncodeOptions {
 }
 
 /// The byte writer shared by [`Value`] encoding and the serde serializer.
+/// The encoder's output. When it must grow it moves to a larger buffer and wipes the old one:
+/// what is encoded may be secret (keys, plaintexts), and a growing `Vec` frees its old buffer
+/// as it was.
+#[derive(Default)]
+pub(crate) struct Out(Vec<u8>);
+
+impl Out {
+    /// Makes room for `extra` more bytes, moving (and wiping what it leaves) if needed.
+    fn room(&mut self, extra: usize) {
+        let need = self.0.len().saturating_add(extra);
+        if need > self.0.capacity() {
+            let mut bigger = Vec::with_capacity(need.max(2 * self.0.capacity()).max(64));
+            bigger.extend_from_slice(&self.0);
+            zeroize::Zeroize::zeroize(&mut self.0);
+            self.0 = bigger;
+        }
+    }
+
+    pub(crate) fn push(&mut self, byte: u8) {
+        self.room(1);
+        self.0.push(byte);
+    }
+
+    pub(crate) fn extend_from_slice(&mut self, bytes: &[u8]) {
+        self.room(bytes.len());
+        self.0.extend_from_slice(bytes);
+    }
+
+    /// Inserts `bytes` at `at` (a container's header, once its length is known).
+    pub(crate) fn insert_at(&mut self, at: usize, bytes: &[u8]) {
+        self.room(bytes.len());
+        self.0.splice(at..at, bytes.iter().copied());
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub(crate) fn into_vec(self) -> Vec<u8> {
+        self.0
+    }
+}
+
 pub(crate) struct Writer {
-    pub(crate) out: Vec<u8>,
+    pub(crate) out: Out,
     pub(crate) opts: EncodeOptions,
 }
 
@@ -36,7 +79,7 @@ const JS_LIMIT: u128 = 1 << 31;
 impl Writer {
     pub(crate) fn new(opts: EncodeOptions) -> Self {
         Writer {
-            out: Vec::new(),
+            out: Out::default(),
             opts,
         }
     }
@@ -198,7 +241,7 @@ pub fn encode(value: &Value) -> Result<Vec<u8>> {
 pub fn encode_with(value: &Value, opts: EncodeOptions) -> Result<Vec<u8>> {
     let mut w = Writer::new(opts);
     w.value(value, 0)?;
-    Ok(w.out)
+    Ok(w.out.into_vec())
 }
 
 impl Value {

@@ -30,7 +30,7 @@ impl Serializer {
     }
     /// The bytes written so far.
     pub fn into_inner(self) -> Vec<u8> {
-        self.w.out
+        self.w.out.into_vec()
     }
 
     fn scalar(&mut self) -> Result<()> {
@@ -101,7 +101,7 @@ impl Compound<'_> {
                 let mut header = Writer::new(self.ser.w.opts);
                 header.len_header(self.code, count);
                 let at = self.header_at;
-                self.ser.w.out.splice(at..at, header.out);
+                self.ser.w.out.insert_at(at, &header.out.into_vec());
             }
         }
         self.ser.depth -= 1 + usize::from(self.close_outer);

@@ -27,6 +27,24 @@ pub enum Value {
     Time(Time),
 }
 
+/// Overwrites every byte the value holds (texts, binaries, big integers, at any depth), for
+/// values that carried secrets; wrap them in `zeroize::Zeroizing` to do it on drop.
+impl zeroize::Zeroize for Value {
+    fn zeroize(&mut self) {
+        match self {
+            Value::Text(t) => t.zeroize(),
+            Value::Bin(b) => b.zeroize(),
+            Value::BigInt(b) => b.magnitude.zeroize(),
+            Value::List(items) => items.iter_mut().for_each(zeroize::Zeroize::zeroize),
+            Value::Dict(entries) => entries.iter_mut().for_each(|(k, v)| {
+                k.zeroize();
+                v.zeroize();
+            }),
+            Value::Null | Value::Bool(_) | Value::Int(_) | Value::Float(_) | Value::Time(_) => {}
+        }
+    }
+}
+
 /// An integer too large for `i128`, kept as a sign and a magnitude.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BigInt {
@@ -273,5 +291,31 @@ impl fmt::Display for Value {
             }
             Value::Time(t) => write!(f, "time({})", t.0),
         }
+    }
+}
+
+#[cfg(test)]
+mod wipe_tests {
+    use super::*;
+
+    #[test]
+    fn zeroize_empties_every_buffer_at_any_depth() {
+        let mut v = Value::dict([
+            ("key", Value::Bin(vec![1, 2, 3])),
+            (
+                "nested",
+                Value::List(vec![Value::Text("secret".into()), Value::Int(7)]),
+            ),
+        ]);
+        zeroize::Zeroize::zeroize(&mut v);
+        let Value::Dict(entries) = &v else {
+            panic!("still a dictionary")
+        };
+        assert!(entries.iter().all(|(k, _)| k.as_str() == Some("")));
+        assert_eq!(entries[0].1, Value::Bin(vec![]));
+        assert_eq!(
+            entries[1].1,
+            Value::List(vec![Value::Text(String::new()), Value::Int(7)])
+        );
     }
 }

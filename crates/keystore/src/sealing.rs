@@ -12,6 +12,8 @@ use crate::files::io_error;
 use crate::{KeyId, StoreError};
 
 const MASTER_KEY_LEN: usize = 32;
+/// Length of the AES-GCM tag at the end of every sealed blob.
+const TAG_LEN: usize = 16;
 /// Version byte in front of every sealed blob.
 const SEAL_V1: u8 = 1;
 
@@ -103,18 +105,21 @@ impl MasterKey {
     ) -> Result<Vec<u8>, StoreError> {
         let mut nonce = [0u8; NONCE_LEN];
         aws_lc_rs::rand::fill(&mut nonce).map_err(|_| StoreError::Io("no randomness".into()))?;
-        let mut out = Vec::with_capacity(1 + NONCE_LEN + material.len() + 16);
+        // Sealed in place in a buffer of its final size: no copy of the material is made, or
+        // left behind by a buffer growing.
+        let mut out = Vec::with_capacity(1 + NONCE_LEN + material.len() + TAG_LEN);
         out.push(SEAL_V1);
         out.extend_from_slice(&nonce);
-        let mut body = material.to_vec();
-        self.key
-            .seal_in_place_append_tag(
+        out.extend_from_slice(material);
+        let tag = self
+            .key
+            .seal_in_place_separate_tag(
                 Nonce::assume_unique_for_key(nonce),
                 Aad::from(associated_data(id, provider)),
-                &mut body,
+                &mut out[1 + NONCE_LEN..],
             )
             .map_err(|_| StoreError::Io("sealing failed".into()))?;
-        out.extend_from_slice(&body);
+        out.extend_from_slice(tag.as_ref());
         Ok(out)
     }
 

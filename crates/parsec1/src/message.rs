@@ -97,7 +97,11 @@ pub fn encode_call(cmd: &str, args: Value) -> Vec<u8> {
 
 /// Encodes an answer: `{result}` or `{error: {code, text}}`.
 pub fn encode_answer(answer: &Result<Value, RemoteError>) -> Vec<u8> {
-    encode(&answer_value(answer))
+    // The copy of the result it wraps may carry key material or a plaintext.
+    let mut value = answer_value(answer);
+    let bytes = encode(&value);
+    zeroize::Zeroize::zeroize(&mut value);
+    bytes
 }
 
 /// The answer as a value.

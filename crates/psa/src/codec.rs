@@ -9,7 +9,49 @@ use crate::ops::{self, Contract};
 use crate::proto;
 
 fn decode_typed<T: Contract>(body: &[u8]) -> Result<T, DecodeError> {
-    T::from_proto(T::Proto::decode(body)?)
+    T::from_proto(T::Proto::decode(Wiping(body))?)
+}
+
+/// The request body as prost reads it. prost copies each bytes field through a temporary
+/// buffer (`Buf::copy_to_bytes`) and frees it: here that buffer is wiped when freed, since a
+/// field may be key material or a plaintext.
+struct Wiping<'a>(&'a [u8]);
+
+/// A copy of bytes from a body, wiped when dropped.
+struct WipedCopy(Vec<u8>);
+
+impl AsRef<[u8]> for WipedCopy {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl Drop for WipedCopy {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
+    }
+}
+
+impl bytes::Buf for Wiping<'_> {
+    fn remaining(&self) -> usize {
+        self.0.len()
+    }
+
+    fn chunk(&self) -> &[u8] {
+        self.0
+    }
+
+    fn advance(&mut self, n: usize) {
+        self.0 = &self.0[n.min(self.0.len())..];
+    }
+
+    fn copy_to_bytes(&mut self, len: usize) -> bytes::Bytes {
+        // prost checks `len` against `remaining` before asking.
+        let len = len.min(self.0.len());
+        let copy = WipedCopy(self.0[..len].to_vec());
+        self.advance(len);
+        bytes::Bytes::from_owner(copy)
+    }
 }
 
 fn decode_empty<P: Message + Default>(body: &[u8]) -> Result<(), DecodeError> {

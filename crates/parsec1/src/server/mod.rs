@@ -21,6 +21,7 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use parsec_boss::{Limits, Time, Value};
+use zeroize::Zeroizing;
 
 pub use commands::{Caller, Commands};
 pub use limiter::{client_of, RateLimiter};
@@ -598,12 +599,18 @@ impl<S: SessionStore> Server<S> {
                 live.remove(session_id);
                 return Err(missing_tsk());
             }
-            let plain = state.keys.tsk.decrypt(params).map_err(|_| {
-                RemoteError::new(
-                    codes::UNKNOWN_EXCEPTION,
-                    "HMAC authentication failed, data corrupted",
-                )
-            })?;
+            // The command in the clear: key material or a plaintext, wiped when dropped.
+            let plain = state
+                .keys
+                .tsk
+                .decrypt(params)
+                .map(Zeroizing::new)
+                .map_err(|_| {
+                    RemoteError::new(
+                        codes::UNKNOWN_EXCEPTION,
+                        "HMAC authentication failed, data corrupted",
+                    )
+                })?;
             // Only authenticated messages enter the replay set, so nobody without the TSK can
             // fill it. The EtA tag does not cover the IV (spec §4.7): a captured message
             // resent with another IV still authenticates, so the tag is remembered as well.
@@ -627,10 +634,17 @@ impl<S: SessionStore> Server<S> {
             address_text: &keys.address_text,
             test: keys.test,
         };
-        let answer = self.session_command(&caller, &plain, now);
-        let mut bytes = message::encode_answer(&answer);
+        // The answer in the clear may carry exported keys or plaintexts: wiped once encrypted.
+        let mut answer = self.session_command(&caller, &plain, now);
+        let mut bytes = Zeroizing::new(message::encode_answer(&answer));
+        if let Ok(value) = &mut answer {
+            zeroize::Zeroize::zeroize(value);
+        }
         if bytes.len() + eta::OVERHEAD > self.settings.max_message_size {
-            bytes = message::encode_answer(&Err(too_large("answer", bytes.len())));
+            bytes = Zeroizing::new(message::encode_answer(&Err(too_large(
+                "answer",
+                bytes.len(),
+            ))));
         }
         let encrypted = keys.tsk.encrypt(&bytes).map_err(internal)?;
         Ok(Value::dict([("result", Value::Bin(encrypted))]))

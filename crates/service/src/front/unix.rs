@@ -31,6 +31,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use parsec_wire::{HeaderError, RawHeader, Response, HEADER_LEN};
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::auth::Peer;
 use crate::server::Shared;
@@ -81,8 +82,9 @@ enum Next {
     Closed,
     /// The request cannot be framed: answer with the default header, then close.
     Refused(HeaderError),
-    /// A framed request, ready for the dispatcher.
-    Request(RawHeader, Vec<u8>, Vec<u8>),
+    /// A framed request, ready for the dispatcher: body and auth part wiped when dropped (a
+    /// body may carry key material or a plaintext).
+    Request(RawHeader, Zeroizing<Vec<u8>>, Zeroizing<Vec<u8>>),
 }
 
 /// The running front end.
@@ -314,7 +316,7 @@ impl Pool {
         loop {
             let limits = self.handler.limits();
             let next = self.read_request(id, &mut conn, &limits, first);
-            let (response, keep_open) = match next {
+            let (mut response, keep_open) = match next {
                 Next::Closed => return,
                 Next::Refused(error) => {
                     tracing::debug!("refused request: {error}");
@@ -324,7 +326,11 @@ impl Pool {
                     (self.handler.handle(&raw, &body, &auth, peer), true)
                 }
             };
-            let Ok(bytes) = response.encode() else {
+            // An answer may carry exported key material or a plaintext: both copies are
+            // wiped once written.
+            let encoded = response.encode().map(Zeroizing::new);
+            response.body.zeroize();
+            let Ok(bytes) = encoded else {
                 tracing::error!("response too large to encode");
                 return;
             };
@@ -382,8 +388,8 @@ impl Pool {
             return Next::Refused(e);
         }
         // Both lengths are bounded: the body by the limit just checked, the auth part by its u16.
-        let mut body = vec![0u8; raw.body_len()];
-        let mut auth = vec![0u8; raw.auth_len()];
+        let mut body = Zeroizing::new(vec![0u8; raw.body_len()]);
+        let mut auth = Zeroizing::new(vec![0u8; raw.auth_len()]);
         if !conn.read_exact_by(&mut body, deadline) || !conn.read_exact_by(&mut auth, deadline) {
             return Next::Refused(HeaderError::Truncated);
         }
@@ -424,6 +430,13 @@ struct Conn<'a> {
     /// The socket's receive timeout as last set (`None`: never set, blocks without end).
     recv_timeout: Option<Duration>,
     send_timeout: Option<Duration>,
+}
+
+impl Drop for Conn<'_> {
+    fn drop(&mut self) {
+        // The bytes of the last requests read, key material included.
+        self.buf.zeroize();
+    }
 }
 
 impl<'a> Conn<'a> {

@@ -96,8 +96,10 @@ fn call(
         allow_large_integers: true,
         max_depth: usize::MAX,
     };
-    let bytes = parsec_boss::encode_with(&args, unlimited)
-        .map_err(|e| RemoteError::new(codes::BAD_ARGUMENTS, e.to_string()))?;
+    // The arguments may carry key material or a plaintext: both forms are wiped.
+    let bytes = parsec_boss::encode_with(&args, unlimited).map(zeroize::Zeroizing::new);
+    zeroize::Zeroize::zeroize(&mut args);
+    let bytes = bytes.map_err(|e| RemoteError::new(codes::BAD_ARGUMENTS, e.to_string()))?;
     let mut de = parsec_boss::Deserializer::with_limits(&bytes, Limits::default())
         .map_err(|e| RemoteError::new(codes::BAD_ARGUMENTS, e.to_string()))?;
     let operation = parsec_psa::deserialize_operation(opcode, &mut de)
