@@ -67,13 +67,26 @@ pub enum StoreError {
     Corrupt,
     /// The database refused or failed.
     #[error("key store: {0}")]
-    Database(#[from] rusqlite::Error),
+    Database(rusqlite::Error),
+    /// The disk (or the database's size limit) is full: nothing was written.
+    #[error("key store: no space left")]
+    Full,
     /// The master key or database file could not be used.
     #[error("key store: {0}")]
     Io(String),
     /// A create would take `who` past the number of keys it may hold.
     #[error("{who} already holds {limit} keys, the most allowed")]
     QuotaExceeded { who: QuotaScope, limit: u64 },
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> StoreError {
+        if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull) {
+            StoreError::Full
+        } else {
+            StoreError::Database(e)
+        }
+    }
 }
 
 /// Whose key count a [`Quota`] bounds.

@@ -209,3 +209,45 @@ fn quotas_bound_an_application_and_its_kind_atomically() {
     assert_eq!(wins, 2);
     assert_eq!(store.list_clients(1).unwrap().len(), 3);
 }
+
+/// A full disk (here: the database's page limit, which SQLite reports the same way) refuses
+/// creates with `Full`, keeps what was there, and accepts creates again once there is room.
+#[test]
+fn a_full_disk_is_reported_and_recovered_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("k.sqlite3"), master()).unwrap();
+    store.create(&id("a", "first"), &record(b"m")).unwrap();
+    let pages: i64 = store
+        .db()
+        .query_row("PRAGMA page_count", [], |r| r.get(0))
+        .unwrap();
+    store
+        .db()
+        .pragma_update(None, "max_page_count", pages)
+        .unwrap();
+    let big = vec![7u8; 64 * 1024];
+    let mut created = vec![];
+    let full = (0..100).find_map(|i| {
+        let name = format!("k{i}");
+        match store.create(&id("a", &name), &record(&big)) {
+            Ok(()) => {
+                created.push(name);
+                None
+            }
+            Err(e) => Some(e),
+        }
+    });
+    assert!(matches!(full, Some(StoreError::Full)), "{full:?}");
+    for name in ["first"]
+        .into_iter()
+        .chain(created.iter().map(String::as_str))
+    {
+        assert!(store.get(&id("a", name)).unwrap().is_some(), "{name} kept");
+    }
+    store
+        .db()
+        .pragma_update(None, "max_page_count", 1_000_000)
+        .unwrap();
+    store.create(&id("a", "after"), &record(&big)).unwrap();
+    assert_eq!(store.check_integrity().unwrap(), created.len() + 2);
+}

@@ -80,6 +80,10 @@ pub fn store_status(e: StoreError) -> Status {
         StoreError::AlreadyExists => Status::PsaErrorAlreadyExists,
         StoreError::Corrupt => Status::PsaErrorDataCorrupt,
         StoreError::QuotaExceeded { .. } => Status::PsaErrorInsufficientStorage,
+        StoreError::Full => {
+            tracing::error!("the key store's disk is full");
+            Status::PsaErrorInsufficientStorage
+        }
         other => {
             tracing::error!("{other}");
             Status::PsaErrorStorageFailure
