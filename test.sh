@@ -63,11 +63,18 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
   step "installing cargo-fuzz"
   cargo install --locked cargo-fuzz
 fi
+# New inputs go to a scratch directory: the corpus kept in fuzz/corpus (from fuzz/run-long.sh)
+# is read, never changed, by the test command.
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
 for target in $(cd fuzz && cargo fuzz list); do
   step "fuzz $target (${PARSEC_FUZZ_SECONDS:-15} s)"
+  seeds=()
+  [ -d "fuzz/corpus/$target" ] && seeds=("corpus/$target")
+  mkdir -p "$scratch/$target"
   # cargo-fuzz needs nightly-only sanitizer flags; RUSTC_BOOTSTRAP lets the stable toolchain
   # accept them (this machine has no other toolchain).
-  (cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run "$target" -- \
+  (cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run "$target" "$scratch/$target" "${seeds[@]}" -- \
      -max_total_time="${PARSEC_FUZZ_SECONDS:-15}" -max_len=4096 -print_final_stats=0 2>&1 | tail -n 3)
 done
 
