@@ -96,3 +96,42 @@ fn one_key_serves_many_threads_at_once() {
         t.join().unwrap();
     }
 }
+
+/// The raw private operation of this crate against the `rsa` crate's (blinded, checked), on
+/// the same keys: `cargo test -p parsec-rsa-raw --release -- --ignored --nocapture measure`.
+#[test]
+#[ignore = "a measurement, not a test: run it in a release build"]
+fn measure_against_the_rsa_crate() {
+    use rsa::pkcs1::EncodeRsaPrivateKey;
+    for bits in [2048, 4096] {
+        let theirs = RsaPrivateKey::new(&mut rand_core::OsRng, bits).unwrap();
+        let ours = PrivateKey::from_pkcs1_der(theirs.to_pkcs1_der().unwrap().as_bytes()).unwrap();
+        let m = BigUint::from_bytes_be(&[0x5a; 100]);
+        let input = block(&m, bits / 8);
+        let time = |name: &str, f: &mut dyn FnMut()| {
+            f();
+            let rounds = if bits == 2048 { 200 } else { 40 };
+            let start = std::time::Instant::now();
+            for _ in 0..rounds {
+                f();
+            }
+            let each = start.elapsed() / rounds;
+            println!(
+                "| RSA-{bits} private operation | {name} | {:.2} ms |",
+                each.as_secs_f64() * 1e3
+            );
+            each
+        };
+        let a = time("rsa crate (blinded, checked)", &mut || {
+            drop(
+                rsa::hazmat::rsa_decrypt_and_check(&theirs, Some(&mut rand_core::OsRng), &m)
+                    .unwrap(),
+            )
+        });
+        let b = time("aws-lc (rsa_raw)", &mut || drop(ours.raw(&input).unwrap()));
+        println!(
+            "| RSA-{bits} | aws-lc takes | {:.0}% of the rsa crate's time |",
+            100.0 * b.as_secs_f64() / a.as_secs_f64()
+        );
+    }
+}
