@@ -108,6 +108,32 @@ impl SqliteStore {
         })
     }
 
+    /// Tries to unseal up to `limit` records (-1: all), telling `each` whether each opened;
+    /// returns how many were read.
+    fn open_each(
+        &self,
+        db: &Connection,
+        limit: i64,
+        mut each: impl FnMut(bool) -> Result<(), StoreError>,
+    ) -> Result<usize, StoreError> {
+        let mut stmt =
+            db.prepare("SELECT auth, app, name, provider, material FROM parsec_keys LIMIT ?1")?;
+        let mut rows = stmt.query([limit])?;
+        let mut count = 0;
+        while let Some(row) = rows.next()? {
+            let id = KeyId {
+                auth: row.get(0)?,
+                app: row.get(1)?,
+                name: row.get(2)?,
+            };
+            let sealed: Vec<u8> = row.get(4)?;
+            let opened: Result<Zeroizing<Vec<u8>>, _> = self.master.open(&id, row.get(3)?, &sealed);
+            each(opened.is_ok())?;
+            count += 1;
+        }
+        Ok(count)
+    }
+
     fn db(&self) -> MutexGuard<'_, Connection> {
         // A panic while holding the lock cannot leave a half-done write: SQLite rolls back.
         self.db.lock().unwrap_or_else(|e| e.into_inner())
@@ -228,23 +254,13 @@ impl KeyStore for SqliteStore {
     }
 
     fn probe(&self, sample: usize) -> Result<Probe, StoreError> {
-        let db = self.db();
-        let mut stmt =
-            db.prepare("SELECT auth, app, name, provider, material FROM parsec_keys LIMIT ?1")?;
-        let mut rows = stmt.query([i64::try_from(sample).unwrap_or(i64::MAX)])?;
         let mut probe = Probe::default();
-        while let Some(row) = rows.next()? {
-            let id = KeyId {
-                auth: row.get(0)?,
-                app: row.get(1)?,
-                name: row.get(2)?,
-            };
-            let sealed: Vec<u8> = row.get(4)?;
+        let limit = i64::try_from(sample).unwrap_or(i64::MAX);
+        self.open_each(&self.db(), limit, |opened| {
             probe.sampled += 1;
-            if self.master.open(&id, row.get(3)?, &sealed).is_ok() {
-                probe.opened += 1;
-            }
-        }
+            probe.opened += usize::from(opened);
+            Ok(())
+        })?;
         Ok(probe)
     }
 
@@ -256,20 +272,13 @@ impl KeyStore for SqliteStore {
                 "database integrity check: {verdict}"
             )));
         }
-        let mut stmt = db.prepare("SELECT auth, app, name, provider, material FROM parsec_keys")?;
-        let mut rows = stmt.query([])?;
-        let mut count = 0;
-        while let Some(row) = rows.next()? {
-            let id = KeyId {
-                auth: row.get(0)?,
-                app: row.get(1)?,
-                name: row.get(2)?,
-            };
-            let sealed: Vec<u8> = row.get(4)?;
-            let _: Zeroizing<Vec<u8>> = self.master.open(&id, row.get(3)?, &sealed)?;
-            count += 1;
-        }
-        Ok(count)
+        self.open_each(&db, -1, |opened| {
+            if opened {
+                Ok(())
+            } else {
+                Err(StoreError::Corrupt)
+            }
+        })
     }
 }
 

@@ -12,8 +12,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::p1::start;
-use common::{config, Daemon, DIRECT};
-use parsec_wire::{Opcode, RawHeader};
+use common::{config, ping, Daemon, DIRECT};
 
 /// A TCP connection to `to` from the loopback address `from`, so that one test can be several
 /// client addresses (all of 127.0.0.0/8 is this machine).
@@ -171,15 +170,6 @@ fn sigterm_does_not_wait_for_slow_clients() {
     for d in drippers {
         assert!(d.join().unwrap().closed_after.is_some());
     }
-}
-
-fn ping() -> [u8; parsec_wire::HEADER_LEN] {
-    RawHeader {
-        version_maj: 1,
-        opcode: Opcode::Ping.to_u32(),
-        ..RawHeader::default()
-    }
-    .encode()
 }
 
 /// Pings on `stream` and reads the answer; false if the service closed it instead.

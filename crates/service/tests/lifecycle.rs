@@ -9,19 +9,9 @@ use std::os::unix::net::{UnixDatagram, UnixListener};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{config, direct_client, naked_client, read_response, Daemon, DIRECT, PARSEC};
+use common::{config, direct_client, naked_client, ping, read_response, Daemon, DIRECT, PARSEC};
 use parsec_client::core::interface::requests::AuthType;
-use parsec_wire::{Opcode, RawHeader, Status};
-
-/// A whole Ping request to the core provider, with no authentication.
-fn ping() -> [u8; parsec_wire::HEADER_LEN] {
-    RawHeader {
-        version_maj: 1,
-        opcode: Opcode::Ping.to_u32(),
-        ..RawHeader::default()
-    }
-    .encode()
-}
+use parsec_wire::Status;
 
 /// Runs `parsec` to completion (it is expected to fail at start-up); returns (success, stderr).
 fn run_to_exit(config_text: &str) -> (bool, String) {

@@ -193,6 +193,16 @@ impl Drop for Daemon {
     }
 }
 
+/// A whole Ping request to the core provider, with no authentication.
+pub fn ping() -> [u8; HEADER_LEN] {
+    parsec_wire::RawHeader {
+        version_maj: 1,
+        opcode: parsec_wire::Opcode::Ping.to_u32(),
+        ..parsec_wire::RawHeader::default()
+    }
+    .encode()
+}
+
 /// Reads one response from `stream`.
 pub fn read_response(stream: &mut UnixStream) -> std::io::Result<Response> {
     let mut head = [0u8; HEADER_LEN];
