@@ -263,8 +263,20 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// Reads one item's header (and the payload of scalars, text and binary).
+    /// Reads one item's header (and the payload of scalars, text and binary), past any stream
+    /// markers before it (in a loop: a run of markers costs no stack).
     pub(crate) fn next_item(&mut self) -> Result<Item<'a>> {
+        loop {
+            if let Some(item) = self.item_or_marker()? {
+                return Ok(item);
+            }
+            // A stream marker is not an item: it gives back the element it was charged.
+            self.elements_left += 1;
+        }
+    }
+
+    /// One item, or `None` for a stream marker (consumed).
+    fn item_or_marker(&mut self) -> Result<Option<Item<'a>>> {
         let start = self.pos;
         self.elements_left = self
             .elements_left
@@ -319,7 +331,7 @@ impl<'a> Reader<'a> {
                     Num::Big { .. } => return Err(Error::at(ErrorKind::LengthOverflow, start)),
                 };
                 if index == 0 {
-                    return Ok(Item::Null);
+                    return Ok(Some(Item::Null));
                 }
                 let entry = usize::try_from(index - 1)
                     .ok()
@@ -331,15 +343,15 @@ impl<'a> Reader<'a> {
                 Item::Ref { offset: entry.offset }
             }
         };
-        Ok(item)
+        Ok(Some(item))
     }
 
-    fn extra(&mut self, v: u8, start: usize) -> Result<Item<'a>> {
+    fn extra(&mut self, v: u8, start: usize) -> Result<Option<Item<'a>>> {
         let sub = match self.header_value(v)? {
             Num::Small(s) if s <= 31 => s as u8,
             _ => return Err(Error::at(ErrorKind::UnsupportedExtra(31), start)),
         };
-        Ok(match sub {
+        Ok(Some(match sub {
             0 | 1 => Item::Float(0.0),
             2 | 3 => Item::Float(1.0),
             4 | 5 => Item::Float(-1.0),
@@ -361,11 +373,10 @@ impl<'a> Reader<'a> {
                 // this position. The marker itself is not an item.
                 self.cache.clear();
                 self.stream = true;
-                self.elements_left += 1;
-                return self.next_item();
+                return Ok(None);
             }
             other => return Err(Error::at(ErrorKind::UnsupportedExtra(other), start)),
-        })
+        }))
     }
 
     /// Moves to the item cached at `offset`, to read it again with caching off. Returns what

@@ -168,3 +168,16 @@ fn errors_say_where() {
     assert_eq!(err.offset(), Some(2));
     assert!(err.to_string().contains("at byte 2"), "{err}");
 }
+
+/// Stream markers used to be read by recursion: a message of nothing but markers (one byte
+/// each) could overflow the stack of whoever decoded it. Now any run of them is a loop.
+#[test]
+fn a_long_run_of_stream_markers_is_no_deeper_than_one() {
+    let mut bytes = vec![0x81u8; 1 << 20];
+    bytes.push(0x00); // the integer 0
+    let v = decode_with(&bytes, limits(4, 2 << 20, 16)).unwrap();
+    assert_eq!(v, parsec_boss::Value::Int(0));
+    // Markers cost no element: the budget counts items only.
+    let v = decode_with(&bytes, limits(4, 2 << 20, 1)).unwrap();
+    assert_eq!(v, parsec_boss::Value::Int(0));
+}

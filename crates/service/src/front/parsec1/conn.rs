@@ -5,7 +5,8 @@
 //!   that its new connections are closed at once);
 //! - how long a connection may sit without moving a byte in either direction (`idle`);
 //! - how long a request's header may take to arrive, from its first byte (`header`): a client
-//!   dribbling a byte at a time cannot keep the idle clock from running out forever;
+//!   dribbling a byte at a time cannot keep the idle clock from running out forever (the end
+//!   of the header is found as hyper's parser finds it: see [`HeaderScan`]);
 //! - when the whole request must have arrived (its first byte's time is kept for the handler,
 //!   which bounds the body's arrival by it).
 
@@ -167,9 +168,9 @@ impl Connected<IncomingStream<'_, LimitedListener>> for Peer {
 enum Phase {
     /// Waiting for a request (just accepted, or an answer was written).
     Idle,
-    /// A request's header is arriving: the last bytes seen (to find the blank line that ends
-    /// it across reads), and when it must be complete.
-    Header { tail: [u8; 3], by: Instant },
+    /// A request's header is arriving: where the reading of it stands, and when it must be
+    /// complete.
+    Header { scan: HeaderScan, by: Instant },
     /// The header has arrived; the handler bounds the body.
     Body,
 }
@@ -219,24 +220,23 @@ impl Conn {
         if bytes.is_empty() {
             return;
         }
-        let tail = match self.phase {
+        let scan = match self.phase {
             Phase::Body => return,
-            Phase::Header { tail, .. } => tail,
+            Phase::Header { scan, .. } => scan,
             Phase::Idle => {
                 let now = Instant::now();
                 *lock(&self.request_started) = now;
                 self.phase = Phase::Header {
-                    tail: [0; 3],
+                    scan: HeaderScan::default(),
                     by: now + self.timeouts.header,
                 };
-                [0; 3]
+                HeaderScan::default()
             }
         };
-        let (complete, tail) = header_ends(tail, bytes);
-        self.phase = match self.phase {
-            _ if complete => Phase::Body,
-            Phase::Header { by, .. } => Phase::Header { tail, by },
-            other => other,
+        self.phase = match (scan.feed(bytes), self.phase) {
+            (None, _) => Phase::Body,
+            (Some(scan), Phase::Header { by, .. }) => Phase::Header { scan, by },
+            (Some(_), other) => other,
         };
     }
 
@@ -278,22 +278,32 @@ impl Conn {
     }
 }
 
-/// Whether the blank line ending an HTTP header (`\r\n\r\n`) is in `tail` (the last 3 bytes
-/// seen before) followed by `bytes`; and the new tail.
-fn header_ends(tail: [u8; 3], bytes: &[u8]) -> (bool, [u8; 3]) {
-    const END: &[u8] = b"\r\n\r\n";
-    // The blank line may straddle two reads: look at the old tail joined to the first bytes.
-    let head = &bytes[..bytes.len().min(3)];
-    let mut joint = [0u8; 6];
-    joint[..3].copy_from_slice(&tail);
-    joint[3..3 + head.len()].copy_from_slice(head);
-    let found = memchr::memmem::find(&joint[..3 + head.len()], END).is_some()
-        || memchr::memmem::find(bytes, END).is_some();
-    let take = head.len();
-    let mut next = [0u8; 3];
-    next[..3 - take].copy_from_slice(&tail[take..]);
-    next[3 - take..].copy_from_slice(&bytes[bytes.len() - take..]);
-    (found, next)
+/// Where the reading of a request's header stands, byte by byte, as hyper's parser (httparse)
+/// reads it: blank lines before the request line are skipped (so they cannot end the header
+/// early and free it from its deadline), and a line ends at `\n` with or without `\r`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct HeaderScan {
+    /// A byte of the request line has been seen.
+    started: bool,
+    /// The current line has no byte yet but a `\r`.
+    at_line_start: bool,
+}
+
+impl HeaderScan {
+    /// Reads `bytes`; `None` once the blank line that ends the header has been read.
+    pub(crate) fn feed(mut self, bytes: &[u8]) -> Option<HeaderScan> {
+        for &byte in bytes {
+            match byte {
+                b'\r' | b'\n' if !self.started => {}
+                _ if !self.started => self.started = true,
+                b'\n' if self.at_line_start => return None,
+                b'\n' => self.at_line_start = true,
+                b'\r' => {}
+                _ => self.at_line_start = false,
+            }
+        }
+        Some(self)
+    }
 }
 
 impl AsyncRead for Conn {
@@ -348,31 +358,39 @@ impl AsyncWrite for Conn {
 
 #[cfg(test)]
 mod tests {
-    use super::header_ends;
+    use super::HeaderScan;
+
+    /// Whether the header is complete after `parts`, fed one after the other.
+    fn after(parts: &[&[u8]]) -> bool {
+        parts
+            .iter()
+            .try_fold(HeaderScan::default(), |scan, part| scan.feed(part))
+            .is_none()
+    }
 
     #[test]
     fn the_end_of_a_header_is_found_across_reads() {
         let whole = b"POST /api/p1 HTTP/1.1\r\nHost: x\r\n\r\nbody";
         for cut in 0..whole.len() {
             let (a, b) = whole.split_at(cut);
-            let (first, tail) = header_ends([0; 3], a);
-            let (second, _) = header_ends(tail, b);
-            assert!(first || second, "cut at {cut}");
+            assert!(after(&[a, b]), "cut at {cut}");
         }
-        // Byte by byte.
-        let mut tail = [0; 3];
-        let mut found_at = None;
-        for (i, byte) in whole.iter().enumerate() {
-            let (found, next) = header_ends(tail, std::slice::from_ref(byte));
-            tail = next;
-            if found && found_at.is_none() {
-                found_at = Some(i);
-            }
-        }
-        let end = whole.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 3;
-        assert_eq!(found_at, Some(end));
-        assert!(!header_ends([0; 3], b"GET / HTTP/1.1\r\nHost: x\r\n").0);
-        assert!(!header_ends(*b"\r\n\r", b"x").0);
-        assert!(header_ends(*b"x\r\n", b"\r\n").0);
+        let bytes: Vec<&[u8]> = whole.iter().map(std::slice::from_ref).collect();
+        let end = whole.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+        assert!(!after(&bytes[..end - 1]));
+        assert!(after(&bytes[..end]));
+        assert!(!after(&[b"GET / HTTP/1.1\r\nHost: x\r\n"]));
+        // Bare line feeds end lines too, as httparse reads them.
+        assert!(after(&[b"GET / HTTP/1.1\nHost: x\n\n"]));
+    }
+
+    /// httparse skips blank lines before the request line: they must not end the header
+    /// (a client sending `\r\n\r\n` first would then dribble its header with no deadline).
+    #[test]
+    fn blank_lines_before_the_request_line_do_not_end_it() {
+        assert!(!after(&[b"\r\n\r\n"]));
+        assert!(!after(&[b"\r\n\r\n\n\n", b"\r\n"]));
+        assert!(!after(&[b"\r\n\r\nPOST / HTTP/1.1\r\nHost: x\r\n"]));
+        assert!(after(&[b"\r\n\r\nPOST / HTTP/1.1\r\nHost: x\r\n\r\n"]));
     }
 }
