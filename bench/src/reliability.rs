@@ -392,7 +392,8 @@ fn load(args: &Args) -> Result<()> {
             n_unix + 64
         ),
         &format!(
-            "guest_requests_per_second = 0\nmax_connections_per_address = {}\n\
+            "guest_requests_per_second = 0\nregistrations_per_address_per_hour = 0\n\
+             max_connections_per_address = {}\n\
              max_sessions_per_key = 4\nmax_pending_per_address = {}\n",
             args.parsec1_clients + 64,
             args.parsec1_clients + 64

@@ -107,7 +107,7 @@ impl MasterKey {
         aws_lc_rs::rand::fill(&mut nonce).map_err(|_| StoreError::Io("no randomness".into()))?;
         // Sealed in place in a buffer of its final size: no copy of the material is made, or
         // left behind by a buffer growing.
-        let mut out = Vec::with_capacity(1 + NONCE_LEN + material.len() + TAG_LEN);
+        let mut out = Zeroizing::new(Vec::with_capacity(1 + NONCE_LEN + material.len() + TAG_LEN));
         out.push(SEAL_V1);
         out.extend_from_slice(&nonce);
         out.extend_from_slice(material);
@@ -120,7 +120,8 @@ impl MasterKey {
             )
             .map_err(|_| StoreError::Io("sealing failed".into()))?;
         out.extend_from_slice(tag.as_ref());
-        Ok(out)
+        // Sealed now: what it holds is no longer secret.
+        Ok(std::mem::take(&mut *out))
     }
 
     /// Opens a sealed blob of the record `id` of `provider`.

@@ -15,10 +15,11 @@ pub struct PrivateKey {
     size: usize,
 }
 
-// SAFETY: aws-lc's RSA objects may be used from any thread and by several at once for private
-// operations: the blinding and Montgomery caches they fill on first use are guarded by the
-// object's own lock (RSA_private_transform's documented thread-safety in BoringSSL/aws-lc).
-// Nothing here mutates the key itself.
+// SAFETY: aws-lc's RSA object is not tied to a thread. Private operations through a shared key
+// take a `*mut RSA` because they fill caches (Montgomery contexts, blinding values) on first
+// use; aws-lc guards those with the object's own lock (`rsa->lock`). That lock is what makes
+// concurrent use sound; aws-lc-rs relies on the same for its key pairs. Nothing here changes
+// the key itself.
 unsafe impl Send for PrivateKey {}
 // SAFETY: as above; every method takes `&self` and aws-lc synchronises internally.
 unsafe impl Sync for PrivateKey {}

@@ -135,6 +135,11 @@ fn direct_name(auth: &[u8]) -> Result<String, Status> {
         return Err(Status::AuthenticationError);
     }
     let name = std::str::from_utf8(auth).map_err(|_| Status::AuthenticationError)?;
+    // How ListClients and DeleteClient name remote applications: a Direct name of that form
+    // would be listed twice and could never be deleted (the remote one would be).
+    if name.starts_with(crate::providers::core::REMOTE_PREFIX) {
+        return Err(Status::AuthenticationError);
+    }
     Ok(name.to_string())
 }
 
@@ -199,6 +204,11 @@ mod tests {
         let a = both();
         let e = |t, bytes: &[u8], peer| a.authenticate(t, bytes, peer).unwrap_err();
         assert_eq!(e(AuthType::Direct, b"", PEER), Status::AuthenticationError);
+        assert_eq!(
+            e(AuthType::Direct, b"parsec1:2bXmWfz", PEER),
+            Status::AuthenticationError,
+            "the form of remote applications' names in ListClients"
+        );
         assert_eq!(
             e(AuthType::Direct, &[0xff, 0xfe], PEER),
             Status::AuthenticationError

@@ -46,6 +46,16 @@ impl RateLimiter {
         }
     }
 
+    /// Allows `per_hour` requests an hour per peer, all of them at once if it likes (0
+    /// disables the limit).
+    pub fn per_hour(per_hour: u32) -> RateLimiter {
+        RateLimiter {
+            rate: f64::from(per_hour) / 3600.0,
+            burst: f64::from(per_hour.max(1)),
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
     /// Takes one token for `peer` (counted as [`client_of`] it) at `now_ms` (milliseconds on
     /// any monotonic clock).
     pub fn allow(&self, peer: IpAddr, now_ms: u64) -> bool {

@@ -69,6 +69,9 @@ pub struct Settings {
     /// Tunnelled messages one TSK may carry; then the client is told to make a new TSK. Bounds
     /// the memory of the replay set (two 16-byte entries per message).
     pub max_messages_per_tsk: usize,
+    /// Sessions one client address (an IPv6 /64) may register an hour (0: unlimited), so that
+    /// no address fills `max_sessions` for the others.
+    pub registrations_per_hour: u32,
     /// Guest requests per second per peer address (0: unlimited), and the burst allowed.
     pub guest_rate: u32,
     pub guest_burst: u32,
@@ -93,6 +96,7 @@ impl Default for Settings {
             pending_lifetime: 300,
             max_message_size: 64 * 1024,
             max_messages_per_tsk: 100_000,
+            registrations_per_hour: 60,
             guest_rate: 20,
             guest_burst: 40,
             service_contract: None,
@@ -142,6 +146,7 @@ pub struct Server<S> {
     store: S,
     commands: Commands,
     limiter: RateLimiter,
+    registrations: RateLimiter,
     pending: Mutex<PendingTable>,
     nonces: Mutex<UsedNonces>,
     live: Mutex<HashMap<String, Live>>,
@@ -182,6 +187,7 @@ impl<S: SessionStore> Server<S> {
     ) -> Result<Server<S>, Error> {
         let service_address = service_key.public_key().long_address()?;
         let limiter = RateLimiter::new(settings.guest_rate, settings.guest_burst);
+        let registrations = RateLimiter::per_hour(settings.registrations_per_hour);
         let contract_hash = settings
             .service_contract
             .as_deref()
@@ -193,6 +199,7 @@ impl<S: SessionStore> Server<S> {
             store,
             commands,
             limiter,
+            registrations,
             pending: Mutex::new(PendingTable::default()),
             nonces: Mutex::new(UsedNonces::default()),
             live: Mutex::new(HashMap::new()),
@@ -279,7 +286,7 @@ impl<S: SessionStore> Server<S> {
         match cmd.as_str() {
             "info" => Ok(self.info(info.now)),
             "requestSCK" => self.request_sck(&args, info.peer, info.now),
-            "registerSCK" => self.register_sck(&args, info.now),
+            "registerSCK" => self.register_sck(&args, info),
             "createTSK" => self.create_tsk(&args, info.now),
             "getServiceContract" => self.service_contract(&args),
             _ => Err(RemoteError::new(
@@ -374,7 +381,8 @@ impl<S: SessionStore> Server<S> {
         ]))
     }
 
-    fn register_sck(&self, args: &Value, now: u64) -> Result<Value, RemoteError> {
+    fn register_sck(&self, args: &Value, info: RequestInfo) -> Result<Value, RemoteError> {
+        let now = info.now;
         let unknown = || {
             RemoteError::new(
                 codes::UNKNOWN_CONTEXT,
@@ -407,6 +415,15 @@ impl<S: SessionStore> Server<S> {
                 format!(
                     "the proof of work does not have {} leading zero bits",
                     pending.length
+                ),
+            ));
+        }
+        if !self.registrations.allow(info.peer, info.now_ms) {
+            return Err(RemoteError::new(
+                codes::TOO_MANY_REQUESTS,
+                format!(
+                    "this address has registered {} sessions in the last hour: try again later",
+                    self.settings.registrations_per_hour
                 ),
             ));
         }

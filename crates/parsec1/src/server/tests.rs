@@ -727,3 +727,33 @@ fn nested_references_cannot_expand_a_short_message() {
         .unwrap()
         .is_ok());
 }
+
+/// One address registering sessions as fast as the guest rate allows would fill max_sessions
+/// for everyone in hours; it may register `registrations_per_hour` an hour.
+#[test]
+fn registrations_are_bounded_per_address_and_hour() {
+    let server = server_with(Settings {
+        registrations_per_hour: 2,
+        max_sessions_per_key: 10,
+        ..settings()
+    });
+    let register_from = |peer: &str, now: u64| {
+        let info = RequestInfo {
+            peer: peer.parse().unwrap(),
+            now,
+            now_ms: now * 1000,
+        };
+        let (state, call) = client::register(key(3), true).unwrap();
+        let (state, call) = state.receive(&server.handle(&call, info)).unwrap();
+        state.receive(&server.handle(&call, info))
+    };
+    register_from("192.0.2.60", T0).unwrap();
+    register_from("192.0.2.60", T0).unwrap();
+    let e = remote(register_from("192.0.2.60", T0).unwrap_err());
+    assert_eq!(e.code, codes::TOO_MANY_REQUESTS);
+    assert!(e.text.contains("in the last hour"), "{}", e.text);
+    register_from("192.0.2.61", T0).unwrap();
+    // Half an hour gives back one registration.
+    register_from("192.0.2.60", T0 + 1800).unwrap();
+    assert!(register_from("192.0.2.60", T0 + 1800).is_err());
+}

@@ -50,8 +50,9 @@ pub struct Parsec1Config {
     pub shutdown_timeout: u64,
     /// `requestSCK` calls waiting for their `registerSCK`, from one client address.
     pub max_pending_per_address: usize,
-    /// Live sessions in all.
+    /// Live sessions in all, and sessions one client address may register an hour.
     pub max_sessions: usize,
+    pub registrations_per_address_per_hour: u32,
     /// Keys one remote application (one session key) may hold, and all of them together.
     pub max_keys_per_session_key: u64,
     pub max_remote_keys: u64,
@@ -91,6 +92,7 @@ impl Parsec1Config {
             shutdown_timeout: 10,
             max_pending_per_address: 16,
             max_sessions: 100_000,
+            registrations_per_address_per_hour: 60,
             max_keys_per_session_key: 1_000,
             max_remote_keys: 100_000,
             guest_requests_per_second: 20,
@@ -192,6 +194,9 @@ impl Parsec1Config {
             max_sessions: s
                 .integer("max_sessions", 1, 1 << 32)?
                 .map_or(d.max_sessions, usize_of),
+            registrations_per_address_per_hour: s
+                .integer("registrations_per_address_per_hour", 0, 1 << 20)?
+                .map_or(d.registrations_per_address_per_hour, |v| v as u32),
             max_keys_per_session_key: s
                 .integer("max_keys_per_session_key", 1, 1 << 32)?
                 .unwrap_or(d.max_keys_per_session_key),

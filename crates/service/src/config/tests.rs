@@ -300,6 +300,7 @@ fn parsec1_section_reads_every_key() {
          max_connections = 8\nidle_timeout = 5\nmax_connections_per_address = 2\n\
          header_timeout = 3\nrequest_timeout = 4\nshutdown_timeout = 0\n\
          max_pending_per_address = 7\nmax_sessions = 9\nmax_keys_per_session_key = 10\n\
+         registrations_per_address_per_hour = 12\n\
          max_remote_keys = 11\nguest_requests_per_second = 0\nallowed_origins = [\"https://a.example\"]\n\
          service_name = \"svc\"\nprovider = 1\n"
     );

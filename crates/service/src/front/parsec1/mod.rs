@@ -82,6 +82,7 @@ pub fn build(
         max_sessions_per_key: config.max_sessions_per_key,
         max_pending_per_address: config.max_pending_per_address,
         max_sessions: config.max_sessions,
+        registrations_per_hour: config.registrations_per_address_per_hour,
         max_message_size: config.max_message_size,
         guest_rate: config.guest_requests_per_second,
         guest_burst: config.guest_burst,

@@ -79,9 +79,11 @@ fn call(
     shared: &Shared,
     caller: &Caller<'_>,
     opcode: Opcode,
-    mut args: Value,
+    args: Value,
     default_provider: Option<ProviderId>,
 ) -> Result<Value, RemoteError> {
+    // The arguments may carry key material or a plaintext: wiped on every path.
+    let mut args = zeroize::Zeroizing::new(args);
     let provider = match take(&mut args, "provider") {
         None | Some(Value::Null) => default_provider,
         Some(v) => Some(
@@ -96,10 +98,9 @@ fn call(
         allow_large_integers: true,
         max_depth: usize::MAX,
     };
-    // The arguments may carry key material or a plaintext: both forms are wiped.
-    let bytes = parsec_boss::encode_with(&args, unlimited).map(zeroize::Zeroizing::new);
-    zeroize::Zeroize::zeroize(&mut args);
-    let bytes = bytes.map_err(|e| RemoteError::new(codes::BAD_ARGUMENTS, e.to_string()))?;
+    let bytes = parsec_boss::encode_with(&args, unlimited)
+        .map(zeroize::Zeroizing::new)
+        .map_err(|e| RemoteError::new(codes::BAD_ARGUMENTS, e.to_string()))?;
     let mut de = parsec_boss::Deserializer::with_limits(&bytes, Limits::default())
         .map_err(|e| RemoteError::new(codes::BAD_ARGUMENTS, e.to_string()))?;
     let operation = parsec_psa::deserialize_operation(opcode, &mut de)
