@@ -2,9 +2,9 @@
 # Long fuzzing runs for RELIABILITY.md, outside the test command: every target (or those named)
 # for 10 million executions or 2 hours, whichever ends first, from and into its corpus under
 # fuzz/corpus/<target> (kept in the repository, minimised afterwards). The executions run in
-# processes of at most 2 million each: under AddressSanitizer a fuzzing process's memory grows
-# with its executions (about 0.5-1 KB each here, in targets that keep no state), and a single
-# 10-million run would end on libFuzzer's 2 GB limit rather than on a finding. Prints one line
+# processes of at most 1 million each: under AddressSanitizer a fuzzing process's memory grows
+# with its executions (about 0.5-1 KB each here, even in targets that keep no state), and a
+# single 10-million run would end on libFuzzer's 2 GB limit rather than on a finding. Prints one line
 # per target: executions, seconds, crashes (0: none; a crash leaves its input in
 # fuzz/artifacts/<target>).
 #   fuzz/run-long.sh [--runs N] [--seconds N] [target ...]
@@ -12,7 +12,7 @@ set -uo pipefail
 cd "$(dirname "$0")"
 runs=10000000
 seconds=7200
-chunk=2000000
+chunk=1000000
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs="$2"; shift 2 ;;
