@@ -36,7 +36,7 @@ for t in "${targets[@]}"; do
     RUSTC_BOOTSTRAP=1 cargo fuzz run "$t" "corpus/$t" -- -runs="$this" -max_total_time="$left" \
       -max_len=4096 -print_final_stats=1 >>"logs/$t.log" 2>&1
     rc=$?
-    got=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "logs/$t.log" | tail -n 1 | grep -o '[0-9]*$')
+    got=$(grep -a -o 'stat::number_of_executed_units: *[0-9]*' "logs/$t.log" | tail -n 1 | grep -o '[0-9]*$')
     done_runs=$(( done_runs + ${got:-0} ))
     [ "$rc" -ne 0 ] && break
   done
