@@ -1,7 +1,49 @@
-//! Client library for the Parsec services of this workspace.
+//! Client library for the Parsec service: the same calls over the service's Unix socket (wire
+//! protocol 1.0) and, remotely, over a Parsec.1 session.
 //!
-//! [`parsec1`]: Parsec.1 sessions over HTTP, the flow of the TypeScript client uparsecjs
-//! (resume, new TSK, new session key with proof of work, retry on the recoverable errors) with
-//! bounded retries and pluggable storage and service-key sources.
+//! ```no_run
+//! use parsec_rs_client::Client;
+//!
+//! // The service from PARSEC_SERVICE_ENDPOINT (default unix:/run/parsec/parsec.sock); the
+//! // authenticator and provider are the first ones of the service that fit.
+//! let client = Client::new()?;
+//! client.create_signing_key("my-app/signing")?;            // ECC P-256, ECDSA-SHA-256
+//! let signature = client.sign("my-app/signing", b"hello")?; // hashed here, signed there
+//! client.verify("my-app/signing", b"hello", &signature)?;
+//! println!("{}", client.public_key("my-app/signing")?.pem());
+//! client.psa_destroy_key("my-app/signing")?;
+//! # Ok::<(), parsec_rs_client::Error>(())
+//! ```
+//!
+//! - [`Client`]: built from the environment ([`Client::new`]) or a [`Builder`]. Over the
+//!   Unix socket, connections are kept and reused for the next calls (one per concurrent
+//!   caller), and a service that closes them after each answer (upstream's) gets one per call.
+//! - The calls with defaults ([`easy`]): keys of the common kinds, and sign, verify, encrypt,
+//!   decrypt with the algorithm of the key's policy.
+//! - The typed operations ([`ops`]): one method per operation (`psa_sign_hash`, …), and
+//!   [`Client::call`] for any [`parsec_psa::Operation`].
+//! - Remotely (`PARSEC_SERVICE_ENDPOINT=http://host:port/path`), the service is trusted by
+//!   the key addresses in `PARSEC1_SERVICE_KEY`, and the session is kept in a file under the
+//!   user's data directory. Administrators' operations fail before they are sent.
+//! - [`parsec1`]: the Parsec.1 session itself, asynchronous, for any command.
 
+pub mod auth;
+mod client;
+pub mod der;
+pub mod easy;
+pub mod endpoint;
+mod error;
+pub mod ops;
 pub mod parsec1;
+mod remote;
+mod unix;
+
+pub use auth::{Auth, TokenSource};
+pub use client::{escape_pattern, Builder, Client, DEFAULT_TIMEOUT};
+pub use endpoint::{Endpoint, DEFAULT_ENDPOINT, ENDPOINT_VARIABLE};
+pub use error::{hint, Error};
+pub use remote::{parse_service_keys, SERVICE_KEY_VARIABLE};
+pub use unix::MAX_IDLE;
+
+pub use parsec_psa as psa;
+pub use parsec_wire::{AuthType, Opcode, ProviderId, Status};

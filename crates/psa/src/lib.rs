@@ -19,6 +19,7 @@
 mod codec;
 mod convert;
 mod error;
+pub mod glob;
 pub mod ops;
 pub mod proto;
 mod secret;

@@ -8,7 +8,7 @@ pub mod auth;
 pub mod config;
 pub mod dispatch;
 pub mod front;
-pub mod glob;
+
 pub mod providers;
 pub mod server;
 pub mod store;

@@ -89,6 +89,53 @@ impl Opcode {
         Opcode::ALL.iter().copied().find(|op| op.to_u32() == value)
     }
 
+    /// The operation's command name in Parsec.1 sessions (lower camel case). Written out, not
+    /// derived from the variant's name: it is part of the remote API, and renaming a variant
+    /// must not change it.
+    pub const fn remote_name(self) -> &'static str {
+        match self {
+            Opcode::Ping => "ping",
+            Opcode::PsaGenerateKey => "psaGenerateKey",
+            Opcode::PsaDestroyKey => "psaDestroyKey",
+            Opcode::PsaSignHash => "psaSignHash",
+            Opcode::PsaVerifyHash => "psaVerifyHash",
+            Opcode::PsaImportKey => "psaImportKey",
+            Opcode::PsaExportPublicKey => "psaExportPublicKey",
+            Opcode::ListProviders => "listProviders",
+            Opcode::ListOpcodes => "listOpcodes",
+            Opcode::PsaAsymmetricEncrypt => "psaAsymmetricEncrypt",
+            Opcode::PsaAsymmetricDecrypt => "psaAsymmetricDecrypt",
+            Opcode::PsaExportKey => "psaExportKey",
+            Opcode::PsaGenerateRandom => "psaGenerateRandom",
+            Opcode::ListAuthenticators => "listAuthenticators",
+            Opcode::PsaHashCompute => "psaHashCompute",
+            Opcode::PsaHashCompare => "psaHashCompare",
+            Opcode::PsaAeadEncrypt => "psaAeadEncrypt",
+            Opcode::PsaAeadDecrypt => "psaAeadDecrypt",
+            Opcode::PsaRawKeyAgreement => "psaRawKeyAgreement",
+            Opcode::PsaCipherEncrypt => "psaCipherEncrypt",
+            Opcode::PsaCipherDecrypt => "psaCipherDecrypt",
+            Opcode::PsaMacCompute => "psaMacCompute",
+            Opcode::PsaMacVerify => "psaMacVerify",
+            Opcode::PsaSignMessage => "psaSignMessage",
+            Opcode::PsaVerifyMessage => "psaVerifyMessage",
+            Opcode::ListKeys => "listKeys",
+            Opcode::ListClients => "listClients",
+            Opcode::DeleteClient => "deleteClient",
+            Opcode::AttestKey => "attestKey",
+            Opcode::PrepareKeyAttestation => "prepareKeyAttestation",
+            Opcode::CanDoCrypto => "canDoCrypto",
+        }
+    }
+
+    /// The operation whose Parsec.1 command name this is.
+    pub fn from_remote_name(name: &str) -> Option<Opcode> {
+        Opcode::ALL
+            .iter()
+            .copied()
+            .find(|op| op.remote_name() == name)
+    }
+
     /// Whether this is an operation of the core provider (id 0).
     pub const fn is_core(self) -> bool {
         matches!(
@@ -153,5 +200,22 @@ mod tests {
             .filter(|op| op.upstream_client_knows())
             .count();
         assert_eq!(known, 29);
+    }
+
+    #[test]
+    fn remote_names_are_unique_lower_camel_case_and_round_trip() {
+        let mut seen = std::collections::HashSet::new();
+        for op in Opcode::ALL {
+            let name = op.remote_name();
+            assert!(seen.insert(name), "{name} twice");
+            assert!(name.starts_with(|c: char| c.is_ascii_lowercase()), "{name}");
+            assert!(name.chars().all(|c| c.is_ascii_alphanumeric()), "{name}");
+            assert_eq!(Opcode::from_remote_name(name), Some(op));
+        }
+        // Names remote clients already use (uparsecjs callers, our client).
+        assert_eq!(Opcode::PsaSignHash.remote_name(), "psaSignHash");
+        assert_eq!(Opcode::ListKeys.remote_name(), "listKeys");
+        assert_eq!(Opcode::CanDoCrypto.remote_name(), "canDoCrypto");
+        assert_eq!(Opcode::from_remote_name("PsaSignHash"), None);
     }
 }

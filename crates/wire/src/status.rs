@@ -1,7 +1,7 @@
 //! Response status codes (u16 on the wire).
 
 macro_rules! statuses {
-    ($($name:ident = $value:literal,)*) => {
+    ($($name:ident = $value:literal => $code:literal,)*) => {
         /// Every status code an upstream client can decode. Sending any other value makes the
         /// client fail to parse the header, so none other exists here.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -22,55 +22,66 @@ macro_rules! statuses {
             pub const fn name(self) -> &'static str {
                 match self { $(Status::$name => stringify!($name),)* }
             }
+
+            /// The status's error code in Parsec.1 answers (its upstream name in snake case).
+            /// Written out, not derived from the variant's name: it is part of the remote API.
+            pub const fn remote_code(self) -> &'static str {
+                match self { $(Status::$name => $code,)* }
+            }
+
+            /// The status whose Parsec.1 error code this is.
+            pub fn from_remote_code(code: &str) -> Option<Status> {
+                match code { $($code => Some(Status::$name),)* _ => None }
+            }
         }
     };
 }
 
 statuses! {
-    Success = 0,
-    WrongProviderId = 1,
-    ContentTypeNotSupported = 2,
-    AcceptTypeNotSupported = 3,
-    WireProtocolVersionNotSupported = 4,
-    ProviderNotRegistered = 5,
-    ProviderDoesNotExist = 6,
-    DeserializingBodyFailed = 7,
-    SerializingBodyFailed = 8,
-    OpcodeDoesNotExist = 9,
-    ResponseTooLarge = 10,
-    AuthenticationError = 11,
-    AuthenticatorDoesNotExist = 12,
-    AuthenticatorNotRegistered = 13,
-    KeyInfoManagerError = 14,
-    ConnectionError = 15,
-    InvalidEncoding = 16,
-    InvalidHeader = 17,
-    WrongProviderUuid = 18,
-    NotAuthenticated = 19,
-    BodySizeExceedsLimit = 20,
-    AdminOperation = 21,
-    DeprecatedPrimitive = 22,
-    PsaErrorGenericError = 1132,
-    PsaErrorNotPermitted = 1133,
-    PsaErrorNotSupported = 1134,
-    PsaErrorInvalidArgument = 1135,
-    PsaErrorInvalidHandle = 1136,
-    PsaErrorBadState = 1137,
-    PsaErrorBufferTooSmall = 1138,
-    PsaErrorAlreadyExists = 1139,
-    PsaErrorDoesNotExist = 1140,
-    PsaErrorInsufficientMemory = 1141,
-    PsaErrorInsufficientStorage = 1142,
-    PsaErrorInsufficientData = 1143,
-    PsaErrorCommunicationFailure = 1145,
-    PsaErrorStorageFailure = 1146,
-    PsaErrorHardwareFailure = 1147,
-    PsaErrorInsufficientEntropy = 1148,
-    PsaErrorInvalidSignature = 1149,
-    PsaErrorInvalidPadding = 1150,
-    PsaErrorCorruptionDetected = 1151,
-    PsaErrorDataCorrupt = 1152,
-    PsaErrorDataInvalid = 1153,
+    Success = 0 => "success",
+    WrongProviderId = 1 => "wrong_provider_id",
+    ContentTypeNotSupported = 2 => "content_type_not_supported",
+    AcceptTypeNotSupported = 3 => "accept_type_not_supported",
+    WireProtocolVersionNotSupported = 4 => "wire_protocol_version_not_supported",
+    ProviderNotRegistered = 5 => "provider_not_registered",
+    ProviderDoesNotExist = 6 => "provider_does_not_exist",
+    DeserializingBodyFailed = 7 => "deserializing_body_failed",
+    SerializingBodyFailed = 8 => "serializing_body_failed",
+    OpcodeDoesNotExist = 9 => "opcode_does_not_exist",
+    ResponseTooLarge = 10 => "response_too_large",
+    AuthenticationError = 11 => "authentication_error",
+    AuthenticatorDoesNotExist = 12 => "authenticator_does_not_exist",
+    AuthenticatorNotRegistered = 13 => "authenticator_not_registered",
+    KeyInfoManagerError = 14 => "key_info_manager_error",
+    ConnectionError = 15 => "connection_error",
+    InvalidEncoding = 16 => "invalid_encoding",
+    InvalidHeader = 17 => "invalid_header",
+    WrongProviderUuid = 18 => "wrong_provider_uuid",
+    NotAuthenticated = 19 => "not_authenticated",
+    BodySizeExceedsLimit = 20 => "body_size_exceeds_limit",
+    AdminOperation = 21 => "admin_operation",
+    DeprecatedPrimitive = 22 => "deprecated_primitive",
+    PsaErrorGenericError = 1132 => "psa_error_generic_error",
+    PsaErrorNotPermitted = 1133 => "psa_error_not_permitted",
+    PsaErrorNotSupported = 1134 => "psa_error_not_supported",
+    PsaErrorInvalidArgument = 1135 => "psa_error_invalid_argument",
+    PsaErrorInvalidHandle = 1136 => "psa_error_invalid_handle",
+    PsaErrorBadState = 1137 => "psa_error_bad_state",
+    PsaErrorBufferTooSmall = 1138 => "psa_error_buffer_too_small",
+    PsaErrorAlreadyExists = 1139 => "psa_error_already_exists",
+    PsaErrorDoesNotExist = 1140 => "psa_error_does_not_exist",
+    PsaErrorInsufficientMemory = 1141 => "psa_error_insufficient_memory",
+    PsaErrorInsufficientStorage = 1142 => "psa_error_insufficient_storage",
+    PsaErrorInsufficientData = 1143 => "psa_error_insufficient_data",
+    PsaErrorCommunicationFailure = 1145 => "psa_error_communication_failure",
+    PsaErrorStorageFailure = 1146 => "psa_error_storage_failure",
+    PsaErrorHardwareFailure = 1147 => "psa_error_hardware_failure",
+    PsaErrorInsufficientEntropy = 1148 => "psa_error_insufficient_entropy",
+    PsaErrorInvalidSignature = 1149 => "psa_error_invalid_signature",
+    PsaErrorInvalidPadding = 1150 => "psa_error_invalid_padding",
+    PsaErrorCorruptionDetected = 1151 => "psa_error_corruption_detected",
+    PsaErrorDataCorrupt = 1152 => "psa_error_data_corrupt",
+    PsaErrorDataInvalid = 1153 => "psa_error_data_invalid",
 }
 
 impl Status {
@@ -109,6 +120,26 @@ mod tests {
         for gap in [23u16, 999, 1000, 1131, 1144, 1154] {
             assert_eq!(Status::from_u16(gap), None, "{gap}");
         }
+    }
+
+    #[test]
+    fn remote_codes_are_unique_snake_case_and_round_trip() {
+        let mut seen = std::collections::HashSet::new();
+        for s in Status::ALL {
+            let code = s.remote_code();
+            assert!(seen.insert(code), "{code} twice");
+            assert!(
+                code.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+                "{code}"
+            );
+            assert_eq!(Status::from_remote_code(code), Some(*s));
+        }
+        assert_eq!(
+            Status::PsaErrorDoesNotExist.remote_code(),
+            "psa_error_does_not_exist"
+        );
+        assert_eq!(Status::NotAuthenticated.remote_code(), "not_authenticated");
+        assert_eq!(Status::from_remote_code("PsaErrorDoesNotExist"), None);
     }
 
     #[test]

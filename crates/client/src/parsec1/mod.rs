@@ -21,6 +21,7 @@ use parsec1::client::{self as p1, ClientError};
 use parsec1::{KeyAddress, PrivateKey, RemoteError, SymmetricKey};
 use parsec_boss::Value;
 use parsec_psa::{OpResult, Operation};
+use parsec_wire::ProviderId;
 use serde::{de::DeserializeOwned, Serialize};
 use tokio::sync::Mutex;
 use zeroize::Zeroizing;
@@ -147,15 +148,32 @@ impl<S: Storage, K: ServiceKeys> Session<S, K> {
         Ok(parsec_boss::from_value(&result)?)
     }
 
-    /// Runs one of the service's operations (`psaSignHash`, …): the arguments and result are
-    /// the operation's contract, as the service's socket takes them.
+    /// Runs one of the service's operations (`psaSignHash`, …) on the service's default
+    /// provider: the arguments and result are the operation's contract, as the service's
+    /// socket takes them.
     pub async fn operation(&self, op: &Operation) -> Result<OpResult, Error> {
+        self.operation_on(op, None).await
+    }
+
+    /// Runs one of the service's operations on `provider` (`None`: the service's default).
+    pub async fn operation_on(
+        &self,
+        op: &Operation,
+        provider: Option<ProviderId>,
+    ) -> Result<OpResult, Error> {
         let mut ser = parsec_boss::Serializer::new(parsec_boss::EncodeOptions::default());
         parsec_psa::serialize_operation(op, &mut ser)?;
-        let args = parsec_boss::decode(&Zeroizing::new(ser.into_inner()))?;
-        let name = format!("{:?}", op.opcode());
-        let name = name[..1].to_ascii_lowercase() + &name[1..];
-        let result = self.call_value(&name, args).await?;
+        let mut args = parsec_boss::decode(&Zeroizing::new(ser.into_inner()))?;
+        if let (Some(provider), Value::Dict(pairs)) = (provider, &mut args) {
+            pairs.push((
+                Value::Text("provider".into()),
+                Value::Int(i128::from(provider as u8)),
+            ));
+        }
+        let args = Zeroizing::new(args);
+        let result = self
+            .call_value(op.opcode().remote_name(), (*args).clone())
+            .await?;
         let bytes = Zeroizing::new(parsec_boss::encode(&result)?);
         let mut de = parsec_boss::Deserializer::new(&bytes)?;
         Ok(parsec_psa::deserialize_result(op.opcode(), &mut de)?)

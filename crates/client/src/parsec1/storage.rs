@@ -289,6 +289,18 @@ impl Sealer {
     }
 }
 
+impl<T: Storage + ?Sized> Storage for Box<T> {
+    fn get(&self, key: &str) -> Option<String> {
+        (**self).get(key)
+    }
+    fn set(&self, key: &str, value: &str) -> io::Result<()> {
+        (**self).set(key, value)
+    }
+    fn remove(&self, key: &str) -> io::Result<()> {
+        (**self).remove(key)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

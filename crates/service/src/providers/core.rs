@@ -14,7 +14,7 @@ use super::{Provider, ProviderInfo};
 use crate::auth::{self, AppId};
 use crate::config::AuthKind;
 use crate::dispatch::listable;
-use crate::glob::Pattern;
+use parsec_psa::glob::Pattern;
 
 /// How ListClients and DeleteClient name a remote application: this prefix, then the long
 /// address of its session key.

@@ -32,7 +32,6 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-pub use psa::{command_name, error_code};
 pub use sessions::SqliteSessions;
 
 use crate::config::Parsec1Config;

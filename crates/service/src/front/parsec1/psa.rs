@@ -1,6 +1,6 @@
 //! The service's operations as Parsec.1 session commands, derived from the same operation
-//! table as the Unix socket: every opcode with a contract becomes a command named after it in
-//! lower camel case (`PsaSignHash` → `psaSignHash`), whose arguments and result are its
+//! table as the Unix socket: every opcode with a contract becomes a command named by
+//! [`Opcode::remote_name`] (`psaSignHash`), whose arguments and result are its
 //! protobuf contract's fields as a BOSS dictionary (lower camel case names; bytes as binary;
 //! enumerations as their protobuf numbers). An optional argument `provider` (an id) picks the
 //! provider; the default is `[parsec1] provider`, else the first crypto provider.
@@ -20,35 +20,8 @@ use crate::auth::AppId;
 use crate::config::AuthKind;
 use crate::server::Shared;
 
-/// The command name of an opcode: its name with the first letter in lower case.
-pub fn command_name(opcode: Opcode) -> String {
-    let name = format!("{opcode:?}");
-    let mut chars = name.chars();
-    match chars.next() {
-        Some(first) => first.to_ascii_lowercase().to_string() + chars.as_str(),
-        None => name,
-    }
-}
-
-/// The error code of a status: its upstream name in snake case
-/// (`PsaErrorDoesNotExist` → `psa_error_does_not_exist`).
-pub fn error_code(status: Status) -> String {
-    let mut code = String::new();
-    for (i, c) in status.name().chars().enumerate() {
-        if c.is_ascii_uppercase() {
-            if i > 0 {
-                code.push('_');
-            }
-            code.push(c.to_ascii_lowercase());
-        } else {
-            code.push(c);
-        }
-    }
-    code
-}
-
 fn status_error(status: Status) -> RemoteError {
-    RemoteError::new(error_code(status), status.to_string())
+    RemoteError::new(status.remote_code(), status.to_string())
 }
 
 /// Registers one command per operation a remote application may call: every opcode except the
@@ -69,7 +42,7 @@ pub fn register(
         // listing keys (up to max_keys_per_session_key names matched against a pattern): they
         // run where they do not hold up other requests, as on the socket.
         let heavy = opcode == Opcode::ListKeys || shared.current().may_block(opcode);
-        commands.register_raw_with(&command_name(opcode), heavy, move |caller, args| {
+        commands.register_raw_with(opcode.remote_name(), heavy, move |caller, args| {
             call(&shared, caller, opcode, args, default_provider)
         });
     }
@@ -119,21 +92,4 @@ fn call(
         .map_err(|e| RemoteError::new(codes::INTERNAL, format!("result: {e}")))?;
     let bytes = zeroize::Zeroizing::new(ser.into_inner());
     parsec_boss::decode(&bytes).map_err(|e| RemoteError::new(codes::INTERNAL, e.to_string()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_follow_the_opcode_table() {
-        assert_eq!(command_name(Opcode::PsaSignHash), "psaSignHash");
-        assert_eq!(command_name(Opcode::ListKeys), "listKeys");
-        assert_eq!(command_name(Opcode::Ping), "ping");
-        assert_eq!(
-            error_code(Status::PsaErrorDoesNotExist),
-            "psa_error_does_not_exist"
-        );
-        assert_eq!(error_code(Status::NotAuthenticated), "not_authenticated");
-    }
 }

@@ -1,0 +1,224 @@
+//! The little DER that public keys, signatures and certificates need (X.690), written here
+//! rather than pulled in: a writer of the few types used, and the standard key encodings.
+
+use parsec_psa::{EccFamily, KeyAttributes, KeyType};
+
+use crate::Error;
+
+/// Universal tags.
+pub mod tag {
+    pub const BOOLEAN: u8 = 0x01;
+    pub const INTEGER: u8 = 0x02;
+    pub const BIT_STRING: u8 = 0x03;
+    pub const OCTET_STRING: u8 = 0x04;
+    pub const NULL: u8 = 0x05;
+    pub const OID: u8 = 0x06;
+    pub const UTF8_STRING: u8 = 0x0C;
+    pub const PRINTABLE_STRING: u8 = 0x13;
+    pub const UTC_TIME: u8 = 0x17;
+    pub const GENERALIZED_TIME: u8 = 0x18;
+    pub const SEQUENCE: u8 = 0x30;
+    pub const SET: u8 = 0x31;
+}
+
+/// One element: tag, length, contents.
+pub fn tlv(tag: u8, contents: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(contents.len() + 6);
+    out.push(tag);
+    let len = contents.len();
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes = len.to_be_bytes();
+        let skip = bytes.iter().take_while(|b| **b == 0).count();
+        out.push(0x80 | (bytes.len() - skip) as u8);
+        out.extend_from_slice(&bytes[skip..]);
+    }
+    out.extend_from_slice(contents);
+    out
+}
+
+/// A SEQUENCE (or another constructed tag) of already encoded elements.
+pub fn constructed(tag: u8, parts: &[&[u8]]) -> Vec<u8> {
+    tlv(tag, &parts.concat())
+}
+
+/// A SEQUENCE of already encoded elements.
+pub fn sequence(parts: &[&[u8]]) -> Vec<u8> {
+    constructed(tag::SEQUENCE, parts)
+}
+
+/// An INTEGER from big-endian unsigned bytes (leading zeros dropped, a zero added when the
+/// top bit is set).
+pub fn unsigned_integer(be: &[u8]) -> Vec<u8> {
+    let skip = be.iter().take_while(|b| **b == 0).count();
+    let digits = &be[skip..];
+    let mut contents = Vec::with_capacity(digits.len() + 1);
+    if digits.first().is_none_or(|b| b & 0x80 != 0) {
+        contents.push(0);
+    }
+    contents.extend_from_slice(digits);
+    tlv(tag::INTEGER, &contents)
+}
+
+/// A BIT STRING of whole bytes.
+pub fn bit_string(bytes: &[u8]) -> Vec<u8> {
+    let mut contents = Vec::with_capacity(bytes.len() + 1);
+    contents.push(0);
+    contents.extend_from_slice(bytes);
+    tlv(tag::BIT_STRING, &contents)
+}
+
+/// An OBJECT IDENTIFIER from its arcs.
+pub fn oid(arcs: &[u64]) -> Vec<u8> {
+    let mut contents = Vec::new();
+    let mut put = |mut v: u64| {
+        let mut stack = vec![(v & 0x7F) as u8];
+        v >>= 7;
+        while v > 0 {
+            stack.push(0x80 | (v & 0x7F) as u8);
+            v >>= 7;
+        }
+        contents.extend(stack.iter().rev());
+    };
+    if arcs.len() >= 2 {
+        put(arcs[0] * 40 + arcs[1]);
+        arcs[2..].iter().for_each(|a| put(*a));
+    }
+    tlv(tag::OID, &contents)
+}
+
+pub mod oids {
+    pub const RSA_ENCRYPTION: &[u64] = &[1, 2, 840, 113549, 1, 1, 1];
+    pub const RSASSA_PSS: &[u64] = &[1, 2, 840, 113549, 1, 1, 10];
+    pub const SHA256_WITH_RSA: &[u64] = &[1, 2, 840, 113549, 1, 1, 11];
+    pub const SHA384_WITH_RSA: &[u64] = &[1, 2, 840, 113549, 1, 1, 12];
+    pub const SHA512_WITH_RSA: &[u64] = &[1, 2, 840, 113549, 1, 1, 13];
+    pub const MGF1: &[u64] = &[1, 2, 840, 113549, 1, 1, 8];
+    pub const EC_PUBLIC_KEY: &[u64] = &[1, 2, 840, 10045, 2, 1];
+    pub const ECDSA_WITH_SHA256: &[u64] = &[1, 2, 840, 10045, 4, 3, 2];
+    pub const ECDSA_WITH_SHA384: &[u64] = &[1, 2, 840, 10045, 4, 3, 3];
+    pub const ECDSA_WITH_SHA512: &[u64] = &[1, 2, 840, 10045, 4, 3, 4];
+    pub const SHA256: &[u64] = &[2, 16, 840, 1, 101, 3, 4, 2, 1];
+    pub const SHA384: &[u64] = &[2, 16, 840, 1, 101, 3, 4, 2, 2];
+    pub const SHA512: &[u64] = &[2, 16, 840, 1, 101, 3, 4, 2, 3];
+    pub const SECP192R1: &[u64] = &[1, 2, 840, 10045, 3, 1, 1];
+    pub const SECP224R1: &[u64] = &[1, 3, 132, 0, 33];
+    pub const SECP256R1: &[u64] = &[1, 2, 840, 10045, 3, 1, 7];
+    pub const SECP384R1: &[u64] = &[1, 3, 132, 0, 34];
+    pub const SECP521R1: &[u64] = &[1, 3, 132, 0, 35];
+    pub const SECP192K1: &[u64] = &[1, 3, 132, 0, 31];
+    pub const SECP224K1: &[u64] = &[1, 3, 132, 0, 32];
+    pub const SECP256K1: &[u64] = &[1, 3, 132, 0, 10];
+    pub const BRAINPOOL_P256R1: &[u64] = &[1, 3, 36, 3, 3, 2, 8, 1, 1, 7];
+    pub const BRAINPOOL_P384R1: &[u64] = &[1, 3, 36, 3, 3, 2, 8, 1, 1, 11];
+    pub const BRAINPOOL_P512R1: &[u64] = &[1, 3, 36, 3, 3, 2, 8, 1, 1, 13];
+    pub const COMMON_NAME: &[u64] = &[2, 5, 4, 3];
+    pub const SERIAL_NUMBER: &[u64] = &[2, 5, 4, 5];
+    pub const COUNTRY: &[u64] = &[2, 5, 4, 6];
+    pub const LOCALITY: &[u64] = &[2, 5, 4, 7];
+    pub const STATE: &[u64] = &[2, 5, 4, 8];
+    pub const ORGANIZATION: &[u64] = &[2, 5, 4, 10];
+    pub const ORGANIZATIONAL_UNIT: &[u64] = &[2, 5, 4, 11];
+    pub const EXTENSION_REQUEST: &[u64] = &[1, 2, 840, 113549, 1, 9, 14];
+    pub const SUBJECT_ALT_NAME: &[u64] = &[2, 5, 29, 17];
+    pub const BASIC_CONSTRAINTS: &[u64] = &[2, 5, 29, 19];
+    pub const KEY_USAGE: &[u64] = &[2, 5, 29, 15];
+}
+
+/// The named curve of an ECC key, by family and size.
+pub fn curve_oid(family: EccFamily, bits: u32) -> Option<&'static [u64]> {
+    Some(match (family, bits) {
+        (EccFamily::SecpR1, 192) => oids::SECP192R1,
+        (EccFamily::SecpR1, 224) => oids::SECP224R1,
+        (EccFamily::SecpR1, 256) => oids::SECP256R1,
+        (EccFamily::SecpR1, 384) => oids::SECP384R1,
+        (EccFamily::SecpR1, 521) => oids::SECP521R1,
+        (EccFamily::SecpK1, 192) => oids::SECP192K1,
+        (EccFamily::SecpK1, 224) => oids::SECP224K1,
+        (EccFamily::SecpK1, 256) => oids::SECP256K1,
+        (EccFamily::BrainpoolPR1, 256) => oids::BRAINPOOL_P256R1,
+        (EccFamily::BrainpoolPR1, 384) => oids::BRAINPOOL_P384R1,
+        (EccFamily::BrainpoolPR1, 512) => oids::BRAINPOOL_P512R1,
+        _ => return None,
+    })
+}
+
+/// The SubjectPublicKeyInfo (RFC 5280) of a key, from its PSA export: RSA keys export their
+/// PKCS#1 RSAPublicKey, ECC keys their uncompressed point.
+pub fn subject_public_key_info(
+    attributes: &KeyAttributes,
+    psa_public: &[u8],
+) -> Result<Vec<u8>, Error> {
+    match attributes.key_type {
+        KeyType::RsaKeyPair | KeyType::RsaPublicKey => Ok(sequence(&[
+            &sequence(&[&oid(oids::RSA_ENCRYPTION), &tlv(tag::NULL, &[])]),
+            &bit_string(psa_public),
+        ])),
+        KeyType::EccKeyPair { curve_family } | KeyType::EccPublicKey { curve_family } => {
+            let curve = curve_oid(curve_family, attributes.bits).ok_or_else(|| {
+                Error::InvalidInput(format!(
+                    "no X.509 name for {curve_family:?} curves of {} bits",
+                    attributes.bits
+                ))
+            })?;
+            Ok(sequence(&[
+                &sequence(&[&oid(oids::EC_PUBLIC_KEY), &oid(curve)]),
+                &bit_string(psa_public),
+            ]))
+        }
+        other => Err(Error::InvalidInput(format!(
+            "a {other:?} key has no public key to encode"
+        ))),
+    }
+}
+
+/// An ECDSA signature as X9.62 `Ecdsa-Sig-Value` DER, from PSA's `r ‖ s`.
+pub fn ecdsa_signature(raw: &[u8]) -> Vec<u8> {
+    let (r, s) = raw.split_at(raw.len() / 2);
+    sequence(&[&unsigned_integer(r), &unsigned_integer(s)])
+}
+
+/// A PEM block (64-character lines, LF endings).
+pub fn pem(label: &str, der: &[u8]) -> String {
+    use base64::Engine;
+    let text = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for line in text.as_bytes().chunks(64) {
+        out.push_str(std::str::from_utf8(line).unwrap_or_default());
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lengths_integers_and_oids() {
+        assert_eq!(tlv(tag::OCTET_STRING, &[7; 3]), [0x04, 3, 7, 7, 7]);
+        let long = tlv(tag::OCTET_STRING, &[0; 300]);
+        assert_eq!(&long[..4], [0x04, 0x82, 0x01, 0x2C]);
+        assert_eq!(unsigned_integer(&[0, 0, 0x7F]), [0x02, 1, 0x7F]);
+        assert_eq!(unsigned_integer(&[0x80]), [0x02, 2, 0, 0x80]);
+        assert_eq!(unsigned_integer(&[0, 0]), [0x02, 1, 0]);
+        // 1.2.840.10045.3.1.7 (prime256v1), as every X.509 library writes it.
+        assert_eq!(
+            oid(oids::SECP256R1),
+            [0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07]
+        );
+    }
+
+    #[test]
+    fn ecdsa_signatures_are_two_integers() {
+        let mut raw = vec![0u8; 64];
+        raw[0] = 0x80;
+        raw[63] = 1;
+        let der = ecdsa_signature(&raw);
+        assert_eq!(der[0], tag::SEQUENCE);
+        assert_eq!(&der[2..5], [0x02, 33, 0]);
+        assert_eq!(&der[der.len() - 3..], [0x02, 1, 1]);
+    }
+}

@@ -1,0 +1,110 @@
+//! Where the service is: `PARSEC_SERVICE_ENDPOINT`, as upstream clients read it.
+
+use std::path::PathBuf;
+
+use crate::Error;
+
+/// The environment variable that names the service's endpoint.
+pub const ENDPOINT_VARIABLE: &str = "PARSEC_SERVICE_ENDPOINT";
+
+/// The endpoint when the variable is not set (upstream's).
+pub const DEFAULT_ENDPOINT: &str = "unix:/run/parsec/parsec.sock";
+
+/// A service endpoint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Endpoint {
+    /// Wire protocol 1.0 on a Unix socket (`unix:/path`).
+    Unix(PathBuf),
+    /// A Parsec.1 session over HTTP (`http://host:port/path`).
+    Parsec1(String),
+}
+
+impl Endpoint {
+    /// The endpoint from `PARSEC_SERVICE_ENDPOINT`, or [`DEFAULT_ENDPOINT`] when it is unset.
+    ///
+    /// ```
+    /// # use parsec_rs_client::Endpoint;
+    /// let endpoint = Endpoint::parse("unix:/tmp/parsec.sock").unwrap();
+    /// assert_eq!(endpoint, Endpoint::Unix("/tmp/parsec.sock".into()));
+    /// ```
+    pub fn from_env() -> Result<Endpoint, Error> {
+        match std::env::var(ENDPOINT_VARIABLE) {
+            Ok(text) => Endpoint::parse(&text)
+                .map_err(|e| Error::InvalidInput(format!("{ENDPOINT_VARIABLE}: {e}"))),
+            Err(std::env::VarError::NotPresent) => Endpoint::parse(DEFAULT_ENDPOINT),
+            Err(std::env::VarError::NotUnicode(_)) => Err(Error::InvalidInput(format!(
+                "{ENDPOINT_VARIABLE} is not valid UTF-8"
+            ))),
+        }
+    }
+
+    /// Parses `unix:/path` (also `unix:///path`), `http://host:port/path` or
+    /// `https://host:port/path`.
+    pub fn parse(text: &str) -> Result<Endpoint, Error> {
+        if let Some(rest) = text.strip_prefix("unix:") {
+            let path = rest.strip_prefix("//").unwrap_or(rest);
+            if !path.starts_with('/') {
+                return Err(Error::InvalidInput(format!(
+                    "`{text}`: a Unix endpoint needs an absolute path (unix:/run/parsec/parsec.sock)"
+                )));
+            }
+            return Ok(Endpoint::Unix(PathBuf::from(path)));
+        }
+        if text.starts_with("http://") {
+            return Ok(Endpoint::Parsec1(text.to_string()));
+        }
+        if text.starts_with("https://") {
+            return Err(Error::InvalidInput(format!(
+                "`{text}`: HTTPS endpoints are not supported yet; Parsec.1 trusts the service's \
+                 keys, not the transport, so use the service's http:// address"
+            )));
+        }
+        Err(Error::InvalidInput(format!(
+            "`{text}` is not an endpoint: expected unix:/path or http://host:port/path"
+        )))
+    }
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Endpoint::Unix(path) => write!(f, "unix:{}", path.display()),
+            Endpoint::Parsec1(url) => f.write_str(url),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints() {
+        assert_eq!(
+            Endpoint::parse("unix:/run/parsec/parsec.sock").unwrap(),
+            Endpoint::Unix("/run/parsec/parsec.sock".into())
+        );
+        assert_eq!(
+            Endpoint::parse("unix:///tmp/p.sock").unwrap(),
+            Endpoint::Unix("/tmp/p.sock".into())
+        );
+        assert_eq!(
+            Endpoint::parse("http://127.0.0.1:8373/p1").unwrap(),
+            Endpoint::Parsec1("http://127.0.0.1:8373/p1".into())
+        );
+        for bad in [
+            "unix:relative",
+            "/run/parsec.sock",
+            "tcp://x",
+            "",
+            "https://h/p",
+        ] {
+            assert!(Endpoint::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            Endpoint::parse(DEFAULT_ENDPOINT).unwrap().to_string(),
+            DEFAULT_ENDPOINT
+        );
+    }
+}
