@@ -43,6 +43,12 @@ if [ ! -x "$parsec_tool" ] || [ ! -f "$cli_tests" ]; then
 fi
 export PARSEC_TOOL="$parsec_tool" PARSEC_CLI_TESTS="$cli_tests"
 
+# Upstream parsec-service 1.5.0 from crates.io (its software provider and Direct
+# authenticator): our client library and parsec-tool are tested against it too.
+step "upstream parsec-service 1.5.0 (built once into $cache)"
+PARSEC_UPSTREAM_SERVICE=$(bench/install-upstream.sh "$cache")
+export PARSEC_UPSTREAM_SERVICE
+
 # npm unicrypto 1.14.1, the independent Parsec.1/BOSS implementation the interop tests and
 # benchmarks run under Node; pinned by the lock file beside the peer script.
 need_apt node nodejs

@@ -1,0 +1,204 @@
+//! The Unix-socket transport against scripted services: one that keeps connections, one that
+//! closes after each answer (as upstream does), and hostile ones (stalling, lying, sending
+//! garbage or oversized answers). The real daemons are driven in crates/service/tests.
+
+use std::io::{Read, Write};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use parsec_rs_client::{Auth, Client, Endpoint, Error, ProviderId};
+use parsec_wire::{Request, Response, ResponseHeader, Status, DEFAULT_BODY_LEN_LIMIT};
+
+/// How the scripted service answers.
+#[derive(Clone, Copy)]
+enum Script {
+    /// Answers every request on a connection.
+    Keep,
+    /// Answers one request, then closes (upstream parsec-service).
+    CloseAfterAnswer,
+    /// Reads the request and never answers.
+    Stall,
+    /// Answers with another opcode than asked.
+    WrongOpcode,
+    /// Answers bytes that are no response header.
+    Garbage,
+    /// Announces a body far larger than any answer may be.
+    HugeBody,
+    /// Closes halfway through the answer.
+    HalfAnswer,
+}
+
+struct Service {
+    _dir: tempfile::TempDir,
+    path: std::path::PathBuf,
+    accepted: Arc<AtomicUsize>,
+}
+
+fn read_request(stream: &mut UnixStream) -> Option<Request> {
+    let mut head = [0u8; 36];
+    stream.read_exact(&mut head).ok()?;
+    let body_len = u32::from_le_bytes(head[22..26].try_into().unwrap()) as usize;
+    let auth_len = u16::from_le_bytes(head[26..28].try_into().unwrap()) as usize;
+    let mut rest = vec![0u8; body_len + auth_len];
+    stream.read_exact(&mut rest).ok()?;
+    let mut all = head.to_vec();
+    all.extend(rest);
+    Request::decode(&all, DEFAULT_BODY_LEN_LIMIT).ok()
+}
+
+fn ping_answer(request: &Request, opcode: u32) -> Vec<u8> {
+    let mut header = ResponseHeader::echo(&request.header, Status::Success);
+    header.opcode = opcode;
+    // A PingResult: wire protocol 1.0 (fields 1 and 2, varints).
+    Response {
+        header,
+        body: vec![0x08, 1, 0x10, 0],
+    }
+    .encode()
+    .unwrap()
+}
+
+fn serve(script: Script) -> Service {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.sock");
+    let listener = UnixListener::bind(&path).unwrap();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            count.fetch_add(1, Ordering::SeqCst);
+            std::thread::spawn(move || {
+                while let Some(request) = read_request(&mut stream) {
+                    let op = request.header.opcode.to_u32();
+                    let answer = match script {
+                        Script::Keep | Script::CloseAfterAnswer => ping_answer(&request, op),
+                        Script::Stall => {
+                            std::thread::sleep(Duration::from_secs(30));
+                            return;
+                        }
+                        Script::WrongOpcode => ping_answer(&request, op + 1),
+                        Script::Garbage => vec![0xAB; 64],
+                        Script::HugeBody => {
+                            let mut a = ping_answer(&request, op);
+                            a[22..26].copy_from_slice(&u32::MAX.to_le_bytes());
+                            a
+                        }
+                        Script::HalfAnswer => {
+                            let a = ping_answer(&request, op);
+                            let _ = stream.write_all(&a[..20]);
+                            return;
+                        }
+                    };
+                    if stream.write_all(&answer).is_err() {
+                        return;
+                    }
+                    if matches!(script, Script::CloseAfterAnswer) {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    Service {
+        _dir: dir,
+        path,
+        accepted,
+    }
+}
+
+fn client(service: &Service) -> Client {
+    Client::builder()
+        .endpoint(Endpoint::Unix(service.path.clone()))
+        .auth(Auth::None)
+        .provider(ProviderId::MbedCrypto)
+        .timeout(Some(Duration::from_millis(500)))
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn a_kept_connection_serves_every_call() {
+    let service = serve(Script::Keep);
+    let c = client(&service);
+    for _ in 0..50 {
+        assert_eq!(c.ping().unwrap(), (1, 0));
+    }
+    assert_eq!(service.accepted.load(Ordering::SeqCst), 1);
+    assert!(c.keeps_connections());
+}
+
+#[test]
+fn a_service_that_closes_after_each_answer_gets_one_connection_per_call() {
+    let service = serve(Script::CloseAfterAnswer);
+    let c = client(&service);
+    for _ in 0..50 {
+        assert_eq!(c.ping().unwrap(), (1, 0));
+    }
+    // Every call was answered, each on its own connection, and the client stopped keeping
+    // them.
+    assert_eq!(service.accepted.load(Ordering::SeqCst), 50);
+    assert!(!c.keeps_connections());
+}
+
+#[test]
+fn concurrent_callers_take_a_connection_each_and_the_pool_stays_bounded() {
+    let service = serve(Script::Keep);
+    let c = Arc::new(client(&service));
+    let threads: Vec<_> = (0..16)
+        .map(|_| {
+            let c = c.clone();
+            std::thread::spawn(move || {
+                for _ in 0..200 {
+                    assert_eq!(c.ping().unwrap(), (1, 0));
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let opened = service.accepted.load(Ordering::SeqCst);
+    assert!((1..=16).contains(&opened), "{opened} connections");
+    // After the burst, at most MAX_IDLE are kept: sequential calls open nothing new.
+    let before = service.accepted.load(Ordering::SeqCst);
+    for _ in 0..20 {
+        c.ping().unwrap();
+    }
+    assert_eq!(service.accepted.load(Ordering::SeqCst), before);
+}
+
+#[test]
+fn a_stalled_service_times_out() {
+    let service = serve(Script::Stall);
+    let e = client(&service).ping().unwrap_err();
+    assert!(matches!(e, Error::Timeout { .. }), "{e:?}");
+}
+
+#[test]
+fn lying_or_broken_answers_are_protocol_errors() {
+    for script in [Script::WrongOpcode, Script::Garbage, Script::HugeBody] {
+        let service = serve(script);
+        let e = client(&service).ping().unwrap_err();
+        assert!(matches!(e, Error::Protocol(_)), "{e:?}");
+    }
+    let service = serve(Script::HalfAnswer);
+    let e = client(&service).ping().unwrap_err();
+    assert!(matches!(e, Error::Io { .. }), "{e:?}");
+}
+
+#[test]
+fn nothing_listening_names_the_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("absent.sock");
+    let c = Client::builder()
+        .endpoint(Endpoint::Unix(path.clone()))
+        .build()
+        .unwrap();
+    let e = c.ping().unwrap_err();
+    assert!(matches!(e, Error::NotRunning { .. }), "{e:?}");
+    assert!(e.to_string().contains(&path.display().to_string()), "{e}");
+    assert!(e.hint().unwrap().contains("PARSEC_SERVICE_ENDPOINT"));
+}
