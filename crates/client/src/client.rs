@@ -158,6 +158,18 @@ impl Client {
     }
 
     /// Options for a client.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use parsec_rs_client::{Client, Endpoint};
+    ///
+    /// let client = Client::builder()
+    ///     .endpoint(Endpoint::parse("unix:/run/parsec/parsec.sock")?)
+    ///     .app_name("my-app")
+    ///     .timeout(Some(Duration::from_secs(5)))
+    ///     .build()?;
+    /// # Ok::<(), parsec_rs_client::Error>(())
+    /// ```
     pub fn builder() -> Builder {
         Builder::default()
     }

@@ -7,17 +7,29 @@ use crate::Error;
 
 /// Universal tags.
 pub mod tag {
+    /// BOOLEAN.
     pub const BOOLEAN: u8 = 0x01;
+    /// INTEGER.
     pub const INTEGER: u8 = 0x02;
+    /// BIT STRING.
     pub const BIT_STRING: u8 = 0x03;
+    /// OCTET STRING.
     pub const OCTET_STRING: u8 = 0x04;
+    /// NULL.
     pub const NULL: u8 = 0x05;
+    /// OBJECT IDENTIFIER.
     pub const OID: u8 = 0x06;
+    /// UTF8String.
     pub const UTF8_STRING: u8 = 0x0C;
+    /// PrintableString.
     pub const PRINTABLE_STRING: u8 = 0x13;
+    /// UTCTime.
     pub const UTC_TIME: u8 = 0x17;
+    /// GeneralizedTime.
     pub const GENERALIZED_TIME: u8 = 0x18;
+    /// SEQUENCE (and SEQUENCE OF), with the constructed bit set.
     pub const SEQUENCE: u8 = 0x30;
+    /// SET (and SET OF), with the constructed bit set.
     pub const SET: u8 = 0x31;
 }
 
@@ -88,41 +100,78 @@ pub fn oid(arcs: &[u64]) -> Vec<u8> {
     tlv(tag::OID, &contents)
 }
 
+/// Object identifiers used in keys, signatures, names and certificate requests, as arcs
+/// for [`oid`](crate::der::oid).
 pub mod oids {
+    /// rsaEncryption (PKCS #1), 1.2.840.113549.1.1.1.
     pub const RSA_ENCRYPTION: &[u64] = &[1, 2, 840, 113549, 1, 1, 1];
+    /// id-RSASSA-PSS (PKCS #1), 1.2.840.113549.1.1.10.
     pub const RSASSA_PSS: &[u64] = &[1, 2, 840, 113549, 1, 1, 10];
+    /// sha256WithRSAEncryption (PKCS #1), 1.2.840.113549.1.1.11.
     pub const SHA256_WITH_RSA: &[u64] = &[1, 2, 840, 113549, 1, 1, 11];
+    /// sha384WithRSAEncryption (PKCS #1), 1.2.840.113549.1.1.12.
     pub const SHA384_WITH_RSA: &[u64] = &[1, 2, 840, 113549, 1, 1, 12];
+    /// sha512WithRSAEncryption (PKCS #1), 1.2.840.113549.1.1.13.
     pub const SHA512_WITH_RSA: &[u64] = &[1, 2, 840, 113549, 1, 1, 13];
+    /// id-mgf1 (PKCS #1), 1.2.840.113549.1.1.8.
     pub const MGF1: &[u64] = &[1, 2, 840, 113549, 1, 1, 8];
+    /// id-ecPublicKey (X9.62, RFC 5480), 1.2.840.10045.2.1.
     pub const EC_PUBLIC_KEY: &[u64] = &[1, 2, 840, 10045, 2, 1];
+    /// ecdsa-with-SHA256 (X9.62, RFC 5758), 1.2.840.10045.4.3.2.
     pub const ECDSA_WITH_SHA256: &[u64] = &[1, 2, 840, 10045, 4, 3, 2];
+    /// ecdsa-with-SHA384 (X9.62, RFC 5758), 1.2.840.10045.4.3.3.
     pub const ECDSA_WITH_SHA384: &[u64] = &[1, 2, 840, 10045, 4, 3, 3];
+    /// ecdsa-with-SHA512 (X9.62, RFC 5758), 1.2.840.10045.4.3.4.
     pub const ECDSA_WITH_SHA512: &[u64] = &[1, 2, 840, 10045, 4, 3, 4];
+    /// id-sha256 (NIST), 2.16.840.1.101.3.4.2.1.
     pub const SHA256: &[u64] = &[2, 16, 840, 1, 101, 3, 4, 2, 1];
+    /// id-sha384 (NIST), 2.16.840.1.101.3.4.2.2.
     pub const SHA384: &[u64] = &[2, 16, 840, 1, 101, 3, 4, 2, 2];
+    /// id-sha512 (NIST), 2.16.840.1.101.3.4.2.3.
     pub const SHA512: &[u64] = &[2, 16, 840, 1, 101, 3, 4, 2, 3];
+    /// secp192r1 (prime192v1, NIST P-192), 1.2.840.10045.3.1.1.
     pub const SECP192R1: &[u64] = &[1, 2, 840, 10045, 3, 1, 1];
+    /// secp224r1 (NIST P-224), 1.3.132.0.33.
     pub const SECP224R1: &[u64] = &[1, 3, 132, 0, 33];
+    /// secp256r1 (prime256v1, NIST P-256), 1.2.840.10045.3.1.7.
     pub const SECP256R1: &[u64] = &[1, 2, 840, 10045, 3, 1, 7];
+    /// secp384r1 (NIST P-384), 1.3.132.0.34.
     pub const SECP384R1: &[u64] = &[1, 3, 132, 0, 34];
+    /// secp521r1 (NIST P-521), 1.3.132.0.35.
     pub const SECP521R1: &[u64] = &[1, 3, 132, 0, 35];
+    /// secp192k1 (SEC 2), 1.3.132.0.31.
     pub const SECP192K1: &[u64] = &[1, 3, 132, 0, 31];
+    /// secp224k1 (SEC 2), 1.3.132.0.32.
     pub const SECP224K1: &[u64] = &[1, 3, 132, 0, 32];
+    /// secp256k1 (SEC 2), 1.3.132.0.10.
     pub const SECP256K1: &[u64] = &[1, 3, 132, 0, 10];
+    /// brainpoolP256r1 (RFC 5639), 1.3.36.3.3.2.8.1.1.7.
     pub const BRAINPOOL_P256R1: &[u64] = &[1, 3, 36, 3, 3, 2, 8, 1, 1, 7];
+    /// brainpoolP384r1 (RFC 5639), 1.3.36.3.3.2.8.1.1.11.
     pub const BRAINPOOL_P384R1: &[u64] = &[1, 3, 36, 3, 3, 2, 8, 1, 1, 11];
+    /// brainpoolP512r1 (RFC 5639), 1.3.36.3.3.2.8.1.1.13.
     pub const BRAINPOOL_P512R1: &[u64] = &[1, 3, 36, 3, 3, 2, 8, 1, 1, 13];
+    /// id-at-commonName (X.520), 2.5.4.3.
     pub const COMMON_NAME: &[u64] = &[2, 5, 4, 3];
+    /// id-at-serialNumber (X.520), 2.5.4.5.
     pub const SERIAL_NUMBER: &[u64] = &[2, 5, 4, 5];
+    /// id-at-countryName (X.520), 2.5.4.6.
     pub const COUNTRY: &[u64] = &[2, 5, 4, 6];
+    /// id-at-localityName (X.520), 2.5.4.7.
     pub const LOCALITY: &[u64] = &[2, 5, 4, 7];
+    /// id-at-stateOrProvinceName (X.520), 2.5.4.8.
     pub const STATE: &[u64] = &[2, 5, 4, 8];
+    /// id-at-organizationName (X.520), 2.5.4.10.
     pub const ORGANIZATION: &[u64] = &[2, 5, 4, 10];
+    /// id-at-organizationalUnitName (X.520), 2.5.4.11.
     pub const ORGANIZATIONAL_UNIT: &[u64] = &[2, 5, 4, 11];
+    /// pkcs-9-at-extensionRequest (PKCS #9), 1.2.840.113549.1.9.14.
     pub const EXTENSION_REQUEST: &[u64] = &[1, 2, 840, 113549, 1, 9, 14];
+    /// id-ce-subjectAltName (RFC 5280), 2.5.29.17.
     pub const SUBJECT_ALT_NAME: &[u64] = &[2, 5, 29, 17];
+    /// id-ce-basicConstraints (RFC 5280), 2.5.29.19.
     pub const BASIC_CONSTRAINTS: &[u64] = &[2, 5, 29, 19];
+    /// id-ce-keyUsage (RFC 5280), 2.5.29.15.
     pub const KEY_USAGE: &[u64] = &[2, 5, 29, 15];
 }
 

@@ -102,6 +102,7 @@ pub mod kinds {
 /// A public key in the PSA format and as an X.509 SubjectPublicKeyInfo.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PublicKey {
+    /// The key's attributes (type, size, policy), as the service reports them.
     pub attributes: KeyAttributes,
     /// RSA: PKCS#1 RSAPublicKey (DER); ECC: the uncompressed point.
     pub psa: Vec<u8>,

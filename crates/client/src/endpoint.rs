@@ -21,7 +21,9 @@ pub enum Endpoint {
 }
 
 impl Endpoint {
-    /// The endpoint from `PARSEC_SERVICE_ENDPOINT`, or [`DEFAULT_ENDPOINT`] when it is unset.
+    /// The endpoint from `PARSEC_SERVICE_ENDPOINT`. When it is unset: [`DEFAULT_ENDPOINT`]
+    /// (upstream's), unless nothing is there and the socket of this project's embedded
+    /// configuration (`$XDG_RUNTIME_DIR/parsec/parsec.sock`, what `cargo run` starts) is.
     ///
     /// ```
     /// # use parsec_rs_client::Endpoint;
@@ -32,7 +34,9 @@ impl Endpoint {
         match std::env::var(ENDPOINT_VARIABLE) {
             Ok(text) => Endpoint::parse(&text)
                 .map_err(|e| Error::InvalidInput(format!("{ENDPOINT_VARIABLE}: {e}"))),
-            Err(std::env::VarError::NotPresent) => Endpoint::parse(DEFAULT_ENDPOINT),
+            Err(std::env::VarError::NotPresent) => Ok(Endpoint::Unix(default_socket(
+                std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from),
+            ))),
             Err(std::env::VarError::NotUnicode(_)) => Err(Error::InvalidInput(format!(
                 "{ENDPOINT_VARIABLE} is not valid UTF-8"
             ))),
@@ -64,6 +68,19 @@ impl Endpoint {
             "`{text}` is not an endpoint: expected unix:/path or http://host:port/path"
         )))
     }
+}
+
+/// Upstream's socket, or the embedded configuration's when only that one exists.
+fn default_socket(runtime_dir: Option<PathBuf>) -> PathBuf {
+    let upstream = PathBuf::from("/run/parsec/parsec.sock");
+    if upstream.exists() {
+        return upstream;
+    }
+    runtime_dir
+        .filter(|d| d.is_absolute())
+        .map(|d| d.join("parsec/parsec.sock"))
+        .filter(|p| p.exists())
+        .unwrap_or(upstream)
 }
 
 impl std::fmt::Display for Endpoint {
@@ -106,5 +123,25 @@ mod tests {
             Endpoint::parse(DEFAULT_ENDPOINT).unwrap().to_string(),
             DEFAULT_ENDPOINT
         );
+    }
+
+    #[test]
+    fn without_the_variable_the_embedded_configurations_socket_is_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let upstream = PathBuf::from("/run/parsec/parsec.sock");
+        if upstream.exists() {
+            // A real service runs here: it wins, as upstream's clients would find it.
+            assert_eq!(default_socket(Some(dir.path().into())), upstream);
+            return;
+        }
+        assert_eq!(default_socket(Some(dir.path().into())), upstream);
+        std::fs::create_dir(dir.path().join("parsec")).unwrap();
+        std::fs::write(dir.path().join("parsec/parsec.sock"), b"").unwrap();
+        assert_eq!(
+            default_socket(Some(dir.path().into())),
+            dir.path().join("parsec/parsec.sock")
+        );
+        assert_eq!(default_socket(None), upstream);
+        assert_eq!(default_socket(Some("relative".into())), upstream);
     }
 }

@@ -13,34 +13,56 @@ pub enum Error {
     /// Nothing accepts connections at the socket path.
     #[error("cannot connect to the Parsec service at {}: {source} (is it running? the endpoint comes from PARSEC_SERVICE_ENDPOINT)", path.display())]
     NotRunning {
+        /// The socket path tried.
         path: PathBuf,
+        /// Why connecting failed.
         source: std::io::Error,
     },
     /// The connection failed during a call.
     #[error("connection to the Parsec service at {} failed: {source}", path.display())]
     Io {
+        /// The socket path of the connection.
         path: PathBuf,
+        /// The read or write error.
         source: std::io::Error,
     },
     /// No answer in time.
     #[error("the Parsec service did not answer within {after:?}")]
-    Timeout { after: Duration },
+    Timeout {
+        /// How long the client waited.
+        after: Duration,
+    },
     /// The service answered with an error status.
     #[error("{}: {status}{}", opcode.remote_name(), hint_suffix(*status))]
-    Service { opcode: Opcode, status: Status },
+    Service {
+        /// The operation called.
+        opcode: Opcode,
+        /// The status the service answered with.
+        status: Status,
+    },
     /// The answer broke the protocol (wrong framing, another opcode, a body that does not
     /// decode).
     #[error("the Parsec service's answer is malformed: {0}")]
     Protocol(String),
     /// None of the service's authenticators is one this client can use.
     #[error("no usable authenticator: the service offers {offered}; {needs}")]
-    NoAuthenticator { offered: String, needs: String },
+    NoAuthenticator {
+        /// The authenticators the service lists, comma-separated (`none` when it lists none).
+        offered: String,
+        /// What this client would need to use one of them.
+        needs: String,
+    },
     /// The service has no provider that can do what was asked.
     #[error("no provider of the service can {0}")]
     NoProvider(String),
     /// A key of an unsuitable kind for the call.
     #[error("key `{key}`: {why}")]
-    UnsuitableKey { key: String, why: String },
+    UnsuitableKey {
+        /// The key's name.
+        key: String,
+        /// Why it does not suit the call.
+        why: String,
+    },
     /// Bad input from the caller (an endpoint, an argument).
     #[error("{0}")]
     InvalidInput(String),

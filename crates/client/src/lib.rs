@@ -27,6 +27,8 @@
 //!   user's data directory. Administrators' operations fail before they are sent.
 //! - [`parsec1`]: the Parsec.1 session itself, asynchronous, for any command.
 
+#![warn(missing_docs)]
+
 pub mod auth;
 mod client;
 pub mod der;

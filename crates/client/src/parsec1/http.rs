@@ -19,12 +19,16 @@ const BOUNDARY: &str = "parsec-rs-4f1c2b7e9a";
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TransportError {
+    /// The URL is not `http://host[:port][/path]` (the URL given).
     #[error("bad URL `{0}`: expected http://host:port/path")]
     BadUrl(String),
+    /// The TCP connection failed (the `host:port` tried, and why).
     #[error("cannot reach {0}: {1}")]
     Connect(String, std::io::Error),
+    /// The HTTP exchange failed, or the answer could not be read (over 1 MiB, or cut short).
     #[error("HTTP: {0}")]
     Http(String),
+    /// No answer within the transport's timeout (the timeout).
     #[error("no answer within {0:?}")]
     Timeout(Duration),
 }

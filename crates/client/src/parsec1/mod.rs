@@ -29,14 +29,19 @@ use zeroize::Zeroizing;
 pub use http::{HttpTransport, TransportError};
 pub use storage::{FileStorage, MemoryStorage, Storage, PBKDF2_ROUNDS};
 
-/// Storage keys, as uparsecjs names them.
+/// Storage key of the session id, as uparsecjs names it.
 pub const SID: &str = ".p1.SID";
+/// Storage key of the TSK (the session's symmetric key, Base64), as uparsecjs names it.
 pub const TSK: &str = ".p1.TSK";
+/// Storage key of the SCK (the session's RSA private key, packed, Base64), as uparsecjs
+/// names it.
 pub const SCK: &str = ".p1.SCK";
 
 /// The source of the service keys a client trusts (Parsec 1.1: a fixed list; 1.2/1.3: from
 /// a service contract). `refresh` asks for a fresh list after the service refused all.
 pub trait ServiceKeys: Send + Sync {
+    /// The addresses of the trusted service keys; `refresh` is true when the service refused
+    /// the last list, so a source that can fetch a newer one should.
     fn addresses(
         &self,
         refresh: bool,
@@ -71,13 +76,16 @@ pub enum Error {
     /// The protocol failed in a way retrying did not fix.
     #[error("Parsec.1: {0}")]
     Protocol(#[from] ClientError),
+    /// The session state could not be read or written.
     #[error("session storage: {0}")]
     Storage(#[from] std::io::Error),
+    /// A Parsec.1 primitive failed (a key, a signature, EtA, RSA-OAEP, randomness).
     #[error(transparent)]
     Crypto(#[from] parsec1::Error),
     /// Arguments or result that do not fit the types asked for.
     #[error("BOSS: {0}")]
     Boss(#[from] parsec_boss::Error),
+    /// An operation's result that does not decode as its contract says.
     #[error("result: {0}")]
     Result(#[from] parsec_psa::DecodeError),
 }
@@ -116,6 +124,27 @@ pub struct Session<S, K> {
 }
 
 impl<S: Storage, K: ServiceKeys> Session<S, K> {
+    /// A session with the service at `transport`, keeping its state in `storage` and trusting
+    /// the service keys of `keys`. Sends nothing yet: the first call connects.
+    ///
+    /// ```no_run
+    /// use parsec_rs_client::parsec1::{
+    ///     FixedServiceKeys, HttpTransport, MemoryStorage, Options, Session,
+    /// };
+    ///
+    /// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+    /// let keys = parsec_rs_client::parse_service_keys(&std::env::var("PARSEC1_SERVICE_KEY")?)?;
+    /// let session = Session::new(
+    ///     HttpTransport::new("http://127.0.0.1:8373/api/p1")?,
+    ///     MemoryStorage::new(),
+    ///     FixedServiceKeys(keys),
+    ///     Options::default(),
+    /// );
+    /// let info = session.guest("info", parsec_boss::Value::dict::<&str>([])).await?;
+    /// println!("{info:?}");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn new(transport: HttpTransport, storage: S, keys: K, options: Options) -> Self {
         Session {
             transport,
@@ -126,6 +155,7 @@ impl<S: Storage, K: ServiceKeys> Session<S, K> {
         }
     }
 
+    /// Where the session keeps its state.
     pub fn storage(&self) -> &S {
         &self.storage
     }

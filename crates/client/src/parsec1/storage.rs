@@ -14,8 +14,11 @@ use zeroize::Zeroizing;
 
 /// String storage for session state.
 pub trait Storage: Send + Sync {
+    /// The value stored under `key`, if any.
     fn get(&self, key: &str) -> Option<String>;
+    /// Stores `value` under `key`, replacing any value there.
     fn set(&self, key: &str, value: &str) -> io::Result<()>;
+    /// Removes the value under `key`; removing a missing key is not an error.
     fn remove(&self, key: &str) -> io::Result<()>;
 }
 
@@ -26,6 +29,7 @@ pub struct MemoryStorage {
 }
 
 impl MemoryStorage {
+    /// An empty storage.
     pub fn new() -> MemoryStorage {
         MemoryStorage::default()
     }
