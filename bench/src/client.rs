@@ -10,7 +10,10 @@
 //!   connection);
 //! - parsec-client: a `BasicClient` per thread, one connection per request (its only mode);
 //! - bare: the same request bytes written and the answer read on a kept connection per
-//!   thread, no client library at all: what any client could reach at best.
+//!   thread, no client library at all, sleeping in `read` for the answer, and polling for it
+//!   as our client does (peek and yield for up to the same time): what any client could
+//!   reach at best, each way.
+//! - ours, also with polling off (`spin` zero): connection reuse alone.
 //!
 //! Rounds are interleaved (each round runs every row once); each figure is the median.
 
@@ -40,6 +43,7 @@ const KEY: &str = "client-bench-key";
 
 struct Args {
     ours: PathBuf,
+    spin: Duration,
     rounds: usize,
     seconds: f64,
     threads: usize,
@@ -48,6 +52,7 @@ struct Args {
 fn parse_args() -> Result<Args> {
     let mut ours = None;
     let (mut rounds, mut seconds, mut threads) = (3usize, 2.0f64, 8usize);
+    let mut spin = parsec_rs_client::DEFAULT_SPIN;
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let value = it.next().with_context(|| format!("{flag} needs a value"))?;
@@ -56,11 +61,13 @@ fn parse_args() -> Result<Args> {
             "--rounds" => rounds = value.parse()?,
             "--seconds" => seconds = value.parse()?,
             "--threads" => threads = value.parse()?,
+            "--spin-us" => spin = Duration::from_micros(value.parse()?),
             _ => bail!("unknown argument {flag}"),
         }
     }
     Ok(Args {
         ours: ours.context("--ours PATH is required")?,
+        spin,
         rounds: rounds.max(1),
         seconds,
         threads: threads.max(1),
@@ -69,7 +76,11 @@ fn parse_args() -> Result<Args> {
 
 /// `threads` threads calling `op(thread)` as fast as they can for `duration`; successful
 /// calls per second. Any failure stops the bench: a rate with errors in it means nothing.
-fn rate(threads: usize, duration: Duration, op: impl Fn(usize) -> Result<()> + Sync) -> Result<f64> {
+fn rate(
+    threads: usize,
+    duration: Duration,
+    op: impl Fn(usize) -> Result<()> + Sync,
+) -> Result<f64> {
     let barrier = Barrier::new(threads);
     let counts: Vec<Result<(u64, Duration)>> = thread::scope(|s| {
         let workers: Vec<_> = (0..threads)
@@ -89,7 +100,10 @@ fn rate(threads: usize, duration: Duration, op: impl Fn(usize) -> Result<()> + S
             .collect();
         workers
             .into_iter()
-            .map(|w| w.join().unwrap_or_else(|_| Err(anyhow!("a worker panicked"))))
+            .map(|w| {
+                w.join()
+                    .unwrap_or_else(|_| Err(anyhow!("a worker panicked")))
+            })
             .collect()
     });
     let mut total = 0.0;
@@ -105,19 +119,35 @@ struct Bare {
     stream: UnixStream,
     request: Vec<u8>,
     answer: Vec<u8>,
+    /// Poll for the answer this long before sleeping in `read`.
+    spin: Duration,
 }
 
 impl Bare {
-    fn new(socket: &Path, request: &[u8]) -> Result<Bare> {
+    fn new(socket: &Path, request: &[u8], spin: Duration) -> Result<Bare> {
         Ok(Bare {
             stream: UnixStream::connect(socket)?,
             request: request.to_vec(),
             answer: vec![0; 4096],
+            spin,
         })
     }
 
     fn call(&mut self) -> Result<()> {
+        use rustix::net::{recv, RecvFlags};
         self.stream.write_all(&self.request)?;
+        let start = Instant::now();
+        let mut byte = [0u8; 1];
+        while start.elapsed() < self.spin {
+            match recv(
+                &self.stream,
+                &mut byte,
+                RecvFlags::PEEK | RecvFlags::DONTWAIT,
+            ) {
+                Err(rustix::io::Errno::AGAIN) => thread::yield_now(),
+                _ => break,
+            }
+        }
         self.stream.read_exact(&mut self.answer[..HEADER_LEN])?;
         let status = u16::from_le_bytes([self.answer[32], self.answer[33]]);
         let body = u32::from_le_bytes(self.answer[22..26].try_into()?) as usize;
@@ -162,13 +192,18 @@ fn main() -> Result<()> {
     let daemon = Daemon::start(&target)?;
     let socket = daemon.socket();
 
-    let ours = Arc::new(
-        Client::builder()
-            .endpoint(Endpoint::Unix(socket.clone()))
-            .auth(Auth::Direct(load::APP_NAME.into()))
-            .provider(ProviderId::MbedCrypto)
-            .build()?,
-    );
+    let ours_with = |spin: Duration| -> Result<Arc<Client>> {
+        Ok(Arc::new(
+            Client::builder()
+                .endpoint(Endpoint::Unix(socket.clone()))
+                .auth(Auth::Direct(load::APP_NAME.into()))
+                .provider(ProviderId::MbedCrypto)
+                .spin(spin)
+                .build()?,
+        ))
+    };
+    let ours = ours_with(args.spin)?;
+    let reuse_only = ours_with(Duration::ZERO)?;
     ours.create_signing_key(KEY)?;
     let hash = parsec_rs_client::easy::digest_of(Hash::Sha256, b"client-bench")?;
     let alg = AsymmetricSignature::Ecdsa {
@@ -192,70 +227,92 @@ fn main() -> Result<()> {
         AuthType::Direct,
         load::APP_NAME.as_bytes(),
     );
-    let bare = |bytes: &[u8]| -> Result<Vec<std::sync::Mutex<Bare>>> {
+    let bare = |bytes: &[u8], spin: Duration| -> Result<Vec<std::sync::Mutex<Bare>>> {
         (0..args.threads)
-            .map(|_| Bare::new(&socket, bytes).map(std::sync::Mutex::new))
+            .map(|_| Bare::new(&socket, bytes, spin).map(std::sync::Mutex::new))
             .collect()
     };
 
     // Rows: (operation, threads) × (bare, ours, parsec-client).
-    let mut rows: Vec<(&str, usize, [Vec<f64>; 3])> = Vec::new();
+    // Columns: bare sleeping, bare polling, ours, ours without polling, parsec-client.
+    let mut rows: Vec<(&str, usize, [Vec<f64>; 5])> = Vec::new();
     for (name, threads) in [
         ("ping", 1),
         ("ping", args.threads),
         ("sign (ECDSA P-256)", 1),
         ("sign (ECDSA P-256)", args.threads),
     ] {
-        rows.push((name, threads, [Vec::new(), Vec::new(), Vec::new()]));
+        rows.push((name, threads, Default::default()));
     }
     for round in 0..args.rounds {
         eprintln!("round {}/{}", round + 1, args.rounds);
         for (name, threads, figures) in rows.iter_mut() {
+            eprintln!("  {name}, {threads} thread(s)");
             let ping = name.starts_with("ping");
             let lock = |v: &std::sync::Mutex<Bare>| -> Result<()> {
                 v.lock().map_err(|_| anyhow!("poisoned"))?.call()
             };
-            // Fresh connections for each row: the service closes idle ones.
-            let conns = bare(if ping { &ping_bytes } else { &sign_bytes })?;
-            figures[0].push(rate(*threads, duration, |i| lock(&conns[i]))?);
-            figures[1].push(if ping {
-                rate(*threads, duration, |_| ours.ping().map(|_| ()).map_err(Into::into))?
-            } else {
-                rate(*threads, duration, |_| {
-                    ours.psa_sign_hash(KEY, &hash, alg).map(|_| ()).map_err(Into::into)
-                })?
-            });
-            figures[2].push(if ping {
+            // Fresh connections for each row (the service closes idle ones), closed before
+            // the clients' turns.
+            for (column, spin) in [(0, Duration::ZERO), (1, args.spin)] {
+                let conns = bare(if ping { &ping_bytes } else { &sign_bytes }, spin)?;
+                figures[column]
+                    .push(rate(*threads, duration, |i| lock(&conns[i])).context("bare")?);
+            }
+            for (column, client) in [(2, &ours), (3, &reuse_only)] {
+                figures[column].push(if ping {
+                    rate(*threads, duration, |_| {
+                        client.ping().map(|_| ()).map_err(Into::into)
+                    })
+                    .context("ours")?
+                } else {
+                    rate(*threads, duration, |_| {
+                        client
+                            .psa_sign_hash(KEY, &hash, alg)
+                            .map(|_| ())
+                            .map_err(Into::into)
+                    })
+                    .context("ours")?
+                });
+            }
+            figures[4].push(if ping {
                 rate(*threads, duration, |i| {
-                    upstream[i].ping().map(|_| ()).map_err(|e| anyhow!("{e}"))
+                    upstream[i]
+                        .ping()
+                        .map(|_| ())
+                        .map_err(|e| anyhow!("parsec-client: {e}"))
                 })?
             } else {
                 rate(*threads, duration, |i| {
                     upstream[i]
                         .psa_sign_hash(KEY, &hash, pc_alg)
                         .map(|_| ())
-                        .map_err(|e| anyhow!("{e}"))
+                        .map_err(|e| anyhow!("parsec-client: {e}"))
                 })?
             });
         }
     }
 
-    println!("| operation | threads | bare socket (kept connection) | ours | parsec-client 0.16 | ours ÷ parsec-client | ours ÷ bare |");
-    println!("|---|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "| operation | threads | bare, sleeping | bare, polling | ours | ours, reuse only | \
+         parsec-client 0.16 | ours ÷ parsec-client | ours ÷ best bare |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (name, threads, figures) in rows {
-        let [bare, ours, pc] = figures.map(median);
+        let [sleeping, polling, ours, reuse, pc] = figures.map(median);
         println!(
-            "| {name} | {threads} | {bare:.0}/s | {ours:.0}/s | {pc:.0}/s | {:.2}× | {:.2} |",
+            "| {name} | {threads} | {sleeping:.0}/s | {polling:.0}/s | {ours:.0}/s | {reuse:.0}/s | \
+             {pc:.0}/s | {:.2}× | {:.2} |",
             ours / pc,
-            ours / bare
+            ours / sleeping.max(polling)
         );
     }
     println!(
-        "\n{} rounds of {:.1} s per row, medians; our daemon {}; ours keeps connections: {}.",
+        "\n{} rounds of {:.1} s per row, medians; polling for up to {:?}; our daemon {}.",
         args.rounds,
         args.seconds,
+        args.spin,
         args.ours.display(),
-        ours.keeps_connections()
     );
     ours.psa_destroy_key(KEY)?;
     drop(daemon);

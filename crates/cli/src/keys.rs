@@ -111,12 +111,12 @@ pub fn run(app: &ParsecToolApp, client: &Client, log: &Log) -> Result<(), Error>
             }
         }
         Command::ListOpcodes { provider } => {
+            // As upstream: the provider named here, else the one named before the command,
+            // else the core provider.
             let provider = match provider.or(app.provider) {
                 Some(id) => ProviderId::from_u8(id)
                     .ok_or_else(|| Error::InvalidInput(format!("there is no provider {id}")))?,
-                None => client
-                    .provider()?
-                    .ok_or_else(|| Error::InvalidInput("name a provider with -p".into()))?,
+                None => ProviderId::Core,
             };
             let opcodes = client.list_opcodes(provider)?;
             log.info(&format!(
@@ -365,8 +365,7 @@ pub fn run(app: &ParsecToolApp, client: &Client, log: &Log) -> Result<(), Error>
             for_signing_pss,
             oaep,
         } => {
-            let bytes = std::fs::read(file)
-                .map_err(|e| Error::InvalidInput(format!("cannot read {}: {e}", file.display())))?;
+            let bytes = read_key_file(file)?;
             let parsed = x509::parse_key_file(&bytes)?;
             let policy = match parsed.key_type {
                 KeyType::RsaKeyPair | KeyType::RsaPublicKey => {
@@ -455,6 +454,29 @@ fn wrong_algorithm(name: &str, alg: Algorithm, what: &str) -> Error {
         key: name.to_string(),
         why: format!("its algorithm is {alg:?}, which cannot be used for {what}"),
     }
+}
+
+/// Largest key file read (a 16384-bit RSA private key in PEM is under 13 KiB).
+const MAX_KEY_FILE: u64 = 1 << 20;
+
+/// A key file's bytes (wiped after use), at most [`MAX_KEY_FILE`].
+fn read_key_file(path: &std::path::Path) -> Result<zeroize::Zeroizing<Vec<u8>>, Error> {
+    use std::io::Read;
+    let cannot =
+        |e: std::io::Error| Error::InvalidInput(format!("cannot read {}: {e}", path.display()));
+    let mut bytes = zeroize::Zeroizing::new(Vec::new());
+    std::fs::File::open(path)
+        .map_err(cannot)?
+        .take(MAX_KEY_FILE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() as u64 > MAX_KEY_FILE {
+        return Err(Error::InvalidInput(format!(
+            "{} is larger than any key file ({MAX_KEY_FILE} bytes)",
+            path.display()
+        )));
+    }
+    Ok(bytes)
 }
 
 fn base64(text: &str) -> Result<Vec<u8>, Error> {

@@ -14,24 +14,9 @@ pub struct Log {
 impl Log {
     pub fn from_env() -> Log {
         let text = std::env::var("RUST_LOG").unwrap_or_default();
-        // A plain level, or a list of `target=level` (the last level given for any target).
-        let level = text
-            .split(',')
-            .filter_map(|part| {
-                let level = part.rsplit('=').next()?.trim().to_ascii_lowercase();
-                Some(match level.as_str() {
-                    "off" => 0,
-                    "error" => 1,
-                    "warn" => 2,
-                    "info" => 3,
-                    "debug" => 4,
-                    "trace" => 5,
-                    _ => return None,
-                })
-            })
-            .next_back()
-            .unwrap_or(3);
-        Log { level }
+        Log {
+            level: level_for_this_tool(&text),
+        }
     }
 
     pub fn info(&self, message: &str) {
@@ -45,6 +30,32 @@ impl Log {
             eprintln!("[ERROR parsec_tool] {message}");
         }
     }
+}
+
+/// The level `RUST_LOG` gives this tool, as env_logger reads it: a `parsec_tool=LEVEL`
+/// entry, else the last plain `LEVEL`, else `info`. Entries for other targets do not count.
+fn level_for_this_tool(text: &str) -> u8 {
+    let level = |name: &str| {
+        Some(match name.trim().to_ascii_lowercase().as_str() {
+            "off" => 0,
+            "error" => 1,
+            "warn" => 2,
+            "info" => 3,
+            "debug" => 4,
+            "trace" => 5,
+            _ => return None,
+        })
+    };
+    let mut plain = None;
+    let mut ours = None;
+    for part in text.split(',') {
+        match part.split_once('=') {
+            Some((target, l)) if target.trim().starts_with("parsec_tool") => ours = level(l),
+            Some(_) => {}
+            None => plain = level(part).or(plain),
+        }
+    }
+    ours.or(plain).unwrap_or(3)
 }
 
 /// Upstream's name of a provider.
@@ -145,6 +156,15 @@ impl Json {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rust_log_levels() {
+        assert_eq!(level_for_this_tool(""), 3);
+        assert_eq!(level_for_this_tool("error"), 1);
+        assert_eq!(level_for_this_tool("info,hyper=off"), 3);
+        assert_eq!(level_for_this_tool("warn,parsec_tool=trace"), 5);
+        assert_eq!(level_for_this_tool("parsec_tool=off,debug"), 0);
+    }
 
     #[test]
     fn json_escapes_strings() {

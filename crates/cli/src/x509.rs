@@ -129,28 +129,32 @@ fn scheme(client: &Client, name: &str) -> Result<Scheme, Error> {
 
 /// The subject Name: one RDN per field given, in upstream's order.
 fn name(subject: &Subject) -> Vec<u8> {
-    let fields: [(&[u64], &Option<String>, u8); 7] = [
-        (oids::COMMON_NAME, &subject.common_name, tag::UTF8_STRING),
+    // The last flag: PrintableString required (countryName, serialNumber: RFC 5280 appendix
+    // A); the others are UTF8String, as RFC 5280 recommends.
+    let fields: [(&[u64], &Option<String>, bool); 7] = [
+        (oids::COMMON_NAME, &subject.common_name, false),
         (
             oids::ORGANIZATIONAL_UNIT,
             &subject.organizational_unit,
-            tag::UTF8_STRING,
+            false,
         ),
-        (oids::ORGANIZATION, &subject.organization, tag::UTF8_STRING),
-        (oids::LOCALITY, &subject.locality, tag::UTF8_STRING),
-        (oids::STATE, &subject.state, tag::UTF8_STRING),
-        (oids::COUNTRY, &subject.country, tag::PRINTABLE_STRING),
-        (
-            oids::SERIAL_NUMBER,
-            &subject.serial_number,
-            tag::PRINTABLE_STRING,
-        ),
+        (oids::ORGANIZATION, &subject.organization, false),
+        (oids::LOCALITY, &subject.locality, false),
+        (oids::STATE, &subject.state, false),
+        (oids::COUNTRY, &subject.country, true),
+        (oids::SERIAL_NUMBER, &subject.serial_number, true),
     ];
     let rdns: Vec<Vec<u8>> = fields
         .iter()
-        .filter_map(|(oid, value, string_tag)| {
+        .filter_map(|(oid, value, printable_required)| {
             let value = value.as_ref()?;
-            let atv = der::sequence(&[&der::oid(oid), &der::tlv(*string_tag, value.as_bytes())]);
+            // A value PrintableString cannot hold goes as UTF8String rather than as bad DER.
+            let string_tag = if *printable_required && value.chars().all(printable) {
+                tag::PRINTABLE_STRING
+            } else {
+                tag::UTF8_STRING
+            };
+            let atv = der::sequence(&[&der::oid(oid), &der::tlv(string_tag, value.as_bytes())]);
             Some(der::constructed(tag::SET, &[&atv]))
         })
         .collect();
@@ -158,26 +162,55 @@ fn name(subject: &Subject) -> Vec<u8> {
     der::sequence(&parts)
 }
 
-/// The subjectAltName extension, if any names are given.
-fn san_extension(subject: &Subject) -> Option<Vec<u8>> {
+/// PrintableString's characters (X.680 §41.4).
+fn printable(c: char) -> bool {
+    c.is_ascii_alphanumeric() || " '()+,-./:=?".contains(c)
+}
+
+/// Whether no field of the subject is given (then SANs must be critical, RFC 5280 §4.2.1.6).
+fn empty_subject(subject: &Subject) -> bool {
+    [
+        &subject.common_name,
+        &subject.organizational_unit,
+        &subject.organization,
+        &subject.locality,
+        &subject.state,
+        &subject.country,
+        &subject.serial_number,
+    ]
+    .iter()
+    .all(|f| f.is_none())
+}
+
+/// The subjectAltName extension, if any names are given: IP addresses as iPAddress, other
+/// names as dNSName (which must be non-empty ASCII).
+fn san_extension(subject: &Subject) -> Result<Option<Vec<u8>>, Error> {
     if subject.subject_alternative_name.is_empty() {
-        return None;
+        return Ok(None);
     }
-    let names: Vec<Vec<u8>> = subject
+    let names = subject
         .subject_alternative_name
         .iter()
         .map(|n| match n.parse::<IpAddr>() {
-            Ok(IpAddr::V4(ip)) => der::tlv(0x87, &ip.octets()),
-            Ok(IpAddr::V6(ip)) => der::tlv(0x87, &ip.octets()),
-            Err(_) => der::tlv(0x82, n.as_bytes()),
+            Ok(IpAddr::V4(ip)) => Ok(der::tlv(0x87, &ip.octets())),
+            Ok(IpAddr::V6(ip)) => Ok(der::tlv(0x87, &ip.octets())),
+            Err(_) if !n.is_empty() && n.is_ascii() && !n.contains(char::is_whitespace) => {
+                Ok(der::tlv(0x82, n.as_bytes()))
+            }
+            Err(_) => Err(Error::InvalidInput(format!(
+                "--san `{n}`: a DNS name is ASCII without spaces (IDNs in their xn-- form)"
+            ))),
         })
-        .collect();
+        .collect::<Result<Vec<Vec<u8>>, Error>>()?;
     let parts: Vec<&[u8]> = names.iter().map(Vec::as_slice).collect();
     let general_names = der::sequence(&parts);
-    Some(der::sequence(&[
-        &der::oid(oids::SUBJECT_ALT_NAME),
-        &der::tlv(tag::OCTET_STRING, &general_names),
-    ]))
+    let oid = der::oid(oids::SUBJECT_ALT_NAME);
+    let value = der::tlv(tag::OCTET_STRING, &general_names);
+    Ok(Some(if empty_subject(subject) {
+        der::sequence(&[&oid, &der::tlv(tag::BOOLEAN, &[0xFF]), &value])
+    } else {
+        der::sequence(&[&oid, &value])
+    }))
 }
 
 /// Signs `tbs` with the key and wraps it: `SEQUENCE { tbs, algorithm, BIT STRING signature }`.
@@ -198,7 +231,7 @@ fn signed(client: &Client, key: &str, scheme: &Scheme, tbs: &[u8]) -> Result<Vec
 pub fn create_csr(client: &Client, key: &str, subject: &Subject) -> Result<String, Error> {
     let scheme = scheme(client, key)?;
     let spki = client.public_key(key)?.spki;
-    let attributes = match san_extension(subject) {
+    let attributes = match san_extension(subject)? {
         Some(ext) => {
             let extensions = der::sequence(&[&ext]);
             let attribute = der::sequence(&[
@@ -233,7 +266,10 @@ pub fn create_certificate(
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let not_after = now.saturating_add(u64::from(days) * 86_400);
+    // RFC 5280's latest time, 9999-12-31 23:59:59 UTC.
+    let not_after = now
+        .saturating_add(u64::from(days) * 86_400)
+        .min(253_402_300_799);
     let mut serial = client
         .psa_generate_random(16)
         .ok()
@@ -242,7 +278,7 @@ pub fn create_certificate(
     serial[0] |= 0x01; // and no leading zero byte
     let name = name(subject);
     let mut extensions: Vec<Vec<u8>> = Vec::new();
-    if let Some(san) = san_extension(subject) {
+    if let Some(san) = san_extension(subject)? {
         extensions.push(san);
     }
     let mut tbs_parts: Vec<Vec<u8>> = vec![
@@ -323,45 +359,58 @@ pub struct ParsedKey {
 /// private key, or a SEC 1 EC private key.
 pub fn parse_key_file(bytes: &[u8]) -> Result<ParsedKey, Error> {
     let bad = |why: &str| Error::InvalidInput(format!("not a key file this tool reads: {why}"));
-    let (label, der) = match std::str::from_utf8(bytes)
+    let Some(text) = std::str::from_utf8(bytes)
         .ok()
         .filter(|t| t.contains("-----BEGIN "))
-    {
-        Some(text) => {
-            let start = text
-                .find("-----BEGIN ")
-                .ok_or_else(|| bad("no PEM block"))?;
-            let rest = &text[start + 11..];
-            let label_end = rest.find("-----").ok_or_else(|| bad("bad PEM header"))?;
-            let label = rest[..label_end].to_string();
-            let body = &rest[label_end + 5..];
-            let end = body.find("-----END ").ok_or_else(|| bad("no PEM end"))?;
-            let b64: String = body[..end].chars().filter(|c| !c.is_whitespace()).collect();
-            let der = BASE64
-                .decode(b64)
-                .map_err(|_| bad("bad Base64 in the PEM block"))?;
-            (Some(label), der)
-        }
-        None => (None, bytes.to_vec()),
+    else {
+        return parse_der(None, bytes).ok_or_else(|| bad("not DER of a known key form"));
     };
-    let der = Secret::new(der);
-    let der = der.expose();
-    let try_all = label.is_none();
-    let is = |l: &str| try_all || label.as_deref() == Some(l);
+    // Every PEM block in turn (`openssl ecparam -genkey` writes EC PARAMETERS first).
+    let mut rest = text;
+    while let Some(start) = rest.find("-----BEGIN ") {
+        let after = &rest[start + 11..];
+        let label_end = after.find("-----").ok_or_else(|| bad("bad PEM header"))?;
+        let label = &after[..label_end];
+        let body = &after[label_end + 5..];
+        let end = body.find("-----END ").ok_or_else(|| bad("no PEM end"))?;
+        let b64 = zeroize::Zeroizing::new(
+            body[..end]
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .collect::<String>(),
+        );
+        let der = Secret::new(
+            BASE64
+                .decode(b64.as_bytes())
+                .map_err(|_| bad("bad Base64 in the PEM block"))?,
+        );
+        if let Some(key) = parse_der(Some(label), der.expose()) {
+            return Ok(key);
+        }
+        rest = &body[end + 9..];
+    }
+    Err(bad(
+        "expected a public key, an RSA key, a PKCS#8 key or an EC key",
+    ))
+}
+
+/// A key of the form `label` names (any form without a label).
+fn parse_der(label: Option<&str>, der: &[u8]) -> Option<ParsedKey> {
+    let is = |l: &str| label.is_none_or(|label| label == l);
     if is("PUBLIC KEY") {
         if let Some(k) = spki(der) {
-            return Ok(k);
+            return Some(k);
         }
     }
     if is("RSA PUBLIC KEY") && rsa_public(der) {
-        return Ok(ParsedKey {
+        return Some(ParsedKey {
             key_type: KeyType::RsaPublicKey,
             bits: 0,
             data: Secret::from(der),
         });
     }
     if is("RSA PRIVATE KEY") && rsa_private(der) {
-        return Ok(ParsedKey {
+        return Some(ParsedKey {
             key_type: KeyType::RsaKeyPair,
             bits: 0,
             data: Secret::from(der),
@@ -369,17 +418,13 @@ pub fn parse_key_file(bytes: &[u8]) -> Result<ParsedKey, Error> {
     }
     if is("PRIVATE KEY") {
         if let Some(k) = pkcs8(der) {
-            return Ok(k);
+            return Some(k);
         }
     }
     if is("EC PRIVATE KEY") {
-        if let Some(k) = ec_private(der, None) {
-            return Ok(k);
-        }
+        return ec_private(der, None);
     }
-    Err(bad(
-        "expected a public key, an RSA key, a PKCS#8 key or an EC key",
-    ))
+    None
 }
 
 fn curve_of(oid_contents: &[u8]) -> Option<(EccFamily, u32)> {

@@ -40,11 +40,35 @@ fn every_upstream_subcommand_and_flag_exists() {
         "create-certificate",
         "completions",
     ] {
-        assert!(text.contains(&format!("  {sub} ")), "{sub} missing:\n{text}");
+        assert!(
+            text.contains(&format!("  {sub} ")),
+            "{sub} missing:\n{text}"
+        );
     }
     let flags: [(&str, &[&str]); 6] = [
-        ("create-rsa-key", &["--key-name", "--for-signing", "--for-signing-pss", "--bits", "--oaep"]),
-        ("create-csr", &["--cn", "--l", "--o", "--ou", "--st", "--c", "--serialNumber", "--san"]),
+        (
+            "create-rsa-key",
+            &[
+                "--key-name",
+                "--for-signing",
+                "--for-signing-pss",
+                "--bits",
+                "--oaep",
+            ],
+        ),
+        (
+            "create-csr",
+            &[
+                "--cn",
+                "--l",
+                "--o",
+                "--ou",
+                "--st",
+                "--c",
+                "--serialNumber",
+                "--san",
+            ],
+        ),
         ("export-public-key", &["--key-name", "--pkcs1"]),
         ("generate-random", &["--nbytes"]),
         ("delete-client", &["--client"]),
@@ -58,7 +82,20 @@ fn every_upstream_subcommand_and_flag_exists() {
         }
     }
     // The short forms upstream's scripts use.
-    let out = tool(&["create-rsa-key", "-k", "x", "-s", "-r", "-o", "-b", "3072", "--help"], "unix:/x");
+    let out = tool(
+        &[
+            "create-rsa-key",
+            "-k",
+            "x",
+            "-s",
+            "-r",
+            "-o",
+            "-b",
+            "3072",
+            "--help",
+        ],
+        "unix:/x",
+    );
     assert!(out.status.success());
 }
 
@@ -93,5 +130,8 @@ fn completions_are_generated_for_bash() {
     let out = tool(&["completions", "bash"], "unix:/nonexistent");
     assert!(out.status.success());
     let script = String::from_utf8_lossy(&out.stdout);
-    assert!(script.contains("complete") && script.contains("create-ecc-key"), "{script}");
+    assert!(
+        script.contains("complete") && script.contains("create-ecc-key"),
+        "{script}"
+    );
 }

@@ -5,10 +5,11 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use parsec_psa::glob::MAX_PATTERN_LEN;
 use parsec_psa::ops::CheckType;
 use parsec_psa::ops::{self, KeyInfo};
 use parsec_psa::{KeyAttributes, OpResult, Operation};
-use parsec_wire::{Opcode, ProviderId, Request, RequestHeader, Status, DEFAULT_BODY_LEN_LIMIT};
+use parsec_wire::{Opcode, ProviderId, Request, RequestHeader, Status};
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::auth::{Auth, TokenSource};
@@ -17,8 +18,16 @@ use crate::remote::{Remote, RemoteOptions};
 use crate::unix::UnixTransport;
 use crate::Error;
 
-/// Time allowed for each read and write of a call, by default (upstream's client: 60 s).
+/// Time allowed for a call, by default (upstream's client: 60 s).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Largest answer body read, by default (the service's own default limit is 1 MiB; a service
+/// configured for more is served up to this).
+pub const DEFAULT_MAX_ANSWER_LEN: usize = 16 << 20;
+
+/// How long a lone caller polls for its answer before sleeping, by default (see
+/// [`Builder::spin`]).
+pub const DEFAULT_SPIN: Duration = Duration::from_micros(100);
 
 pub(crate) enum Transport {
     Unix(UnixTransport),
@@ -40,6 +49,7 @@ pub struct Client {
     auth: OnceLock<Auth>,
     provider: OnceLock<ProviderId>,
     timeout: Option<Duration>,
+    max_answer_len: usize,
     /// Keys' providers and attributes, as last listed (see [`Client::key_info`]).
     keys: Mutex<HashMap<String, KeyInfo>>,
 }
@@ -53,6 +63,8 @@ pub struct Builder {
     tokens: Option<Arc<dyn TokenSource>>,
     provider: Option<ProviderId>,
     timeout: Option<Option<Duration>>,
+    max_answer_len: Option<usize>,
+    spin: Option<Duration>,
     remote: RemoteOptions,
 }
 
@@ -95,6 +107,22 @@ impl Builder {
         self
     }
 
+    /// Largest answer body accepted from the service (default [`DEFAULT_MAX_ANSWER_LEN`]); a
+    /// larger one is refused before it is read.
+    pub fn max_answer_len(mut self, bytes: usize) -> Builder {
+        self.max_answer_len = Some(bytes);
+        self
+    }
+
+    /// How long a call polls for its answer before it sleeps (default [`DEFAULT_SPIN`];
+    /// zero: never). Only a call with no other call of this client in flight polls, and it
+    /// yields the CPU between polls. Sleeping costs a scheduler wake-up when the answer comes,
+    /// which on a virtual machine can take longer than the service's answer itself.
+    pub fn spin(mut self, spin: Duration) -> Builder {
+        self.spin = Some(spin);
+        self
+    }
+
     /// Parsec.1: the service key addresses trusted (default: `PARSEC1_SERVICE_KEY`).
     pub fn service_keys(mut self, keys: Vec<parsec1::KeyAddress>) -> Builder {
         self.remote.service_keys = Some(keys);
@@ -122,7 +150,9 @@ impl Builder {
         };
         let timeout = self.timeout.unwrap_or(Some(DEFAULT_TIMEOUT));
         let transport = match endpoint {
-            Endpoint::Unix(path) => Transport::Unix(UnixTransport::new(path)),
+            Endpoint::Unix(path) => {
+                Transport::Unix(UnixTransport::new(path, self.spin.unwrap_or(DEFAULT_SPIN)))
+            }
             Endpoint::Parsec1(url) => {
                 Transport::Remote(Box::new(Remote::new(&url, self.remote, timeout)?))
             }
@@ -145,6 +175,7 @@ impl Builder {
             auth,
             provider,
             timeout,
+            max_answer_len: self.max_answer_len.unwrap_or(DEFAULT_MAX_ANSWER_LEN),
             keys: Mutex::new(HashMap::new()),
         })
     }
@@ -286,7 +317,7 @@ impl Client {
                 let bytes = bytes.map_err(|_| {
                     Error::InvalidInput(format!("{}: request too large", opcode.remote_name()))
                 })?;
-                let response = unix.round_trip(&bytes, self.timeout, DEFAULT_BODY_LEN_LIMIT)?;
+                let response = unix.round_trip(&bytes, self.timeout, self.max_answer_len)?;
                 let header = response.header;
                 let body = Zeroizing::new(response.body);
                 if header.status != Status::Success {
@@ -317,8 +348,11 @@ impl Client {
             return Ok(info.clone());
         }
         let provider = self.provider()?;
+        // A name whose escaped form is longer than a pattern may be is looked for in the
+        // whole list.
+        let pattern = Some(escape_pattern(name)).filter(|p| p.len() <= MAX_PATTERN_LEN);
         let found = self
-            .list_keys_matching(Some(&escape_pattern(name)))?
+            .list_keys_matching(pattern.as_deref())?
             .into_iter()
             .find(|k| k.name == name && provider.is_none_or(|p| k.provider_id == p as u8))
             .ok_or(Error::Service {

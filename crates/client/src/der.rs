@@ -189,6 +189,15 @@ pub fn curve_oid(family: EccFamily, bits: u32) -> Option<&'static [u64]> {
         (EccFamily::BrainpoolPR1, 256) => oids::BRAINPOOL_P256R1,
         (EccFamily::BrainpoolPR1, 384) => oids::BRAINPOOL_P384R1,
         (EccFamily::BrainpoolPR1, 512) => oids::BRAINPOOL_P512R1,
+        // SEC 2 binary curves (their OIDs, 1.3.132.0.n, as upstream's tool writes them).
+        (EccFamily::SectK1, 233) => &[1, 3, 132, 0, 26],
+        (EccFamily::SectK1, 283) => &[1, 3, 132, 0, 16],
+        (EccFamily::SectK1, 409) => &[1, 3, 132, 0, 36],
+        (EccFamily::SectK1, 571) => &[1, 3, 132, 0, 38],
+        (EccFamily::SectR1, 233) => &[1, 3, 132, 0, 27],
+        (EccFamily::SectR1, 283) => &[1, 3, 132, 0, 17],
+        (EccFamily::SectR1, 409) => &[1, 3, 132, 0, 37],
+        (EccFamily::SectR1, 571) => &[1, 3, 132, 0, 39],
         _ => return None,
     })
 }

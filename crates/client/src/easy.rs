@@ -150,8 +150,10 @@ impl Client {
     /// allows any hash is used with SHA-256. ECDSA signatures are PSA's `r ‖ s`
     /// ([`der::ecdsa_signature`] makes the X9.62 form).
     pub fn sign(&self, name: &str, message: &[u8]) -> Result<Vec<u8>, Error> {
-        let (alg, hash) = self.signature_alg(name, Hash::Sha256)?;
-        self.psa_sign_hash(name, &digest_of(hash, message)?, alg)
+        self.keyed(name, || {
+            let (alg, hash) = self.signature_alg(name, Hash::Sha256)?;
+            self.psa_sign_hash(name, &digest_of(hash, message)?, alg)
+        })
     }
 
     /// Like [`Client::sign`] with `default_hash` where the policy allows any hash.
@@ -161,71 +163,81 @@ impl Client {
         message: &[u8],
         default_hash: Hash,
     ) -> Result<Vec<u8>, Error> {
-        let (alg, hash) = self.signature_alg(name, default_hash)?;
-        self.psa_sign_hash(name, &digest_of(hash, message)?, alg)
+        self.keyed(name, || {
+            let (alg, hash) = self.signature_alg(name, default_hash)?;
+            self.psa_sign_hash(name, &digest_of(hash, message)?, alg)
+        })
     }
 
     /// Checks a signature made by [`Client::sign`]; an invalid one is
     /// `PsaErrorInvalidSignature`.
     pub fn verify(&self, name: &str, message: &[u8], signature: &[u8]) -> Result<(), Error> {
-        let (alg, hash) = self.signature_alg(name, Hash::Sha256)?;
-        self.psa_verify_hash(name, &digest_of(hash, message)?, alg, signature)
+        self.keyed(name, || {
+            let (alg, hash) = self.signature_alg(name, Hash::Sha256)?;
+            self.psa_verify_hash(name, &digest_of(hash, message)?, alg, signature)
+        })
     }
 
     /// Encrypts with the algorithm of the key's policy: RSA (PKCS#1 v1.5 or OAEP), or an
     /// AEAD, whose output is a fresh random nonce of [`AEAD_NONCE_LEN`] bytes followed by the
     /// ciphertext and tag.
     pub fn encrypt(&self, name: &str, plaintext: &[u8]) -> Result<Vec<u8>, Error> {
-        match self.key_info(name)?.attributes.policy.permitted_algorithms {
-            Algorithm::AsymmetricEncryption(alg) => {
-                self.psa_asymmetric_encrypt(name, alg, plaintext, None)
+        self.keyed(name, || {
+            match self.key_info(name)?.attributes.policy.permitted_algorithms {
+                Algorithm::AsymmetricEncryption(alg) => {
+                    self.psa_asymmetric_encrypt(name, alg, plaintext, None)
+                }
+                Algorithm::Aead(alg) => {
+                    let mut nonce = [0u8; AEAD_NONCE_LEN];
+                    aws_lc_rs::rand::fill(&mut nonce)
+                        .map_err(|_| Error::InvalidInput("no randomness for a nonce".into()))?;
+                    let mut out = nonce.to_vec();
+                    out.extend(self.psa_aead_encrypt(name, alg, &nonce, &[], plaintext)?);
+                    Ok(out)
+                }
+                other => Err(unsuitable(
+                    name,
+                    format!("its algorithm {other:?} does not encrypt"),
+                )),
             }
-            Algorithm::Aead(alg) => {
-                let mut nonce = [0u8; AEAD_NONCE_LEN];
-                aws_lc_rs::rand::fill(&mut nonce)
-                    .map_err(|_| Error::InvalidInput("no randomness for a nonce".into()))?;
-                let mut out = nonce.to_vec();
-                out.extend(self.psa_aead_encrypt(name, alg, &nonce, &[], plaintext)?);
-                Ok(out)
-            }
-            other => Err(unsuitable(
-                name,
-                format!("its algorithm {other:?} does not encrypt"),
-            )),
-        }
+        })
     }
 
     /// Decrypts what [`Client::encrypt`] made (or any ciphertext of the key's algorithm).
     pub fn decrypt(&self, name: &str, ciphertext: &[u8]) -> Result<Secret, Error> {
-        match self.key_info(name)?.attributes.policy.permitted_algorithms {
-            Algorithm::AsymmetricEncryption(alg) => {
-                self.psa_asymmetric_decrypt(name, alg, ciphertext, None)
-            }
-            Algorithm::Aead(alg) => {
-                if ciphertext.len() < AEAD_NONCE_LEN {
-                    return Err(Error::InvalidInput(
-                        "the ciphertext is shorter than its nonce".into(),
-                    ));
+        self.keyed(name, || {
+            match self.key_info(name)?.attributes.policy.permitted_algorithms {
+                Algorithm::AsymmetricEncryption(alg) => {
+                    self.psa_asymmetric_decrypt(name, alg, ciphertext, None)
                 }
-                let (nonce, rest) = ciphertext.split_at(AEAD_NONCE_LEN);
-                self.psa_aead_decrypt(name, alg, nonce, &[], rest)
+                Algorithm::Aead(alg) => {
+                    if ciphertext.len() < AEAD_NONCE_LEN {
+                        return Err(Error::InvalidInput(
+                            "the ciphertext is shorter than its nonce".into(),
+                        ));
+                    }
+                    let (nonce, rest) = ciphertext.split_at(AEAD_NONCE_LEN);
+                    self.psa_aead_decrypt(name, alg, nonce, &[], rest)
+                }
+                other => Err(unsuitable(
+                    name,
+                    format!("its algorithm {other:?} does not decrypt"),
+                )),
             }
-            other => Err(unsuitable(
-                name,
-                format!("its algorithm {other:?} does not decrypt"),
-            )),
-        }
+        })
     }
 
     /// The key's public part, in the PSA format and as a SubjectPublicKeyInfo.
     pub fn public_key(&self, name: &str) -> Result<PublicKey, Error> {
-        let attributes = self.key_info(name)?.attributes;
-        let psa = self.psa_export_public_key(name)?;
-        let spki = der::subject_public_key_info(&attributes, &psa)?;
-        Ok(PublicKey {
-            attributes,
-            psa,
-            spki,
+        self.keyed(name, || {
+            let attributes = self.key_info(name)?.attributes;
+            let psa = self.psa_export_public_key(name)?;
+            let spki = der::subject_public_key_info(&attributes, &psa)?;
+            Ok(PublicKey {
+                attributes,
+                psa,
+                spki,
+            })
         })
     }
 
@@ -269,6 +281,19 @@ impl Client {
             other => other,
         };
         Ok((alg, hash))
+    }
+}
+
+impl Client {
+    /// Runs a call on key `name`; when the service refuses it, what [`Client::key_info`] kept
+    /// of the key is dropped (another client may have replaced the key), so the next call
+    /// looks again.
+    fn keyed<T>(&self, name: &str, f: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
+        let result = f();
+        if matches!(result, Err(Error::Service { .. })) {
+            self.forget_key(name);
+        }
+        result
     }
 }
 

@@ -1,6 +1,6 @@
 //! Where the service is: `PARSEC_SERVICE_ENDPOINT`, as upstream clients read it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::Error;
 
@@ -22,8 +22,9 @@ pub enum Endpoint {
 
 impl Endpoint {
     /// The endpoint from `PARSEC_SERVICE_ENDPOINT`. When it is unset: [`DEFAULT_ENDPOINT`]
-    /// (upstream's), unless nothing is there and the socket of this project's embedded
-    /// configuration (`$XDG_RUNTIME_DIR/parsec/parsec.sock`, what `cargo run` starts) is.
+    /// (upstream's), unless `/run/parsec` does not exist and the socket of this project's
+    /// embedded configuration (`$XDG_RUNTIME_DIR/parsec/parsec.sock`, what `cargo run`
+    /// starts) does.
     ///
     /// ```
     /// # use parsec_rs_client::Endpoint;
@@ -70,10 +71,11 @@ impl Endpoint {
     }
 }
 
-/// Upstream's socket, or the embedded configuration's when only that one exists.
+/// Upstream's socket, or the embedded configuration's when that one exists and upstream's
+/// directory does not (not while a system service restarts: its directory stays).
 fn default_socket(runtime_dir: Option<PathBuf>) -> PathBuf {
     let upstream = PathBuf::from("/run/parsec/parsec.sock");
-    if upstream.exists() {
+    if upstream.parent().is_some_and(Path::exists) {
         return upstream;
     }
     runtime_dir
@@ -129,8 +131,8 @@ mod tests {
     fn without_the_variable_the_embedded_configurations_socket_is_found() {
         let dir = tempfile::tempdir().unwrap();
         let upstream = PathBuf::from("/run/parsec/parsec.sock");
-        if upstream.exists() {
-            // A real service runs here: it wins, as upstream's clients would find it.
+        if upstream.parent().unwrap().exists() {
+            // A system service lives here: it wins, as upstream's clients would find it.
             assert_eq!(default_socket(Some(dir.path().into())), upstream);
             return;
         }

@@ -41,7 +41,9 @@ mod remote;
 mod unix;
 
 pub use auth::{Auth, TokenSource};
-pub use client::{escape_pattern, Builder, Client, DEFAULT_TIMEOUT};
+pub use client::{
+    escape_pattern, Builder, Client, DEFAULT_MAX_ANSWER_LEN, DEFAULT_SPIN, DEFAULT_TIMEOUT,
+};
 pub use endpoint::{Endpoint, DEFAULT_ENDPOINT, ENDPOINT_VARIABLE};
 pub use error::{hint, Error};
 pub use remote::{parse_service_keys, SERVICE_KEY_VARIABLE};

@@ -124,12 +124,13 @@ impl Client {
 
     /// Generates a key.
     pub fn psa_generate_key(&self, name: &str, attributes: KeyAttributes) -> Result<(), Error> {
-        self.forget_key(name);
         let op = Operation::PsaGenerateKey(ops::GenerateKey {
             key_name: name.to_string(),
             attributes,
         });
-        expect!(self.call(&op)?, PsaGenerateKey, empty)
+        let result = self.call(&op);
+        self.forget_key(name);
+        expect!(result?, PsaGenerateKey, empty)
     }
 
     /// Imports a key (`data` in the PSA export format of its type).
@@ -139,22 +140,24 @@ impl Client {
         data: &[u8],
         attributes: KeyAttributes,
     ) -> Result<(), Error> {
-        self.forget_key(name);
         let op = Operation::PsaImportKey(ops::ImportKey {
             key_name: name.to_string(),
             attributes,
             data: Secret::from(data),
         });
-        expect!(self.call(&op)?, PsaImportKey, empty)
+        let result = self.call(&op);
+        self.forget_key(name);
+        expect!(result?, PsaImportKey, empty)
     }
 
     /// Destroys a key.
     pub fn psa_destroy_key(&self, name: &str) -> Result<(), Error> {
-        self.forget_key(name);
         let op = Operation::PsaDestroyKey(ops::DestroyKey {
             key_name: name.to_string(),
         });
-        expect!(self.call(&op)?, PsaDestroyKey, empty)
+        let result = self.call(&op);
+        self.forget_key(name);
+        expect!(result?, PsaDestroyKey, empty)
     }
 
     /// The public part of a key, in the PSA format (RSA: PKCS#1 RSAPublicKey DER; ECC: the

@@ -75,6 +75,14 @@ impl Remote {
     }
 
     pub fn call(&self, provider: Option<ProviderId>, op: &Operation) -> Result<OpResult, Error> {
+        // Blocking on the client's own runtime from inside another would panic.
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return Err(Error::InvalidInput(
+                "the client's remote calls block: call them outside an async runtime (e.g. in \
+                 spawn_blocking), or use parsec1::Session, which is async"
+                    .into(),
+            ));
+        }
         Ok(self
             .runtime
             .block_on(self.session.operation_on(op, provider))?)
@@ -153,11 +161,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::env::set_var("XDG_DATA_HOME", dir.path());
         let path = default_session_file("http://127.0.0.1:8373/api/p1").unwrap();
+        let name = path.file_name().unwrap().to_str().unwrap();
+        assert!(name.starts_with("http___127.0.0.1_8373_api_p1-"), "{name}");
+        assert!(name.ends_with(".session"), "{name}");
         assert_eq!(
-            path,
-            dir.path()
-                .join("parsec-rs/sessions/http___127.0.0.1_8373_api_p1.session")
+            path.parent().unwrap(),
+            dir.path().join("parsec-rs/sessions")
         );
+        // Endpoints that read alike get files of their own.
+        let other = default_session_file("http://127.0.0.1:8373/api_p1").unwrap();
+        assert_ne!(path, other);
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(path.parent().unwrap())
             .unwrap()

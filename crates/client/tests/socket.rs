@@ -28,12 +28,18 @@ enum Script {
     HugeBody,
     /// Closes halfway through the answer.
     HalfAnswer,
+    /// Answers the first request of a connection; reads the second and closes unanswered (a
+    /// service that crashed while running it).
+    ReadSecondThenClose,
+    /// Sends its answer one byte every 50 ms.
+    Trickle,
 }
 
 struct Service {
     _dir: tempfile::TempDir,
     path: std::path::PathBuf,
     accepted: Arc<AtomicUsize>,
+    requests: Arc<AtomicUsize>,
 }
 
 fn read_request(stream: &mut UnixStream) -> Option<Request> {
@@ -65,13 +71,18 @@ fn serve(script: Script) -> Service {
     let path = dir.path().join("s.sock");
     let listener = UnixListener::bind(&path).unwrap();
     let accepted = Arc::new(AtomicUsize::new(0));
-    let count = accepted.clone();
+    let requests = Arc::new(AtomicUsize::new(0));
+    let (count, seen) = (accepted.clone(), requests.clone());
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { return };
             count.fetch_add(1, Ordering::SeqCst);
+            let seen = seen.clone();
             std::thread::spawn(move || {
+                let mut on_this = 0;
                 while let Some(request) = read_request(&mut stream) {
+                    seen.fetch_add(1, Ordering::SeqCst);
+                    on_this += 1;
                     let op = request.header.opcode.to_u32();
                     let answer = match script {
                         Script::Keep | Script::CloseAfterAnswer => ping_answer(&request, op),
@@ -91,6 +102,17 @@ fn serve(script: Script) -> Service {
                             let _ = stream.write_all(&a[..20]);
                             return;
                         }
+                        Script::ReadSecondThenClose if on_this == 2 => return,
+                        Script::ReadSecondThenClose => ping_answer(&request, op),
+                        Script::Trickle => {
+                            for b in ping_answer(&request, op) {
+                                std::thread::sleep(Duration::from_millis(50));
+                                if stream.write_all(&[b]).is_err() {
+                                    return;
+                                }
+                            }
+                            continue;
+                        }
                     };
                     if stream.write_all(&answer).is_err() {
                         return;
@@ -106,6 +128,7 @@ fn serve(script: Script) -> Service {
         _dir: dir,
         path,
         accepted,
+        requests,
     }
 }
 
@@ -201,4 +224,59 @@ fn nothing_listening_names_the_path() {
     assert!(matches!(e, Error::NotRunning { .. }), "{e:?}");
     assert!(e.to_string().contains(&path.display().to_string()), "{e}");
     assert!(e.hint().unwrap().contains("PARSEC_SERVICE_ENDPOINT"));
+}
+
+#[test]
+fn a_request_the_service_read_is_never_sent_again() {
+    let service = serve(Script::ReadSecondThenClose);
+    let c = client(&service);
+    c.ping().unwrap();
+    // The service read the second request and closed without answering: it may have run it,
+    // so the client reports the failure instead of sending it again.
+    let e = c.ping().unwrap_err();
+    assert!(matches!(e, Error::Io { .. }), "{e:?}");
+    assert_eq!(service.requests.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn a_trickled_answer_is_bounded_by_one_deadline_per_call() {
+    let service = serve(Script::Trickle);
+    let c = client(&service);
+    let start = std::time::Instant::now();
+    // 40 bytes at 50 ms each would take 2 s; every single read is within 500 ms.
+    let e = c.ping().unwrap_err();
+    assert!(matches!(e, Error::Timeout { .. }), "{e:?}");
+    assert!(
+        start.elapsed() < Duration::from_millis(1500),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
+#[test]
+fn a_full_listen_backlog_times_out_instead_of_blocking() {
+    use rustix::net::{bind, listen, socket, AddressFamily, SocketAddrUnix, SocketType};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("never-accepts.sock");
+    let listener = socket(AddressFamily::UNIX, SocketType::STREAM, None).unwrap();
+    bind(&listener, &SocketAddrUnix::new(&path).unwrap()).unwrap();
+    listen(&listener, 0).unwrap();
+    let c = Client::builder()
+        .endpoint(Endpoint::Unix(path))
+        .auth(Auth::None)
+        .timeout(Some(Duration::from_millis(200)))
+        .build()
+        .unwrap();
+    // The first calls fill the backlog (connected, never answered); the later ones cannot
+    // even connect. Every one ends by its deadline.
+    for _ in 0..4 {
+        let start = std::time::Instant::now();
+        let e = c.ping().unwrap_err();
+        assert!(matches!(e, Error::Timeout { .. }), "{e:?}");
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            start.elapsed()
+        );
+    }
 }

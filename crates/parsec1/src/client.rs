@@ -256,7 +256,11 @@ pub fn seal(
     cmd: &str,
     args: Value,
 ) -> Result<Vec<u8>, Error> {
-    let params = tsk.encrypt(&message::encode_call(cmd, args))?;
+    // The arguments and their encoding may carry key material or a plaintext: wiped.
+    let mut call = Value::dict([("cmd", Value::Text(cmd.to_string())), ("args", args)]);
+    let plain = zeroize::Zeroizing::new(message::encode(&call));
+    zeroize::Zeroize::zeroize(&mut call);
+    let params = tsk.encrypt(&plain)?;
     Ok(message::encode_call(
         "cmd",
         Value::dict([

@@ -36,7 +36,10 @@ fn exercise(client: &Client, aes: bool) {
 
     client.create_encryption_key("lib/enc/rsa").unwrap();
     let ct = client.encrypt("lib/enc/rsa", b"secret").unwrap();
-    assert_eq!(client.decrypt("lib/enc/rsa", &ct).unwrap().expose(), b"secret");
+    assert_eq!(
+        client.decrypt("lib/enc/rsa", &ct).unwrap().expose(),
+        b"secret"
+    );
     let public = client.public_key("lib/enc/rsa").unwrap();
     assert!(public.pem().starts_with("-----BEGIN PUBLIC KEY-----\n"));
 
@@ -45,7 +48,10 @@ fn exercise(client: &Client, aes: bool) {
         let a = client.encrypt("lib/enc/aes", b"twice").unwrap();
         let b = client.encrypt("lib/enc/aes", b"twice").unwrap();
         assert_ne!(a, b, "a fresh nonce each time");
-        assert_eq!(client.decrypt("lib/enc/aes", &a).unwrap().expose(), b"twice");
+        assert_eq!(
+            client.decrypt("lib/enc/aes", &a).unwrap().expose(),
+            b"twice"
+        );
         let mut tampered = a.clone();
         *tampered.last_mut().unwrap() ^= 1;
         assert!(client.decrypt("lib/enc/aes", &tampered).is_err());
@@ -131,7 +137,9 @@ fn the_provider_is_chosen_by_what_it_can_do_and_identities_stay_apart() {
     // whose CanDoCrypto accepts them: SoftHSM2 has no ChaCha20, the software provider has.
     assert_eq!(alice.provider().unwrap(), Some(ProviderId::Pkcs11));
     assert_eq!(
-        alice.provider_for(CheckType::Generate, kinds::ecc_signing()).unwrap(),
+        alice
+            .provider_for(CheckType::Generate, kinds::ecc_signing())
+            .unwrap(),
         ProviderId::Pkcs11
     );
     let chacha = parsec_psa::KeyAttributes {
@@ -159,7 +167,10 @@ fn the_provider_is_chosen_by_what_it_can_do_and_identities_stay_apart() {
         .unwrap();
     on_software.psa_generate_key("chacha", chacha).unwrap();
     let ct = on_software.encrypt("chacha", b"stream").unwrap();
-    assert_eq!(on_software.decrypt("chacha", &ct).unwrap().expose(), b"stream");
+    assert_eq!(
+        on_software.decrypt("chacha", &ct).unwrap().expose(),
+        b"stream"
+    );
 
     // The typed operations on the HSM.
     alice.create_signing_key("k").unwrap();
@@ -181,6 +192,26 @@ fn the_provider_is_chosen_by_what_it_can_do_and_identities_stay_apart() {
     let admin = direct(&d.socket, "admin");
     assert_eq!(admin.list_clients().unwrap(), ["alice"]);
     assert_eq!(alice.auth().unwrap().auth_type(), AuthType::Direct);
+}
+
+#[test]
+fn a_key_replaced_by_another_client_is_looked_up_again() {
+    let state = tempfile::tempdir().unwrap();
+    let d = start_daemon(&Device::Software, state.path());
+    let first = direct(&d.socket, "app");
+    let second = direct(&d.socket, "app");
+    first.create_signing_key("k").unwrap();
+    first.sign("k", b"m").unwrap(); // what `first` knows of "k" is kept
+                                    // Another client of the same application replaces "k" with an RSA-PSS key.
+    second.psa_destroy_key("k").unwrap();
+    second.create_rsa_signing_key("k").unwrap();
+    // `first` fails once with the service's status (its ECDSA request does not fit the new
+    // key), forgets what it kept, and the next call uses the new key.
+    let e = first.sign("k", b"m").unwrap_err();
+    assert!(matches!(e, Error::Service { .. }), "{e:?}");
+    let sig = first.sign("k", b"m").unwrap();
+    assert_eq!(sig.len(), 256, "an RSA-2048 signature");
+    second.verify("k", b"m", &sig).unwrap();
 }
 
 #[test]
@@ -241,7 +272,12 @@ fn remotely_the_same_calls_under_the_session_identity() {
     let local = direct(&p1.daemon.socket, "r-local");
     local.create_signing_key("l").unwrap();
     assert!(local.list_keys().unwrap().iter().all(|k| k.name != "r"));
-    let names: Vec<_> = remote.list_keys().unwrap().into_iter().map(|k| k.name).collect();
+    let names: Vec<_> = remote
+        .list_keys()
+        .unwrap()
+        .into_iter()
+        .map(|k| k.name)
+        .collect();
     assert_eq!(names, ["r"]);
     // A remote error keeps its status.
     let e = remote.sign("absent", b"x").unwrap_err();

@@ -29,7 +29,10 @@ fn script_passes(tool: &Path, socket: &Path, id: u8, name: &str, daemon_log: imp
     let out = Command::new("sh")
         .arg(&script)
         .arg(format!("-{id}"))
-        .env("PARSEC_SERVICE_ENDPOINT", format!("unix:{}", socket.display()))
+        .env(
+            "PARSEC_SERVICE_ENDPOINT",
+            format!("unix:{}", socket.display()),
+        )
         .env("PARSEC_TOOL", tool)
         .env("RUST_LOG", "error")
         .output()
@@ -100,7 +103,11 @@ fn our_tool_passes_on_the_tpm_provider() {
 #[test]
 fn our_tool_passes_against_upstream_parsec_service() {
     let up = Upstream::start();
-    script_passes(&our_parsec_tool(), &up.socket, 1, "Mbed Crypto provider", || {
-        up.stderr()
-    });
+    script_passes(
+        &our_parsec_tool(),
+        &up.socket,
+        1,
+        "Mbed Crypto provider",
+        || up.stderr(),
+    );
 }

@@ -51,7 +51,11 @@ fn both_tools_share_keys_and_agree_on_what_they_print() {
     let (ours, theirs) = (our_parsec_tool(), upstream_tool());
 
     ok(&theirs, &ep, &["create-ecc-key", "-k", "made-by-upstream"]);
-    ok(&ours, &ep, &["create-rsa-key", "-k", "made-by-ours", "--for-signing"]);
+    ok(
+        &ours,
+        &ep,
+        &["create-rsa-key", "-k", "made-by-ours", "--for-signing"],
+    );
     for args in [
         &["list-keys"][..],
         &["ping"],
@@ -63,6 +67,27 @@ fn both_tools_share_keys_and_agree_on_what_they_print() {
     ] {
         assert_eq!(ok(&ours, &ep, args), ok(&theirs, &ep, args), "{args:?}");
     }
+    // list-opcodes: the core provider without -p, as upstream (which prints them in hash-set
+    // order, so the lines are compared as sets).
+    for args in [
+        &["list-opcodes"][..],
+        &["-p", "1", "list-opcodes"],
+        &["list-opcodes", "-p", "1"],
+    ] {
+        let sorted = |out: String| {
+            let mut lines: Vec<String> = out.lines().map(str::to_string).collect();
+            lines.sort();
+            lines
+        };
+        let ours_out = sorted(ok(&ours, &ep, args));
+        assert_eq!(ours_out, sorted(ok(&theirs, &ep, args)), "{args:?}");
+        assert!(!ours_out.is_empty());
+    }
+    let core = ok(&ours, &ep, &["list-opcodes"]);
+    assert!(
+        core.contains("(ListKeys)") && !core.contains("(PsaSignHash)"),
+        "{core}"
+    );
     // Each signs with the other's key; openssl checks both with the exported public keys.
     let dir = tempfile::tempdir().unwrap();
     for (tool, key) in [(&ours, "made-by-upstream"), (&theirs, "made-by-ours")] {
@@ -122,52 +147,201 @@ fn certificates_imports_verify_patterns_and_json() {
         let cert = ok(
             &tool,
             &ep,
-            &["create-certificate", "-k", key, "--cn", "host.test", "--san", "host.test", "--san", "10.0.0.1"],
+            &[
+                "create-certificate",
+                "-k",
+                key,
+                "--cn",
+                "host.test",
+                "--san",
+                "host.test",
+                "--san",
+                "10.0.0.1",
+            ],
         );
         std::fs::write(path("cert.pem"), cert).unwrap();
         let out = openssl(&["verify", "-CAfile", &path("cert.pem"), &path("cert.pem")]);
         assert!(out.status.success(), "{key}: {out:?}");
         let text = openssl(&["x509", "-in", &path("cert.pem"), "-noout", "-text"]);
         let text = String::from_utf8_lossy(&text.stdout);
-        assert!(text.contains("CN = host.test") || text.contains("CN=host.test"), "{text}");
-        assert!(text.contains("DNS:host.test, IP Address:10.0.0.1"), "{text}");
+        assert!(
+            text.contains("CN = host.test") || text.contains("CN=host.test"),
+            "{text}"
+        );
+        assert!(
+            text.contains("DNS:host.test, IP Address:10.0.0.1"),
+            "{text}"
+        );
     }
 
     // Keys made by openssl, imported in each format; the service signs with the private
     // ones, openssl verifies with its own public key.
-    assert!(openssl(&["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", &path("ec.pem")]).status.success());
-    assert!(openssl(&["pkey", "-in", &path("ec.pem"), "-pubout", "-out", &path("ec.pub")]).status.success());
-    assert!(openssl(&["ec", "-in", &path("ec.pem"), "-out", &path("ec-sec1.pem")]).status.success());
-    assert!(openssl(&["pkey", "-in", &path("ec.pem"), "-outform", "DER", "-out", &path("ec.der")]).status.success());
-    for (name, file) in [("imp/p8", "ec.pem"), ("imp/sec1", "ec-sec1.pem"), ("imp/der", "ec.der")] {
+    assert!(openssl(&[
+        "genpkey",
+        "-algorithm",
+        "EC",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-out",
+        &path("ec.pem")
+    ])
+    .status
+    .success());
+    assert!(openssl(&[
+        "pkey",
+        "-in",
+        &path("ec.pem"),
+        "-pubout",
+        "-out",
+        &path("ec.pub")
+    ])
+    .status
+    .success());
+    assert!(
+        openssl(&["ec", "-in", &path("ec.pem"), "-out", &path("ec-sec1.pem")])
+            .status
+            .success()
+    );
+    assert!(openssl(&[
+        "pkey",
+        "-in",
+        &path("ec.pem"),
+        "-outform",
+        "DER",
+        "-out",
+        &path("ec.der")
+    ])
+    .status
+    .success());
+    for (name, file) in [
+        ("imp/p8", "ec.pem"),
+        ("imp/sec1", "ec-sec1.pem"),
+        ("imp/der", "ec.der"),
+    ] {
         ok(&tool, &ep, &["import-key", "-k", name, "-f", &path(file)]);
         let sig = ok(&tool, &ep, &["sign", "-k", name, "imported"]);
         std::fs::write(path("sig"), base64_decode(sig.trim())).unwrap();
         std::fs::write(path("msg"), "imported").unwrap();
-        let out = openssl(&["dgst", "-sha256", "-verify", &path("ec.pub"), "-signature", &path("sig"), &path("msg")]);
+        let out = openssl(&[
+            "dgst",
+            "-sha256",
+            "-verify",
+            &path("ec.pub"),
+            "-signature",
+            &path("sig"),
+            &path("msg"),
+        ]);
         assert!(out.status.success(), "{name}: {out:?}");
         // verify: the same signature passes, another message fails with exit 1.
-        ok(&tool, &ep, &["verify", "-k", name, "--signature", sig.trim(), "imported"]);
-        let bad = run(&tool, &ep, &["verify", "-k", name, "--signature", sig.trim(), "imported!"]);
+        ok(
+            &tool,
+            &ep,
+            &["verify", "-k", name, "--signature", sig.trim(), "imported"],
+        );
+        let bad = run(
+            &tool,
+            &ep,
+            &["verify", "-k", name, "--signature", sig.trim(), "imported!"],
+        );
         assert_eq!(bad.status.code(), Some(1));
         assert!(String::from_utf8_lossy(&bad.stderr).contains("PsaErrorInvalidSignature"));
     }
-    ok(&tool, &ep, &["import-key", "-k", "imp/pub", "-f", &path("ec.pub")]);
+    ok(
+        &tool,
+        &ep,
+        &["import-key", "-k", "imp/pub", "-f", &path("ec.pub")],
+    );
     assert_eq!(
         ok(&tool, &ep, &["export-public-key", "-k", "imp/pub"]),
         std::fs::read_to_string(path("ec.pub")).unwrap()
     );
     // An RSA public key imported for OAEP: what ours encrypts, openssl's private key opens.
-    assert!(openssl(&["genrsa", "-out", &path("rsa.pem"), "2048"]).status.success());
-    assert!(openssl(&["rsa", "-in", &path("rsa.pem"), "-pubout", "-out", &path("rsa.pub")]).status.success());
-    ok(&tool, &ep, &["import-key", "-k", "imp/rsa-pub", "-f", &path("rsa.pub"), "--oaep"]);
+    assert!(openssl(&["genrsa", "-out", &path("rsa.pem"), "2048"])
+        .status
+        .success());
+    assert!(openssl(&[
+        "rsa",
+        "-in",
+        &path("rsa.pem"),
+        "-pubout",
+        "-out",
+        &path("rsa.pub")
+    ])
+    .status
+    .success());
+    ok(
+        &tool,
+        &ep,
+        &[
+            "import-key",
+            "-k",
+            "imp/rsa-pub",
+            "-f",
+            &path("rsa.pub"),
+            "--oaep",
+        ],
+    );
     let ct = ok(&tool, &ep, &["encrypt", "-k", "imp/rsa-pub", "for openssl"]);
     std::fs::write(path("ct"), base64_decode(ct.trim())).unwrap();
-    let out = openssl(&["pkeyutl", "-decrypt", "-inkey", &path("rsa.pem"), "-pkeyopt", "rsa_padding_mode:oaep", "-pkeyopt", "rsa_oaep_md:sha256", "-in", &path("ct")]);
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "for openssl", "{out:?}");
+    let out = openssl(&[
+        "pkeyutl",
+        "-decrypt",
+        "-inkey",
+        &path("rsa.pem"),
+        "-pkeyopt",
+        "rsa_padding_mode:oaep",
+        "-pkeyopt",
+        "rsa_oaep_md:sha256",
+        "-in",
+        &path("ct"),
+    ]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "for openssl",
+        "{out:?}"
+    );
+    // `openssl ecparam -genkey` writes EC PARAMETERS before the key: the key is found.
+    assert!(openssl(&[
+        "ecparam",
+        "-name",
+        "prime256v1",
+        "-genkey",
+        "-out",
+        &path("ecparam.pem")
+    ])
+    .status
+    .success());
+    ok(
+        &tool,
+        &ep,
+        &[
+            "import-key",
+            "-k",
+            "imp/ecparam",
+            "-f",
+            &path("ecparam.pem"),
+        ],
+    );
+    // A file larger than any key is refused before it is read whole.
+    std::fs::write(path("huge.pem"), vec![b'A'; 2 << 20]).unwrap();
+    let out = run(
+        &tool,
+        &ep,
+        &["import-key", "-k", "huge", "-f", &path("huge.pem")],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("larger than any key file"));
     // Garbage is refused with a clear error.
-    std::fs::write(path("junk.pem"), "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n").unwrap();
-    let out = run(&tool, &ep, &["import-key", "-k", "junk", "-f", &path("junk.pem")]);
+    std::fs::write(
+        path("junk.pem"),
+        "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+    )
+    .unwrap();
+    let out = run(
+        &tool,
+        &ep,
+        &["import-key", "-k", "junk", "-f", &path("junk.pem")],
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a key file"));
 
@@ -175,17 +349,77 @@ fn certificates_imports_verify_patterns_and_json() {
     let names = |args: &[&str]| -> Vec<String> {
         ok(&tool, &ep, args)
             .lines()
-            .map(|l| l.trim_start_matches("* ").split(' ').next().unwrap().to_string())
+            .map(|l| {
+                l.trim_start_matches("* ")
+                    .split(' ')
+                    .next()
+                    .unwrap()
+                    .to_string()
+            })
             .collect()
     };
-    assert_eq!(names(&["list-keys", "--pattern", "app/tls/*"]), ["app/tls/ecc", "app/tls/pss"]);
+    assert_eq!(
+        names(&["list-keys", "--pattern", "app/tls/*"]),
+        ["app/tls/ecc", "app/tls/pss"]
+    );
     assert_eq!(names(&["list-keys", "--pattern", "imp/s*"]), ["imp/sec1"]);
-    assert_eq!(names(&["list-keys", "--pattern", "*"]), Vec::<String>::new());
-    assert_eq!(names(&["list-keys", "--pattern", "**"]).len(), 7);
+    assert_eq!(
+        names(&["list-keys", "--pattern", "*"]),
+        Vec::<String>::new()
+    );
+    assert_eq!(names(&["list-keys", "--pattern", "**"]).len(), 8);
+
+    // A CSR with names only: the subject is empty, so the names are critical (RFC 5280);
+    // a country PrintableString cannot hold is written as UTF8String, and openssl reads both.
+    let csr = ok(
+        &tool,
+        &ep,
+        &["create-csr", "-k", "app/tls/ecc", "--san", "only.test"],
+    );
+    std::fs::write(path("names.csr"), csr).unwrap();
+    let out = openssl(&[
+        "req",
+        "-in",
+        &path("names.csr"),
+        "-noout",
+        "-text",
+        "-verify",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        text.contains("X509v3 Subject Alternative Name: critical"),
+        "{text}"
+    );
+    let csr = ok(
+        &tool,
+        &ep,
+        &[
+            "create-csr",
+            "-k",
+            "app/tls/ecc",
+            "--cn",
+            "Zoë",
+            "--c",
+            "Ω_1",
+        ],
+    );
+    std::fs::write(path("utf8.csr"), csr).unwrap();
+    let out = openssl(&["req", "-in", &path("utf8.csr"), "-noout", "-verify"]);
+    assert!(out.status.success(), "{out:?}");
+    let out = run(
+        &tool,
+        &ep,
+        &["create-csr", "-k", "app/tls/ecc", "--san", "bad name"],
+    );
+    assert_eq!(out.status.code(), Some(1));
 
     // JSON for scripts.
     let json = ok(&tool, &ep, &["--json", "list-keys", "--pattern", "app/**"]);
-    assert!(json.starts_with("[{\"name\":\"app/tls/ecc\",\"provider_id\":1,"), "{json}");
+    assert!(
+        json.starts_with("[{\"name\":\"app/tls/ecc\",\"provider_id\":1,"),
+        "{json}"
+    );
     assert_eq!(json.matches("\"name\"").count(), 2, "{json}");
     let json = ok(&tool, &ep, &["--json", "ping"]);
     assert_eq!(json, "{\"wire_protocol_version\":\"1.0\"}\n");
@@ -240,5 +474,8 @@ fn the_remote_endpoint_serves_the_same_commands_with_its_own_keys() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("PARSEC1_SERVICE_KEY"), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("PARSEC1_SERVICE_KEY"),
+        "{out:?}"
+    );
 }

@@ -200,10 +200,7 @@ impl<S: Storage, K: ServiceKeys> Session<S, K> {
                 Value::Int(i128::from(provider as u8)),
             ));
         }
-        let args = Zeroizing::new(args);
-        let result = self
-            .call_value(op.opcode().remote_name(), (*args).clone())
-            .await?;
+        let result = Zeroizing::new(self.call_value(op.opcode().remote_name(), args).await?);
         let bytes = Zeroizing::new(parsec_boss::encode(&result)?);
         let mut de = parsec_boss::Deserializer::new(&bytes)?;
         Ok(parsec_psa::deserialize_result(op.opcode(), &mut de)?)
@@ -211,6 +208,8 @@ impl<S: Storage, K: ServiceKeys> Session<S, K> {
 
     /// Runs a session command; connects first when needed.
     pub async fn call_value(&self, cmd: &str, args: Value) -> Result<Value, Error> {
+        // The arguments may carry key material or a plaintext: wiped on every path.
+        let args = Zeroizing::new(args);
         let mut live = self.live.lock().await;
         // One retry after re-establishing: a second tunnel failure in a row is not a stale TSK.
         for attempt in 0..2 {
@@ -218,7 +217,7 @@ impl<S: Storage, K: ServiceKeys> Session<S, K> {
                 *live = Some(self.establish().await?);
             }
             let state = live.as_ref().expect("established above");
-            let sealed = p1::seal(&state.tsk, &state.session_id, cmd, args.clone())?;
+            let sealed = p1::seal(&state.tsk, &state.session_id, cmd, (*args).clone())?;
             let answer = self.post(&sealed).await?;
             match p1::open(&state.tsk, &answer) {
                 Ok(inner) => return inner.map_err(Error::Remote),

@@ -27,6 +27,7 @@ use std::collections::HashMap;
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::Shutdown;
 use std::os::unix::net::{UnixListener, UnixStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -66,6 +67,13 @@ pub const DEFAULT_FLOOR: usize = 8;
 /// Bytes read from the socket at once: a whole small request in one system call.
 const READ_BUFFER: usize = 4096;
 
+/// After answering a request on a kept connection, how long a thread polls for the next one
+/// (yielding the CPU between polls) before it sleeps in `read`. A client that reuses its
+/// connection usually sends the next request within microseconds, and waking a sleeping
+/// thread costs more than that on a virtual machine (measured in BENCHMARKS.md, "Client
+/// library"). Only kept connections poll, and at most [`Pool::max_pollers`] threads at once.
+const POLL_NEXT: Duration = Duration::from_micros(50);
+
 /// A tolerance on timeouts: a socket timeout that ends within this much of a deadline is kept.
 const SLACK: Duration = Duration::from_millis(1);
 
@@ -101,6 +109,11 @@ struct Pool {
     state: Mutex<State>,
     /// Signalled when a thread stops serving while the pool is stopping.
     served: Condvar,
+    /// Threads polling a kept connection for its next request (see [`POLL_NEXT`]).
+    pollers: AtomicUsize,
+    /// At most this many poll at once: half the CPUs, so that polling never takes the CPUs
+    /// that serve requests.
+    max_pollers: usize,
 }
 
 #[derive(Default)]
@@ -158,6 +171,8 @@ impl Front {
                 ..State::default()
             }),
             served: Condvar::new(),
+            pollers: AtomicUsize::new(0),
+            max_pollers: std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1)),
         });
         for _ in 0..pool.floor {
             pool.clone().spawn()?;
@@ -281,6 +296,28 @@ impl Pool {
         true
     }
 
+    /// Polls a kept connection for up to [`POLL_NEXT`] for the next request's first byte,
+    /// when fewer than `max_pollers` threads poll already.
+    fn poll_next(&self, stream: &UnixStream) {
+        use rustix::net::{recv, RecvFlags};
+        if self.pollers.fetch_add(1, Ordering::Relaxed) >= self.max_pollers {
+            self.pollers.fetch_sub(1, Ordering::Relaxed);
+            return;
+        }
+        let start = Instant::now();
+        let mut byte = [0u8; 1];
+        while start.elapsed() < POLL_NEXT {
+            match recv(stream, &mut byte, RecvFlags::PEEK | RecvFlags::DONTWAIT) {
+                Err(rustix::io::Errno::AGAIN) | Err(rustix::io::Errno::INTR) => {
+                    std::thread::yield_now()
+                }
+                // Data, end of stream or an error: the read that follows finds out which.
+                _ => break,
+            }
+        }
+        self.pollers.fetch_sub(1, Ordering::Relaxed);
+    }
+
     fn wait_ends(&self, id: u64) {
         self.lock().waiting.remove(&id);
     }
@@ -352,6 +389,9 @@ impl Pool {
         let deadline = Instant::now() + limits.timeout;
         // The first byte: the client may close, stay quiet, or we may be asked to stop.
         if conn.buffered() == 0 {
+            if !first {
+                self.poll_next(conn.stream);
+            }
             if !self.wait_begins(id, conn.stream) {
                 return Next::Closed;
             }
