@@ -280,7 +280,7 @@ pub fn run(app: &ParsecToolApp, client: &Client, log: &Log) -> Result<(), Error>
             let signature = base64(signature)?;
             let (alg, hash) = client.signature_alg(&key.key_name, Hash::Sha256)?;
             let signature = if alg.is_ecc() {
-                x509::ecdsa_raw(&signature, client.key_info(&key.key_name)?.attributes.bits)
+                der::ecdsa_raw(&signature, client.key_info(&key.key_name)?.attributes.bits)
                     .ok_or_else(|| Error::InvalidInput("not a DER ECDSA signature".into()))?
             } else {
                 signature
@@ -366,7 +366,7 @@ pub fn run(app: &ParsecToolApp, client: &Client, log: &Log) -> Result<(), Error>
             oaep,
         } => {
             let bytes = read_key_file(file)?;
-            let parsed = x509::parse_key_file(&bytes)?;
+            let parsed = parsec_rs_client::keyfile::parse(&bytes)?;
             let policy = match parsed.key_type {
                 KeyType::RsaKeyPair | KeyType::RsaPublicKey => {
                     rsa_policy(*for_signing, *for_signing_pss, *oaep)

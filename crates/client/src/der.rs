@@ -250,6 +250,73 @@ pub fn pem(label: &str, der: &[u8]) -> String {
     out
 }
 
+/// An X9.62 DER ECDSA signature as PSA's `r ‖ s` for a curve of `bits`.
+pub fn ecdsa_raw(der_signature: &[u8], bits: u32) -> Option<Vec<u8>> {
+    let size = (bits as usize).div_ceil(8);
+    let mut outer = Reader::new(der_signature);
+    let mut seq = Reader::new(outer.take(tag::SEQUENCE)?);
+    outer.end()?;
+    let mut out = Vec::with_capacity(2 * size);
+    for _ in 0..2 {
+        let int = seq.take(tag::INTEGER)?;
+        let skip = int.iter().take_while(|b| **b == 0).count();
+        let digits = &int[skip..];
+        if digits.len() > size {
+            return None;
+        }
+        out.extend(std::iter::repeat_n(0, size - digits.len()));
+        out.extend_from_slice(digits);
+    }
+    seq.end()?;
+    Some(out)
+}
+
+/// Reads DER elements in order (definite lengths only, as DER requires).
+pub struct Reader<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    /// A reader of `bytes`.
+    pub fn new(bytes: &'a [u8]) -> Reader<'a> {
+        Reader { rest: bytes }
+    }
+
+    /// The contents of the next element if its tag is `tag` (`None`, and nothing consumed
+    /// that matters, otherwise).
+    pub fn take(&mut self, tag: u8) -> Option<&'a [u8]> {
+        let (&t, rest) = self.rest.split_first()?;
+        if t != tag {
+            return None;
+        }
+        let (&first, mut rest) = rest.split_first()?;
+        let len = if first < 0x80 {
+            usize::from(first)
+        } else {
+            let n = usize::from(first & 0x7F);
+            if n == 0 || n > 4 || rest.len() < n {
+                return None;
+            }
+            let len = rest[..n]
+                .iter()
+                .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
+            rest = &rest[n..];
+            len
+        };
+        if rest.len() < len {
+            return None;
+        }
+        let (contents, after) = rest.split_at(len);
+        self.rest = after;
+        Some(contents)
+    }
+
+    /// `Some` when every element was read.
+    pub fn end(&self) -> Option<()> {
+        self.rest.is_empty().then_some(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -267,6 +334,18 @@ mod tests {
             oid(oids::SECP256R1),
             [0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07]
         );
+    }
+
+    #[test]
+    fn ecdsa_signatures_round_trip() {
+        let mut raw = vec![0u8; 64];
+        raw[0] = 0x80;
+        raw[31] = 5;
+        raw[33] = 7;
+        let der_sig = ecdsa_signature(&raw);
+        assert_eq!(ecdsa_raw(&der_sig, 256).unwrap(), raw);
+        assert!(ecdsa_raw(&der_sig[..der_sig.len() - 1], 256).is_none());
+        assert!(ecdsa_raw(&der_sig, 128).is_none());
     }
 
     #[test]

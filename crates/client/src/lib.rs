@@ -35,6 +35,7 @@ pub mod der;
 pub mod easy;
 pub mod endpoint;
 mod error;
+pub mod keyfile;
 pub mod ops;
 pub mod parsec1;
 mod remote;

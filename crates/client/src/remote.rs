@@ -139,8 +139,10 @@ fn default_session_file(url: &str) -> Result<PathBuf, Error> {
         .mode(0o700)
         .create(&dir)
         .map_err(|e| Error::InvalidInput(format!("session directory {}: {e}", dir.display())))?;
-    let name: String = url
+    // Readable, and unique: `/a_b` and `/a/b` read the same, their digests differ.
+    let readable: String = url
         .chars()
+        .take(64)
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
                 c
@@ -149,7 +151,12 @@ fn default_session_file(url: &str) -> Result<PathBuf, Error> {
             }
         })
         .collect();
-    Ok(dir.join(format!("{name}.session")))
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, url.as_bytes());
+    let tag: String = digest.as_ref()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Ok(dir.join(format!("{readable}-{tag}.session")))
 }
 
 #[cfg(test)]

@@ -104,12 +104,12 @@ impl UnixTransport {
                 }
                 // The service closed before reading the request: send it on a new connection.
                 Err(Exchange::Unread(_)) => self.note_closed(),
-                Err(e) => return Err(self.error(e, timeout)),
+                Err(e) => return Err(self.error(e, timeout, true)),
             }
         }
         let mut stream = self.connect(deadline, timeout)?;
         let response = exchange(&mut stream, request, deadline, body_limit, spin)
-            .map_err(|e| self.error(e, timeout))?;
+            .map_err(|e| self.error(e, timeout, false))?;
         if self.keeps_connections() {
             self.put_back(stream);
         }
@@ -199,7 +199,7 @@ impl UnixTransport {
         }
     }
 
-    fn error(&self, e: Exchange, timeout: Option<Duration>) -> Error {
+    fn error(&self, e: Exchange, timeout: Option<Duration>, kept: bool) -> Error {
         match e {
             Exchange::Unread(source) | Exchange::Io(source) => {
                 if matches!(source.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) {
@@ -207,9 +207,13 @@ impl UnixTransport {
                         after: timeout.unwrap_or_default(),
                     }
                 } else {
+                    let which = if kept { "a kept" } else { "a new" };
                     Error::Io {
                         path: self.path.clone(),
-                        source,
+                        source: io::Error::new(
+                            source.kind(),
+                            format!("{source} (on {which} connection)"),
+                        ),
                     }
                 }
             }
@@ -288,7 +292,11 @@ impl Drop for InFlight<'_> {
 /// Polls for the first byte of the answer for up to `spin`, yielding the CPU between polls.
 /// A caller that sleeps in `read` is woken through the scheduler, which on a virtual machine
 /// can cost more than the service's whole answer; one that stays runnable is not.
-fn await_answer(stream: &UnixStream, spin: Duration) {
+///
+/// A pending socket error is reported by the first call that sees it, and then cleared: an
+/// error the poll sees is returned here, or the read that follows would find only the end of
+/// the stream (and take an unread request for one the service read).
+fn await_answer(stream: &UnixStream, spin: Duration) -> Option<io::Error> {
     use rustix::net::{recv, RecvFlags};
     let start = Instant::now();
     let mut byte = [0u8; 1];
@@ -297,10 +305,12 @@ fn await_answer(stream: &UnixStream, spin: Duration) {
             Err(rustix::io::Errno::AGAIN) | Err(rustix::io::Errno::INTR) => {
                 std::thread::yield_now()
             }
-            // Data, end of stream or an error: the blocking read finds out which.
-            _ => return,
+            Err(e) => return Some(e.into()),
+            // Data or end of stream: the read that follows finds out which.
+            Ok(_) => return None,
         }
     }
+    None
 }
 
 fn exchange(
@@ -325,7 +335,13 @@ fn exchange(
         }
     }
     if !spin.is_zero() {
-        await_answer(stream, spin);
+        if let Some(e) = await_answer(stream, spin) {
+            return Err(if e.kind() == ErrorKind::ConnectionReset {
+                Exchange::Unread(e)
+            } else {
+                Exchange::Io(e)
+            });
+        }
     }
     let mut head = [0u8; HEADER_LEN];
     // The first read tells a connection closed with our request unread (ECONNRESET) from one

@@ -33,6 +33,9 @@ enum Script {
     ReadSecondThenClose,
     /// Sends its answer one byte every 50 ms.
     Trickle,
+    /// Answers the first request of a connection; closes as soon as the second arrives,
+    /// without reading it (as upstream's service closes after each answer, a little late).
+    CloseUnreadOnSecond,
 }
 
 struct Service {
@@ -85,7 +88,9 @@ fn serve(script: Script) -> Service {
                     on_this += 1;
                     let op = request.header.opcode.to_u32();
                     let answer = match script {
-                        Script::Keep | Script::CloseAfterAnswer => ping_answer(&request, op),
+                        Script::Keep | Script::CloseAfterAnswer | Script::CloseUnreadOnSecond => {
+                            ping_answer(&request, op)
+                        }
                         Script::Stall => {
                             std::thread::sleep(Duration::from_secs(30));
                             return;
@@ -118,6 +123,12 @@ fn serve(script: Script) -> Service {
                         return;
                     }
                     if matches!(script, Script::CloseAfterAnswer) {
+                        return;
+                    }
+                    if matches!(script, Script::CloseUnreadOnSecond) {
+                        // Wait until the next request is there, then close with it unread.
+                        let mut byte = [0u8; 1];
+                        let _ = rustix::net::recv(&stream, &mut byte, rustix::net::RecvFlags::PEEK);
                         return;
                     }
                 }
@@ -278,5 +289,23 @@ fn a_full_listen_backlog_times_out_instead_of_blocking() {
             "{:?}",
             start.elapsed()
         );
+    }
+}
+
+#[test]
+fn a_request_closed_unread_is_sent_again_even_while_polling() {
+    // The service closes with the request unread while the client polls for the answer: the
+    // poll sees the connection reset, and must report it rather than clear it (a later read
+    // would see only the end of the stream and take the request for one the service read).
+    let service = serve(Script::CloseUnreadOnSecond);
+    let c = Client::builder()
+        .endpoint(Endpoint::Unix(service.path.clone()))
+        .auth(Auth::None)
+        .provider(ProviderId::MbedCrypto)
+        .spin(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    for _ in 0..20 {
+        assert_eq!(c.ping().unwrap(), (1, 0));
     }
 }

@@ -279,6 +279,12 @@ fn remotely_the_same_calls_under_the_session_identity() {
         .map(|k| k.name)
         .collect();
     assert_eq!(names, ["r"]);
+    // Inside an async runtime, the blocking remote calls refuse rather than panic.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let e = rt.block_on(async { remote.ping() }).unwrap_err();
+    assert!(matches!(e, Error::InvalidInput(_)), "{e:?}");
     // A remote error keeps its status.
     let e = remote.sign("absent", b"x").unwrap_err();
     assert_eq!(e.status(), Some(Status::PsaErrorDoesNotExist), "{e:?}");
