@@ -136,6 +136,13 @@ impl Builder {
         self
     }
 
+    /// Parsec.1 over `https://`: trust the certificates of this PEM file besides the system's
+    /// roots (default: the file named by `PARSEC1_TLS_CA`, if any).
+    pub fn tls_ca_file(mut self, path: impl Into<PathBuf>) -> Builder {
+        self.remote.tls_ca = Some(path.into());
+        self
+    }
+
     /// Parsec.1: keep the session in memory only (it ends with the client).
     pub fn session_in_memory(mut self) -> Builder {
         self.remote.in_memory = true;

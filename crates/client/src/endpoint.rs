@@ -16,7 +16,7 @@ pub const DEFAULT_ENDPOINT: &str = "unix:/run/parsec/parsec.sock";
 pub enum Endpoint {
     /// Wire protocol 1.0 on a Unix socket (`unix:/path`).
     Unix(PathBuf),
-    /// A Parsec.1 session over HTTP (`http://host:port/path`).
+    /// A Parsec.1 session over HTTP (`http://host:port/path`) or HTTPS (`https://…`).
     Parsec1(String),
 }
 
@@ -56,14 +56,8 @@ impl Endpoint {
             }
             return Ok(Endpoint::Unix(PathBuf::from(path)));
         }
-        if text.starts_with("http://") {
+        if text.starts_with("http://") || text.starts_with("https://") {
             return Ok(Endpoint::Parsec1(text.to_string()));
-        }
-        if text.starts_with("https://") {
-            return Err(Error::InvalidInput(format!(
-                "`{text}`: HTTPS endpoints are not supported yet; Parsec.1 trusts the service's \
-                 keys, not the transport, so use the service's http:// address"
-            )));
         }
         Err(Error::InvalidInput(format!(
             "`{text}` is not an endpoint: expected unix:/path or http://host:port/path"
@@ -112,13 +106,11 @@ mod tests {
             Endpoint::parse("http://127.0.0.1:8373/p1").unwrap(),
             Endpoint::Parsec1("http://127.0.0.1:8373/p1".into())
         );
-        for bad in [
-            "unix:relative",
-            "/run/parsec.sock",
-            "tcp://x",
-            "",
-            "https://h/p",
-        ] {
+        assert_eq!(
+            Endpoint::parse("https://h:8443/p1").unwrap(),
+            Endpoint::Parsec1("https://h:8443/p1".into())
+        );
+        for bad in ["unix:relative", "/run/parsec.sock", "tcp://x", ""] {
             assert!(Endpoint::parse(bad).is_err(), "{bad}");
         }
         assert_eq!(

@@ -22,9 +22,11 @@
 //!   decrypt with the algorithm of the key's policy.
 //! - The typed operations ([`ops`]): one method per operation (`psa_sign_hash`, …), and
 //!   [`Client::call`] for any [`parsec_psa::Operation`].
-//! - Remotely (`PARSEC_SERVICE_ENDPOINT=http://host:port/path`), the service is trusted by
-//!   the key addresses in `PARSEC1_SERVICE_KEY`, and the session is kept in a file under the
-//!   user's data directory. Administrators' operations fail before they are sent.
+//! - Remotely (`PARSEC_SERVICE_ENDPOINT=http://host:port/path`, or `https://`), the service
+//!   is trusted by the key addresses in `PARSEC1_SERVICE_KEY`, and the session is kept in a
+//!   file under the user's data directory. Administrators' operations fail before they are
+//!   sent. Over `https://` the server's certificate is checked against the system's roots and
+//!   the file named by `PARSEC1_TLS_CA`.
 //! - [`parsec1`]: the Parsec.1 session itself, asynchronous, for any command.
 
 #![warn(missing_docs)]
@@ -47,7 +49,7 @@ pub use client::{
 };
 pub use endpoint::{Endpoint, DEFAULT_ENDPOINT, ENDPOINT_VARIABLE};
 pub use error::{hint, Error};
-pub use remote::{parse_service_keys, SERVICE_KEY_VARIABLE};
+pub use remote::{parse_service_keys, SERVICE_KEY_VARIABLE, TLS_CA_VARIABLE};
 pub use unix::MAX_IDLE;
 
 pub use parsec_psa as psa;

@@ -18,11 +18,16 @@ use crate::Error;
 /// long addresses.
 pub const SERVICE_KEY_VARIABLE: &str = "PARSEC1_SERVICE_KEY";
 
+/// The environment variable naming a PEM file of certificates trusted for `https://`
+/// endpoints besides the system's roots.
+pub const TLS_CA_VARIABLE: &str = "PARSEC1_TLS_CA";
+
 #[derive(Clone, Debug, Default)]
 pub(crate) struct RemoteOptions {
     pub service_keys: Option<Vec<KeyAddress>>,
     pub session_file: Option<PathBuf>,
     pub in_memory: bool,
+    pub tls_ca: Option<PathBuf>,
 }
 
 pub(crate) struct Remote {
@@ -46,7 +51,13 @@ impl Remote {
                  key address (its start-up log prints it)"
             )));
         }
-        let mut transport = HttpTransport::new(url).map_err(crate::parsec1::Error::from)?;
+        let tls_ca = options.tls_ca.or_else(|| {
+            std::env::var_os(TLS_CA_VARIABLE)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        });
+        let mut transport = HttpTransport::with_extra_ca(url, tls_ca.as_deref())
+            .map_err(crate::parsec1::Error::from)?;
         if let Some(t) = timeout {
             transport = transport.with_timeout(t);
         }

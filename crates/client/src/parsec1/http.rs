@@ -1,6 +1,13 @@
 //! The HTTP transport of spec §5.1: POST multipart/form-data with one file field `cmd`, the
 //! answer body is BOSS. One kept-alive connection, reopened when it breaks.
+//!
+//! `https://` endpoints are reached over TLS (rustls), the server's certificate checked
+//! against the system's roots and any extra CA given. Parsec.1 does not rely on it (the
+//! service is trusted by its keys); browsers need it, and it hides what is called from the
+//! network.
 
+use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http_body_util::{BodyExt, Full, Limited};
@@ -19,9 +26,12 @@ const BOUNDARY: &str = "parsec-rs-4f1c2b7e9a";
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TransportError {
-    /// The URL is not `http://host[:port][/path]` (the URL given).
-    #[error("bad URL `{0}`: expected http://host:port/path")]
+    /// The URL is not `http://host[:port][/path]` or `https://…` (the URL given).
+    #[error("bad URL `{0}`: expected http://host:port/path or https://host:port/path")]
     BadUrl(String),
+    /// TLS could not be set up or failed (what failed).
+    #[error("TLS: {0}")]
+    Tls(String),
     /// The TCP connection failed (the `host:port` tried, and why).
     #[error("cannot reach {0}: {1}")]
     Connect(String, std::io::Error),
@@ -33,20 +43,49 @@ pub enum TransportError {
     Timeout(Duration),
 }
 
-/// An HTTP endpoint.
-#[derive(Debug)]
+/// An HTTP or HTTPS endpoint.
 pub struct HttpTransport {
     authority: String,
     path: String,
     timeout: Duration,
+    /// For `https://`: the TLS settings and the name the certificate must carry.
+    tls: Option<(
+        tokio_rustls::TlsConnector,
+        rustls::pki_types::ServerName<'static>,
+    )>,
     connection: Mutex<Option<SendRequest<Full<Bytes>>>>,
 }
 
+impl std::fmt::Debug for HttpTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpTransport")
+            .field("authority", &self.authority)
+            .field("path", &self.path)
+            .field("tls", &self.tls.is_some())
+            .finish()
+    }
+}
+
 impl HttpTransport {
-    /// For `http://host:port/path` (plain HTTP: Parsec.1 trusts keys, not the transport).
+    /// For `http://host:port/path`, or `https://host:port/path` checked against the system's
+    /// roots (see [`HttpTransport::with_extra_ca`] for others).
     pub fn new(url: &str) -> Result<HttpTransport, TransportError> {
+        HttpTransport::with_extra_ca(url, None)
+    }
+
+    /// Like [`HttpTransport::new`]; for `https://`, the certificates of the PEM file
+    /// `extra_ca` are trusted too (a private CA; as browsers do, rustls refuses a self-signed
+    /// server certificate even when it is in this file).
+    pub fn with_extra_ca(
+        url: &str,
+        extra_ca: Option<&Path>,
+    ) -> Result<HttpTransport, TransportError> {
         let bad = || TransportError::BadUrl(url.to_string());
-        let rest = url.strip_prefix("http://").ok_or_else(bad)?;
+        let (rest, https) = match (url.strip_prefix("http://"), url.strip_prefix("https://")) {
+            (Some(rest), _) => (rest, false),
+            (None, Some(rest)) => (rest, true),
+            (None, None) => return Err(bad()),
+        };
         let (authority, path) = match rest.find('/') {
             Some(i) => (&rest[..i], &rest[i..]),
             None => (rest, "/"),
@@ -54,18 +93,28 @@ impl HttpTransport {
         if authority.is_empty() || authority.contains('@') {
             return Err(bad());
         }
-        let authority = if authority
-            .rsplit_once(':')
-            .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
-        {
-            authority.to_string()
+        let (host, authority) = match authority.rsplit_once(':') {
+            Some((host, port)) if port.parse::<u16>().is_ok() && !host.is_empty() => {
+                (host, authority.to_string())
+            }
+            _ => (
+                authority,
+                format!("{authority}:{}", if https { 443 } else { 80 }),
+            ),
+        };
+        let tls = if https {
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            let name =
+                rustls::pki_types::ServerName::try_from(host.to_string()).map_err(|_| bad())?;
+            Some((tls_connector(extra_ca)?, name))
         } else {
-            format!("{authority}:80")
+            None
         };
         Ok(HttpTransport {
             authority,
             path: path.to_string(),
             timeout: Duration::from_secs(30),
+            tls,
             connection: Mutex::new(None),
         })
     }
@@ -134,6 +183,19 @@ impl HttpTransport {
             .await
             .map_err(|e| TransportError::Connect(self.authority.clone(), e))?;
         let _ = stream.set_nodelay(true);
+        if let Some((connector, name)) = &self.tls {
+            let tls = connector
+                .connect(name.clone(), stream)
+                .await
+                .map_err(|e| TransportError::Tls(format!("{}: {e}", self.authority)))?;
+            let (sender, conn) = http1::handshake(TokioIo::new(tls))
+                .await
+                .map_err(|e| TransportError::Http(e.to_string()))?;
+            tokio::spawn(async move {
+                let _ = conn.await;
+            });
+            return Ok(sender);
+        }
         let (sender, conn) = http1::handshake(TokioIo::new(stream))
             .await
             .map_err(|e| TransportError::Http(e.to_string()))?;
@@ -142,6 +204,44 @@ impl HttpTransport {
         });
         Ok(sender)
     }
+}
+
+/// TLS with the system's roots and the certificates of `extra_ca` (PEM).
+fn tls_connector(extra_ca: Option<&Path>) -> Result<tokio_rustls::TlsConnector, TransportError> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::CertificateDer;
+    let mut roots = rustls::RootCertStore::empty();
+    // Certificates the system store has but rustls cannot parse are skipped, as browsers do.
+    let native = rustls_native_certs::load_native_certs();
+    let _ = roots.add_parsable_certificates(native.certs);
+    if let Some(path) = extra_ca {
+        let certs = CertificateDer::pem_file_iter(path)
+            .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| TransportError::Tls(format!("CA file {}: {e}", path.display())))?;
+        if certs.is_empty() {
+            return Err(TransportError::Tls(format!(
+                "CA file {}: no certificate in it",
+                path.display()
+            )));
+        }
+        for cert in certs {
+            roots
+                .add(cert)
+                .map_err(|e| TransportError::Tls(format!("CA file {}: {e}", path.display())))?;
+        }
+    }
+    if roots.is_empty() {
+        return Err(TransportError::Tls(
+            "no trusted roots: the system has none, and no CA file was given".into(),
+        ));
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| TransportError::Tls(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
 }
 
 /// The body uparsecjs sends: one file field `cmd` named `<time>.bin`.
@@ -180,7 +280,18 @@ mod tests {
         );
         let t = HttpTransport::new("http://[::1]:9/x").unwrap();
         assert_eq!(t.authority, "[::1]:9");
-        for bad in ["https://a/b", "a:1/b", "http:///x", "http://u@h:1/"] {
+        let t = HttpTransport::new("https://service.test/p1").unwrap();
+        assert_eq!(t.authority, "service.test:443");
+        assert!(t.tls.is_some());
+        let t = HttpTransport::new("https://[::1]:8443/p1").unwrap();
+        assert_eq!(t.authority, "[::1]:8443");
+        for bad in [
+            "ftp://a/b",
+            "a:1/b",
+            "http:///x",
+            "http://u@h:1/",
+            "https://:1/x",
+        ] {
             assert!(HttpTransport::new(bad).is_err(), "{bad}");
         }
     }
