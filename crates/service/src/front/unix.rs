@@ -16,8 +16,12 @@
 //! request per connection; a client that sends another request on the same connection is
 //! served too.
 //!
-//! One peer UID holds at most `max_per_uid` of the connections at once: its further
-//! connections are closed at once, unanswered, so that the other UIDs keep the rest of the pool.
+//! One peer UID holds at most `max_per_uid` of the connections at once, so that the other UIDs
+//! keep the rest of the pool. A further connection of that UID waits up to [`ADMIT_WAIT`] for
+//! one of its connections to end (a client that opens a connection per request, as upstream's
+//! does, holds its slots a little longer than its requests while the CPUs are busy), then is
+//! closed unanswered; at most [`MAX_WAITING_PER_UID`] wait at once, the others are closed at
+//! once.
 //!
 //! On stop, no new connection is served, connections waiting for a request are closed, and
 //! requests already arriving are read, answered and closed. A panic while serving a connection
@@ -67,6 +71,12 @@ pub const DEFAULT_FLOOR: usize = 8;
 /// Bytes read from the socket at once: a whole small request in one system call.
 const READ_BUFFER: usize = 4096;
 
+/// How long a connection beyond its UID's share waits for one of that UID's connections to end.
+pub const ADMIT_WAIT: Duration = Duration::from_millis(50);
+
+/// Connections of one UID waiting for a slot at most (each holds a thread meanwhile).
+pub const MAX_WAITING_PER_UID: usize = 8;
+
 /// After answering a request on a kept connection, how long a thread polls for the next one
 /// (yielding the CPU between polls) before it sleeps in `read`. A client that reuses its
 /// connection usually sends the next request within microseconds, and waking a sleeping
@@ -109,6 +119,8 @@ struct Pool {
     state: Mutex<State>,
     /// Signalled when a thread stops serving while the pool is stopping.
     served: Condvar,
+    /// Signalled when a connection's UID slot is released.
+    slot_freed: Condvar,
     /// Threads polling a kept connection for its next request (see [`POLL_NEXT`]).
     pollers: AtomicUsize,
     /// At most this many poll at once: half the CPUs, so that polling never takes the CPUs
@@ -129,6 +141,8 @@ struct State {
     next_connection: u64,
     /// Connections served per peer UID (`None`: the UID could not be read).
     per_uid: HashMap<Option<u32>, usize>,
+    /// Connections waiting for a slot of their UID, per UID.
+    admitting: HashMap<Option<u32>, usize>,
 }
 
 /// The sizes of the pool.
@@ -171,6 +185,7 @@ impl Front {
                 ..State::default()
             }),
             served: Condvar::new(),
+            slot_freed: Condvar::new(),
             pollers: AtomicUsize::new(0),
             max_pollers: std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1)),
         });
@@ -187,6 +202,7 @@ impl Front {
     pub fn stop(&self, close_listener: bool) {
         let mut state = self.pool.lock();
         state.stopping = true;
+        self.pool.slot_freed.notify_all();
         for stream in state.waiting.values() {
             let _ = stream.shutdown(Shutdown::Read);
         }
@@ -322,15 +338,49 @@ impl Pool {
         self.lock().waiting.remove(&id);
     }
 
-    /// Counts a connection of `uid`, unless that UID already holds its share.
+    /// Counts a connection of `uid`; when that UID holds its share, waits up to
+    /// [`ADMIT_WAIT`] for one of its slots (unless [`MAX_WAITING_PER_UID`] wait already).
     fn admit(self: &Pool, uid: Option<u32>) -> Option<UidSlot<'_>> {
+        let deadline = Instant::now() + ADMIT_WAIT;
         let mut state = self.lock();
-        let held = state.per_uid.entry(uid).or_default();
-        if *held >= self.max_per_uid {
-            return None;
+        let mut waited = false;
+        let admitted = loop {
+            let held = state.per_uid.entry(uid).or_default();
+            if *held < self.max_per_uid {
+                *held += 1;
+                break true;
+            }
+            let now = Instant::now();
+            let stopping = state.stopping;
+            let waiting = state.admitting.entry(uid).or_default();
+            if stopping || now >= deadline || (!waited && *waiting >= MAX_WAITING_PER_UID) {
+                break false;
+            }
+            if !waited {
+                *waiting += 1;
+                waited = true;
+            }
+            state = self
+                .slot_freed
+                .wait_timeout(state, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        };
+        if waited {
+            if let Some(waiting) = state.admitting.get_mut(&uid) {
+                *waiting -= 1;
+                if *waiting == 0 {
+                    state.admitting.remove(&uid);
+                }
+            }
         }
-        *held += 1;
-        Some(UidSlot { pool: self, uid })
+        drop(state);
+        // Not `then_some`: a slot made and dropped when not admitted would give one back.
+        if admitted {
+            Some(UidSlot { pool: self, uid })
+        } else {
+            None
+        }
     }
 
     fn serve(&self, id: u64, stream: UnixStream) {
@@ -451,6 +501,9 @@ impl Drop for UidSlot<'_> {
             if *held == 0 {
                 state.per_uid.remove(&self.uid);
             }
+        }
+        if state.admitting.contains_key(&self.uid) {
+            self.pool.slot_freed.notify_all();
         }
     }
 }
@@ -662,5 +715,45 @@ mod tests {
             stopped.recv_timeout(Duration::from_secs(20)).is_ok(),
             "stop returned"
         );
+    }
+
+    /// A connection beyond its UID's share used to be closed at once, even when one of that
+    /// UID's connections ended a moment later: a client opening a connection per request at a
+    /// high rate on busy CPUs got spurious failures. It now waits up to ADMIT_WAIT.
+    #[test]
+    fn a_connection_beyond_the_share_waits_for_a_slot_of_its_uid() {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("s.sock");
+        let listener = UnixListener::bind(&socket).unwrap();
+        let size = PoolSize {
+            floor: 4,
+            max_connections: 8,
+            max_per_uid: 2,
+        };
+        let front = Front::start(listener, Arc::new(Fragile), size).unwrap();
+        // Two idle connections hold this UID's share.
+        let held: Vec<UnixStream> = (0..2)
+            .map(|_| UnixStream::connect(&socket).unwrap())
+            .collect();
+        std::thread::sleep(Duration::from_millis(50));
+        // A third waits; one of the first two ends 10 ms later, and the third is served.
+        let third = std::thread::spawn({
+            let socket = socket.clone();
+            move || request(&socket, Opcode::ListProviders).unwrap()
+        });
+        std::thread::sleep(Duration::from_millis(10));
+        drop(held);
+        assert!(third.join().unwrap() >= HEADER_LEN, "answered");
+        // With the share held for longer than ADMIT_WAIT, a further one is closed unanswered.
+        let _held: Vec<UnixStream> = (0..2)
+            .map(|_| UnixStream::connect(&socket).unwrap())
+            .collect();
+        std::thread::sleep(Duration::from_millis(50));
+        match request(&socket, Opcode::ListProviders) {
+            Ok(0) => {}
+            Err(e) if e.kind() == ErrorKind::ConnectionReset => {}
+            other => panic!("not closed unanswered: {other:?}"),
+        }
+        front.stop(true);
     }
 }
