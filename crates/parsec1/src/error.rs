@@ -36,6 +36,9 @@ pub enum Error {
     /// The operating system's random generator failed.
     #[error("random generator failed")]
     Random,
+    /// A Universa contract or extended signature that is not what it should be.
+    #[error("{0}")]
+    Contract(String),
 }
 
 pub type Result<T> = std::result::Result<T, Error>;

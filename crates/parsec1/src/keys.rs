@@ -29,6 +29,15 @@ const TYPE_PRIVATE: i128 = 0;
 const TYPE_PUBLIC: i128 = 1;
 const HASH_LEN: usize = 48; // SHA3-384
 
+/// The hashes of RSA-PSS signatures in Parsec.1 (SHA3-384) and in Universa's extended
+/// signatures (`sign`: SHA-512, `sign2`: SHA3-256, `sign3`: SHA3-384).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PssHash {
+    Sha512,
+    Sha3_256,
+    Sha3_384,
+}
+
 /// An RSA public key.
 #[derive(Clone, PartialEq, Eq)]
 pub struct PublicKey {
@@ -162,6 +171,12 @@ impl PublicKey {
 
     /// Verifies an RSA-PSS signature (SHA3-384, MGF1-SHA-1, the maximum salt length).
     pub fn verify_pss(&self, data: &[u8], signature: &[u8]) -> Result<()> {
+        self.verify_pss_with(PssHash::Sha3_384, data, signature)
+    }
+
+    /// Verifies an RSA-PSS signature with `hash` (MGF1-SHA-1, the maximum salt length), as
+    /// Universa's extended signatures use them.
+    pub fn verify_pss_with(&self, hash: PssHash, data: &[u8], signature: &[u8]) -> Result<()> {
         let k = self.key.size();
         if signature.len() != k {
             return Err(Error::BadSignature);
@@ -179,7 +194,16 @@ impl PublicKey {
         }
         let mut em = vec![0u8; em_len - m.len()];
         em.extend_from_slice(&m);
-        if emsa_pss_verify(&Sha3_384::digest(data), &em, em_bits) {
+        let valid = match hash {
+            PssHash::Sha512 => {
+                emsa_pss_verify::<sha2::Sha512>(&sha2::Sha512::digest(data), &em, em_bits)
+            }
+            PssHash::Sha3_256 => {
+                emsa_pss_verify::<sha3::Sha3_256>(&sha3::Sha3_256::digest(data), &em, em_bits)
+            }
+            PssHash::Sha3_384 => emsa_pss_verify::<Sha3_384>(&Sha3_384::digest(data), &em, em_bits),
+        };
+        if valid {
             Ok(())
         } else {
             Err(Error::BadSignature)
@@ -366,14 +390,16 @@ fn emsa_pss_encode(m_hash: &[u8], em_bits: usize) -> Result<Vec<u8>> {
 
 /// EMSA-PSS verification (RFC 8017 §9.1.2), requiring the maximum salt length as every
 /// Parsec.1 signer uses it.
-fn emsa_pss_verify(m_hash: &[u8], em: &[u8], em_bits: usize) -> bool {
+/// EMSA-PSS verification with hash `D`, MGF1-SHA-1 and the maximum salt (RFC 8017 §9.1.2).
+fn emsa_pss_verify<D: Digest>(m_hash: &[u8], em: &[u8], em_bits: usize) -> bool {
+    let hash_len = <D as Digest>::output_size();
     let em_len = em.len();
-    if em_len < HASH_LEN + 2 || em[em_len - 1] != 0xBC {
+    if em_len < hash_len + 2 || em[em_len - 1] != 0xBC {
         return false;
     }
-    let db_len = em_len - HASH_LEN - 1;
+    let db_len = em_len - hash_len - 1;
     let (masked_db, rest) = em.split_at(db_len);
-    let h = &rest[..HASH_LEN];
+    let h = &rest[..hash_len];
     if masked_db[0] & !top_mask(em_len, em_bits) != 0 {
         return false;
     }
@@ -385,7 +411,7 @@ fn emsa_pss_verify(m_hash: &[u8], em: &[u8], em_bits: usize) -> bool {
         return false;
     }
     let salt = &db[1..];
-    let mut d = Sha3_384::new();
+    let mut d = D::new();
     d.update([0u8; 8]);
     d.update(m_hash);
     d.update(salt);

@@ -21,10 +21,11 @@ pub mod message;
 pub mod pow;
 pub mod server;
 mod signed_record;
+pub mod universa;
 
 pub use address::KeyAddress;
 pub use error::{Error, Result};
 pub use eta::SymmetricKey;
-pub use keys::{PrivateKey, PublicKey, MAX_BITS, MIN_BITS};
+pub use keys::{PrivateKey, PssHash, PublicKey, MAX_BITS, MIN_BITS};
 pub use message::RemoteError;
 pub use signed_record::{SignedRecord, TYPE_SHA3_384};

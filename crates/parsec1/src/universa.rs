@@ -1,0 +1,181 @@
+//! Universa sealed contracts, read without I/O (spec §6, issue 17): the two containers, the
+//! HashId of the exact sealed bytes, and extended signatures.
+//!
+//! - A container is a `TransactionPack` (its `contract` bytes are the sealed contract) or a
+//!   bare sealed `unicapsule` (`{type: "unicapsule", version ≥ 3, data, signatures}`).
+//! - The HashId is computed over the sealed bytes as they are, never re-encoded.
+//! - An extended signature is BOSS `{exts, sign, sign2?, sign3?}`; `exts` is BOSS
+//!   `{key: 0x07 ‖ SHA-256(e ‖ n), sha512: SHA-512(data), sha3_384?, created_at, pub_key?}`;
+//!   `sign`, `sign2`, `sign3` are RSA-PSS over the `exts` bytes with SHA-512, SHA3-256 and
+//!   SHA3-384 (MGF1-SHA-1, maximum salt). Every signature present must verify and every digest
+//!   present must match `data`.
+
+use parsec_boss::{Limits, Value};
+use sha2::Digest;
+
+use crate::error::{Error, Result};
+use crate::hash_id;
+use crate::keys::{PssHash, PublicKey};
+
+/// Largest container read (the largest real contract seen is under 20 KiB).
+pub const MAX_CONTAINER: usize = 1 << 20;
+
+/// A sealed contract: the exact sealed bytes, their HashId, and what the capsule holds.
+#[derive(Clone, Debug)]
+pub struct Sealed {
+    /// The sealed unicapsule, byte for byte.
+    pub bytes: Vec<u8>,
+    /// SHA-512/256 ‖ SHA3-256 ‖ Streebog-256 of `bytes`.
+    pub hash_id: Vec<u8>,
+    /// The signed contract (BOSS).
+    pub data: Vec<u8>,
+    /// The extended signatures, each as its BOSS bytes.
+    pub signatures: Vec<Vec<u8>>,
+}
+
+fn bad(what: &str) -> Error {
+    Error::Contract(format!("Universa contract: {what}"))
+}
+
+fn decode(bytes: &[u8]) -> Result<Value> {
+    if bytes.len() > MAX_CONTAINER {
+        return Err(bad("larger than any contract"));
+    }
+    parsec_boss::decode_with(bytes, Limits::default()).map_err(|e| bad(&e.to_string()))
+}
+
+impl Sealed {
+    /// Reads a `TransactionPack` (taking its `contract`) or a bare sealed unicapsule.
+    pub fn read(container: &[u8]) -> Result<Sealed> {
+        let outer = decode(container)?;
+        if outer.get("__type").and_then(Value::as_str) == Some("TransactionPack")
+            || outer.get("__t").and_then(Value::as_str) == Some("TransactionPack")
+        {
+            let contract = outer
+                .get("contract")
+                .and_then(Value::as_bytes)
+                .ok_or_else(|| bad("a TransactionPack without `contract` bytes"))?;
+            return Sealed::from_capsule(contract);
+        }
+        Sealed::from_capsule(container)
+    }
+
+    /// Reads a sealed unicapsule.
+    pub fn from_capsule(bytes: &[u8]) -> Result<Sealed> {
+        let capsule = decode(bytes)?;
+        if capsule.get("type").and_then(Value::as_str) != Some("unicapsule") {
+            return Err(bad("not a unicapsule"));
+        }
+        match capsule.get("version").and_then(Value::as_int) {
+            Some(v) if v >= 3 => {}
+            _ => return Err(bad("a unicapsule older than version 3")),
+        }
+        let data = capsule
+            .get("data")
+            .and_then(Value::as_bytes)
+            .ok_or_else(|| bad("`data` is not binary"))?
+            .to_vec();
+        let signatures = match capsule.get("signatures") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(v) => v
+                .as_list()
+                .ok_or_else(|| bad("`signatures` is not a list"))?
+                .iter()
+                .map(|s| s.as_bytes().map(<[u8]>::to_vec))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| bad("a signature is not binary"))?,
+        };
+        Ok(Sealed {
+            bytes: bytes.to_vec(),
+            hash_id: hash_id::hash_id(bytes),
+            data,
+            signatures,
+        })
+    }
+}
+
+/// A verified extended signature: who signed, and when.
+#[derive(Clone, Debug)]
+pub struct Signer {
+    pub key: PublicKey,
+    /// `created_at`, seconds since the epoch.
+    pub created_at: Option<u64>,
+}
+
+/// `0x07 ‖ SHA-256(e ‖ n)`, with `e` and `n` as minimal big-endian bytes (a packed modulus's
+/// leading zero byte is not part of it).
+pub fn fingerprint(key: &PublicKey) -> Vec<u8> {
+    let value = key.to_value();
+    let part = |i: usize| -> Vec<u8> {
+        let bytes = value
+            .as_list()
+            .and_then(|l| l.get(i))
+            .and_then(Value::as_bytes)
+            .unwrap_or_default();
+        let skip = bytes.iter().take_while(|b| **b == 0).count();
+        bytes[skip..].to_vec()
+    };
+    let mut d = sha2::Sha256::new();
+    d.update(part(1));
+    d.update(part(2));
+    let mut out = vec![0x07];
+    out.extend_from_slice(&d.finalize());
+    out
+}
+
+/// Verifies one extended signature over `data`. The key is the embedded `pub_key`, or, when
+/// there is none, the one of `known` whose fingerprint `exts.key` names.
+pub fn verify(signature: &[u8], data: &[u8], known: &[PublicKey]) -> Result<Signer> {
+    let sig = decode(signature)?;
+    let exts_bytes = sig
+        .get("exts")
+        .and_then(Value::as_bytes)
+        .ok_or_else(|| bad("a signature without `exts`"))?;
+    let exts = decode(exts_bytes)?;
+    let wanted = exts
+        .get("key")
+        .and_then(Value::as_bytes)
+        .ok_or_else(|| bad("`exts.key` is missing"))?;
+    let key = match exts.get("pub_key").and_then(Value::as_bytes) {
+        Some(packed) => PublicKey::unpack(packed)?,
+        None => known
+            .iter()
+            .find(|k| fingerprint(k) == wanted)
+            .cloned()
+            .ok_or_else(|| bad("signed by a key that is neither embedded nor known"))?,
+    };
+    if fingerprint(&key) != wanted {
+        return Err(bad("`exts.key` is not the fingerprint of the signing key"));
+    }
+    let sha512 = exts
+        .get("sha512")
+        .and_then(Value::as_bytes)
+        .ok_or_else(|| bad("`exts.sha512` is missing"))?;
+    if sha512 != &sha2::Sha512::digest(data)[..] {
+        return Err(bad("`exts.sha512` is not the digest of the contract"));
+    }
+    if let Some(d) = exts.get("sha3_384").and_then(Value::as_bytes) {
+        if d != &sha3::Sha3_384::digest(data)[..] {
+            return Err(bad("`exts.sha3_384` is not the digest of the contract"));
+        }
+    }
+    let mut checked = 0;
+    for (field, hash) in [
+        ("sign", PssHash::Sha512),
+        ("sign2", PssHash::Sha3_256),
+        ("sign3", PssHash::Sha3_384),
+    ] {
+        if let Some(s) = sig.get(field).and_then(Value::as_bytes) {
+            key.verify_pss_with(hash, exts_bytes, s)?;
+            checked += 1;
+        }
+    }
+    if checked == 0 || sig.get("sign").is_none() {
+        return Err(bad("a signature without `sign`"));
+    }
+    let created_at = exts
+        .get("created_at")
+        .and_then(Value::as_time)
+        .map(|t| t.seconds());
+    Ok(Signer { key, created_at })
+}

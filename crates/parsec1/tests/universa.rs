@@ -1,0 +1,90 @@
+//! Real sealed Universa contracts (testdata/universa, from public repositories): containers
+//! read, HashIds as independent implementations computed them, extended signatures verified,
+//! and a changed byte of the contract or of a signature refused.
+
+use parsec1::hash_id;
+use parsec1::universa::{self, Sealed};
+
+fn file(name: &str) -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/testdata/universa/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+/// Each file, and the HashId of its contract (Base64) as the test data's README gives it.
+const HASH_IDS: [(&str, &str); 8] = [
+    ("utn-rev1739.unicon", "eDvx+XaJwRAguNtIPPCnxShChrG4s//emmQu2kApPKTJbviiGZ0ssTh1gKCQn4fuu2COoEW+7U1rCJeOsy/IbNa28GXm2J6Y2kA0zKcc7rEMuJtb1J8OKfLiWTwewGT5"),
+    ("u8-testcontract.unicon", "4k2G/6llnmaLUEXBEMFUTo3p1E837IH9+sjDToKtAGh/ycGzGV8Q0Wal8gdgULVht5sCRrK4haCbpXcFcyQGO2fMaNs05QPDcOLssWBHFSsZaS5lr+MaXIeF9x4M0AzS"),
+    ("u8-sc.unicon", "QhhPXAPmakRJ/FGA/RpWf2ix+rzbQ4kbJKPGX9mhPOTA++okuGu7rPNiOtgKNytePLx5Q7Jjxp+61Y9FG8toJLhNRAkgQ6q4DVaq2kYjCZ57I6kBMWKX1J3yehb0k2d0"),
+    ("binaryContract.unc", "Q1XWFTQsXr6Q8cCzAyVjJ9vALDHkY01j4iPVI0AYOyP6NX+TQHbASXKnk4oSdf3jb4ty+6MFnrz+ZgiTnukrR5Rab2BBSfW1+xVYjiXo2Nc2F0sVQKLGp3W9UsDS3JLO"),
+    ("realToken.unicon", "3zKLEsDC51nK+ceKtIFWTUfySWRego206Cfj1cxO/pg5q+muYqBYDFib0omYXbivff+f/KBJZy6QrT+wKV1vLeK2Z+kvSUMPq3zFARACHQN8I/7BrbRYSSLrZH5o1T9+"),
+    ("testtranspack_1.unicon", "E0c5E0dPuNtW7zjpiMUhCFFvh//wTPoXYl86ZmyHQhTb1OuG+E+4j7mxdZzHKGQj4pR1SXHsKXyfqcJ3IXdStED2ZJHR0HZL1maNd3CwElTILG50e0fxXMcaVwdk7fRn"),
+    ("node_config_contract.unicon", "QqwNOM61yzd1MJyLI9P9w4RKptOjnn6UmiN7jtj3mDlivnVMbjrvEP3M2FSrIEH9pZ+K45cfur/EWE3xs9jFwMpx6G0ZP2cyA6Fgn3k6uf1Cv6w5tGHsVZ/8Fs+WaQ/S"),
+    ("test_access_rev3.unicon", "w0XH6U53jE+QlpLl1XfddBqrlzjNdnKClXrnwyqYZZX/bXFBolZLPutj0mUKT7EEUYDaWp2SJFBlZi3yE9EJB48zBxr6qZada5J+CbTzZAFJ+xo7FG27ktfqZVyz2lDT"),
+];
+
+/// Contracts whose signatures embed their key (`pub_key`), and how many they carry.
+const EMBEDDED: [(&str, usize); 5] = [
+    ("utn-rev1739.unicon", 3),
+    ("u8-testcontract.unicon", 1),
+    ("u8-sc.unicon", 1),
+    ("binaryContract.unc", 1),
+    ("testtranspack_1.unicon", 1),
+];
+
+#[test]
+fn hash_ids_match_independent_implementations() {
+    for (name, expected) in HASH_IDS {
+        let sealed = Sealed::read(&file(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(hash_id::to_base64(&sealed.hash_id), expected, "{name}");
+    }
+}
+
+#[test]
+fn embedded_key_signatures_verify_and_a_changed_byte_is_refused() {
+    for (name, count) in EMBEDDED {
+        let sealed = Sealed::read(&file(name)).unwrap();
+        assert_eq!(sealed.signatures.len(), count, "{name}");
+        for sig in &sealed.signatures {
+            let signer =
+                universa::verify(sig, &sealed.data, &[]).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(signer.created_at.is_some(), "{name}");
+            // One byte of the contract changed: its digest no longer matches.
+            let mut data = sealed.data.clone();
+            let middle = data.len() / 2;
+            data[middle] ^= 1;
+            assert!(universa::verify(sig, &data, &[]).is_err(), "{name}");
+            // One byte near the end of the signature (inside `sign`) changed.
+            let mut bad = sig.clone();
+            let at = bad.len() - 10;
+            bad[at] ^= 1;
+            assert!(universa::verify(&bad, &sealed.data, &[]).is_err(), "{name}");
+        }
+    }
+}
+
+#[test]
+fn the_extended_signature_vector_verifies() {
+    let bytes = file("u8-es-bytes.bin");
+    let signer = universa::verify(&file("u8-es-signature.bin"), &bytes, &[]).unwrap();
+    assert_eq!(signer.key.bits(), 2048);
+    assert!(universa::verify(&file("u8-es-signature.bin"), &bytes[1..], &[]).is_err());
+}
+
+#[test]
+fn a_signature_without_an_embedded_key_needs_the_key() {
+    // realToken's signature names its key by fingerprint only; without the role keys it is
+    // refused, with a reason.
+    let sealed = Sealed::read(&file("realToken.unicon")).unwrap();
+    let e = universa::verify(&sealed.signatures[0], &sealed.data, &[]).unwrap_err();
+    assert!(e.to_string().contains("neither embedded nor known"), "{e}");
+}
+
+#[test]
+fn garbage_is_refused() {
+    assert!(Sealed::read(b"").is_err());
+    assert!(Sealed::read(&[0xFF; 64]).is_err());
+    assert!(universa::verify(&[0x1F; 16], b"x", &[]).is_err());
+}
