@@ -11,6 +11,8 @@ fuzz_target!(|data: &[u8]| {
         for sig in &sealed.signatures {
             let _ = universa::verify(sig, &sealed.data, &[]);
         }
+        let _ = universa::open(&sealed);
     }
     let _ = universa::verify(data, b"contract", &[]);
+    let _ = universa::Contract::parse(data);
 });

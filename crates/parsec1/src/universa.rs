@@ -94,6 +94,110 @@ impl Sealed {
     }
 }
 
+/// What a contract says of itself: its place in its chain, the keys its roles name, and its
+/// `parsec` section.
+#[derive(Clone, Debug)]
+pub struct Contract {
+    /// `state.revision` (1 for a root).
+    pub revision: i128,
+    /// `state.origin`: the root's HashId; `None` for a root, whose origin is its own HashId.
+    pub origin: Option<Vec<u8>>,
+    /// `state.parent`: the previous revision's HashId; `None` for a root.
+    pub parent: Option<Vec<u8>>,
+    /// Every RSA public key the contract's roles hold (KeyRecords), for signatures that name
+    /// their key by fingerprint only.
+    pub keys: Vec<PublicKey>,
+    /// `state.data.parsec`, if any.
+    pub parsec: Option<Value>,
+}
+
+/// A `{__type: "HashId", composite3: BIN(96)}`; `None` for null.
+fn hash_id_of(v: Option<&Value>) -> Result<Option<Vec<u8>>> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v
+            .get("composite3")
+            .and_then(Value::as_bytes)
+            .filter(|b| b.len() == hash_id::LEN)
+            .map(|b| Some(b.to_vec()))
+            .ok_or_else(|| bad("a HashId that is not 96 bytes of composite3")),
+    }
+}
+
+/// Every `{__type: "RSAPublicKey", packed}` under `v` (depth-limited by the decoder already).
+fn collect_keys(v: &Value, out: &mut Vec<PublicKey>) {
+    match v {
+        Value::Dict(pairs) => {
+            if v.get("__type").and_then(Value::as_str) == Some("RSAPublicKey") {
+                if let Some(key) = v
+                    .get("packed")
+                    .and_then(Value::as_bytes)
+                    .and_then(|p| PublicKey::unpack(p).ok())
+                {
+                    if !out.contains(&key) {
+                        out.push(key);
+                    }
+                }
+                return;
+            }
+            for (_, item) in pairs {
+                collect_keys(item, out);
+            }
+        }
+        Value::List(items) => items.iter().for_each(|i| collect_keys(i, out)),
+        _ => {}
+    }
+}
+
+impl Contract {
+    /// Reads the signed `data` of a sealed contract.
+    pub fn parse(data: &[u8]) -> Result<Contract> {
+        let transaction = decode(data)?;
+        let contract = transaction
+            .get("contract")
+            .ok_or_else(|| bad("no `contract` in the sealed data"))?;
+        let state = contract
+            .get("state")
+            .ok_or_else(|| bad("no `state` in the contract"))?;
+        let revision = state
+            .get("revision")
+            .and_then(Value::as_int)
+            .ok_or_else(|| bad("`state.revision` is not a number"))?;
+        let mut keys = Vec::new();
+        collect_keys(contract, &mut keys);
+        Ok(Contract {
+            revision,
+            origin: hash_id_of(state.get("origin"))?,
+            parent: hash_id_of(state.get("parent"))?,
+            keys,
+            parsec: state
+                .get("data")
+                .and_then(|d| d.get("parsec"))
+                .filter(|p| !p.is_null())
+                .cloned(),
+        })
+    }
+
+    /// The chain's origin: `state.origin`, or the contract's own HashId for a root.
+    pub fn origin_of(&self, sealed: &Sealed) -> Vec<u8> {
+        self.origin
+            .clone()
+            .unwrap_or_else(|| sealed.hash_id.clone())
+    }
+}
+
+/// Reads a sealed contract's data and verifies every signature on it (keys embedded, or
+/// named by fingerprint among the contract's own role keys).
+pub fn open(sealed: &Sealed) -> Result<(Contract, Vec<Signer>)> {
+    let contract = Contract::parse(&sealed.data)?;
+    let signers = sealed
+        .signatures
+        .iter()
+        .map(|s| verify(s, &sealed.data, &contract.keys))
+        .collect::<Result<Vec<_>>>()?;
+    Ok((contract, signers))
+}
+
 /// A verified extended signature: who signed, and when.
 #[derive(Clone, Debug)]
 pub struct Signer {

@@ -74,12 +74,64 @@ fn the_extended_signature_vector_verifies() {
 }
 
 #[test]
-fn a_signature_without_an_embedded_key_needs_the_key() {
-    // realToken's signature names its key by fingerprint only; without the role keys it is
-    // refused, with a reason.
+fn a_signature_without_an_embedded_key_is_checked_with_the_role_keys() {
+    // realToken's signature names its key by fingerprint only: without the role keys it is
+    // refused, with a reason; with them (`open`), it verifies.
     let sealed = Sealed::read(&file("realToken.unicon")).unwrap();
     let e = universa::verify(&sealed.signatures[0], &sealed.data, &[]).unwrap_err();
     assert!(e.to_string().contains("neither embedded nor known"), "{e}");
+    let (contract, signers) = universa::open(&sealed).unwrap();
+    assert_eq!(signers.len(), 1);
+    assert_eq!(contract.revision, 1);
+    assert_eq!(
+        contract.origin_of(&sealed),
+        sealed.hash_id,
+        "a root is its own origin"
+    );
+    // The signer's long address, as the test data's README gives it.
+    assert_eq!(
+        signers[0].key.long_address().unwrap().to_string(),
+        "HzBhuHt16LP1CmJgtKGzDF9rSmFoSup6py1ZngX6aFGm2zFHe6YnibMg84j7HhJPFEVZGvEc"
+    );
+}
+
+#[test]
+fn revisions_name_their_origin_and_parent() {
+    // test_access_rev3: revision 4 of a chain whose revisions 1-3 are in the pack's
+    // `references`; origin = revision 1, parent = revision 3, each signed with a role key.
+    let bytes = file("test_access_rev3.unicon");
+    let pack = parsec_boss::decode(&bytes).unwrap();
+    let references: Vec<Sealed> = pack
+        .get("references")
+        .and_then(|r| r.as_list())
+        .unwrap()
+        .iter()
+        .map(|c| Sealed::from_capsule(c.as_bytes().unwrap()).unwrap())
+        .collect();
+    let sealed = Sealed::read(&bytes).unwrap();
+    let (contract, signers) = universa::open(&sealed).unwrap();
+    assert_eq!(contract.revision, 4);
+    assert!(!signers.is_empty());
+    assert_eq!(contract.origin.as_deref(), Some(&references[0].hash_id[..]));
+    assert_eq!(contract.parent.as_deref(), Some(&references[1].hash_id[..]));
+    for reference in &references {
+        let (c, signers) = universa::open(reference).unwrap();
+        assert!(!signers.is_empty());
+        assert_eq!(c.origin_of(reference), references[0].hash_id);
+    }
+    assert!(
+        contract.parsec.is_none(),
+        "no real contract has a parsec section"
+    );
+}
+
+#[test]
+fn every_signed_real_contract_opens() {
+    for (name, _) in HASH_IDS {
+        let sealed = Sealed::read(&file(name)).unwrap();
+        let (_, signers) = universa::open(&sealed).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(signers.len(), sealed.signatures.len(), "{name}");
+    }
 }
 
 #[test]
