@@ -13,6 +13,7 @@
 use parsec_boss::{Limits, Value};
 use sha2::Digest;
 
+use crate::address::KeyAddress;
 use crate::error::{Error, Result};
 use crate::hash_id;
 use crate::keys::{PssHash, PublicKey};
@@ -198,6 +199,80 @@ pub fn open(sealed: &Sealed) -> Result<(Contract, Vec<Signer>)> {
     Ok((contract, signers))
 }
 
+/// The `parsec` section of a service contract (spec §6.2): how to reach the service and which
+/// keys it signs with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParsecSection {
+    pub service_name: String,
+    pub short_service_name: Option<String>,
+    pub service_description: Option<String>,
+    /// The service's key addresses, each with whether it is a test key.
+    pub service_key_addresses: Vec<(KeyAddress, bool)>,
+    /// `http` URLs (with IP hosts).
+    pub http: Vec<String>,
+    /// `https` URLs, if any.
+    pub https: Vec<String>,
+}
+
+impl ParsecSection {
+    /// Reads `{serviceName, shortServiceName?, serviceDescription?, serviceKeyAddresses:
+    /// [{address, isTest?}], http: [..], https?: [..]}`.
+    pub fn read(v: &Value) -> Result<ParsecSection> {
+        let text = |name: &str| v.get(name).and_then(Value::as_str).map(str::to_string);
+        let urls = |name: &str| -> Result<Vec<String>> {
+            match v.get(name) {
+                None | Some(Value::Null) => Ok(Vec::new()),
+                Some(list) => list
+                    .as_list()
+                    .ok_or_else(|| bad(&format!("parsec.{name} is not a list")))?
+                    .iter()
+                    .map(|u| {
+                        u.as_str()
+                            .map(str::to_string)
+                            .ok_or_else(|| bad(&format!("parsec.{name} holds a non-text URL")))
+                    })
+                    .collect(),
+            }
+        };
+        let service_key_addresses = v
+            .get("serviceKeyAddresses")
+            .and_then(Value::as_list)
+            .ok_or_else(|| bad("parsec.serviceKeyAddresses is not a list"))?
+            .iter()
+            .map(|entry| {
+                let address = entry
+                    .get("address")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| bad("a service key address without `address`"))?;
+                let address = KeyAddress::parse(address)?;
+                let is_test = entry
+                    .get("isTest")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false);
+                Ok((address, is_test))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(ParsecSection {
+            service_name: text("serviceName")
+                .ok_or_else(|| bad("parsec.serviceName is missing"))?,
+            short_service_name: text("shortServiceName"),
+            service_description: text("serviceDescription"),
+            service_key_addresses,
+            http: urls("http")?,
+            https: urls("https")?,
+        })
+    }
+
+    /// The addresses a client may trust: the non-test ones, and in test mode the test ones too.
+    pub fn trusted_addresses(&self, test_mode: bool) -> Vec<KeyAddress> {
+        self.service_key_addresses
+            .iter()
+            .filter(|(_, is_test)| test_mode || !is_test)
+            .map(|(a, _)| a.clone())
+            .collect()
+    }
+}
+
 /// A verified extended signature: who signed, and when.
 #[derive(Clone, Debug)]
 pub struct Signer {
@@ -282,4 +357,59 @@ pub fn verify(signature: &[u8], data: &[u8], known: &[PublicKey]) -> Result<Sign
         .and_then(Value::as_time)
         .map(|t| t.seconds());
     Ok(Signer { key, created_at })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn address(bits: usize) -> KeyAddress {
+        crate::PrivateKey::generate(bits)
+            .unwrap()
+            .public_key()
+            .long_address()
+            .unwrap()
+    }
+
+    #[test]
+    fn parsec_sections_read_and_test_keys_are_kept_apart() {
+        let (live, test) = (address(2048), address(2048));
+        let section = Value::dict([
+            ("serviceName", Value::Text("Example service".into())),
+            ("shortServiceName", Value::Text("example".into())),
+            (
+                "serviceKeyAddresses",
+                Value::List(vec![
+                    Value::dict([("address", Value::Text(live.to_string()))]),
+                    Value::dict([
+                        ("address", Value::Text(test.to_string())),
+                        ("isTest", Value::Bool(true)),
+                    ]),
+                ]),
+            ),
+            (
+                "http",
+                Value::List(vec![Value::Text("http://192.0.2.1:8373/api/p1".into())]),
+            ),
+        ]);
+        let read = ParsecSection::read(&section).unwrap();
+        assert_eq!(read.service_name, "Example service");
+        assert_eq!(read.short_service_name.as_deref(), Some("example"));
+        assert_eq!(read.http, ["http://192.0.2.1:8373/api/p1"]);
+        assert!(read.https.is_empty());
+        assert_eq!(read.trusted_addresses(false), [live.clone()]);
+        assert_eq!(read.trusted_addresses(true), [live, test]);
+        // A bad address, a missing name, a non-list: refused with the field named.
+        let bad_address = Value::dict([
+            ("serviceName", Value::Text("x".into())),
+            (
+                "serviceKeyAddresses",
+                Value::List(vec![Value::dict([("address", Value::Text("nope".into()))])]),
+            ),
+        ]);
+        assert!(ParsecSection::read(&bad_address).is_err());
+        let e = ParsecSection::read(&Value::dict([("serviceKeyAddresses", Value::List(vec![]))]))
+            .unwrap_err();
+        assert!(e.to_string().contains("serviceName"), "{e}");
+    }
 }
