@@ -397,7 +397,7 @@ mod tests {
         assert_eq!(read.short_service_name.as_deref(), Some("example"));
         assert_eq!(read.http, ["http://192.0.2.1:8373/api/p1"]);
         assert!(read.https.is_empty());
-        assert_eq!(read.trusted_addresses(false), [live.clone()]);
+        assert_eq!(read.trusted_addresses(false), std::slice::from_ref(&live));
         assert_eq!(read.trusted_addresses(true), [live, test]);
         // A bad address, a missing name, a non-list: refused with the field named.
         let bad_address = Value::dict([
