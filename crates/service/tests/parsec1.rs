@@ -296,6 +296,31 @@ fn wrong_service_key_fails_after_one_refresh_and_a_refresh_can_fix_it() {
     assert_eq!(keys.calls.load(Ordering::SeqCst), 2);
 }
 
+/// `logout` and `sessionDropTSK` drop the TSK; our client makes a new one by itself, keeping
+/// the session (same id, same SCK).
+#[test]
+fn after_logout_or_a_dropped_tsk_the_client_goes_on_with_a_new_tsk() {
+    let p1 = start("");
+    let rt = runtime();
+    let s = session(&p1, MemoryStorage::new());
+    rt.block_on(s.call_value("getSessionInfo", empty()))
+        .unwrap();
+    let (sid, sck) = (s.storage().get(SID), s.storage().get(SCK));
+    for cmd in ["logout", "sessionDropTSK"] {
+        let tsk = s.storage().get(TSK).unwrap();
+        assert_eq!(rt.block_on(s.call_value(cmd, empty())).unwrap(), empty());
+        let info = rt
+            .block_on(s.call_value("getSessionInfo", empty()))
+            .unwrap();
+        assert_eq!(info.get("isTest"), Some(&Value::Bool(true)), "{cmd}");
+        assert_ne!(s.storage().get(TSK).unwrap(), tsk, "{cmd}: a new TSK");
+        assert_eq!(
+            (s.storage().get(SID), s.storage().get(SCK)),
+            (sid.clone(), sck.clone())
+        );
+    }
+}
+
 /// Raw tunnel messages: what an attacker on the network can send.
 #[test]
 fn tampered_and_replayed_messages_are_refused() {

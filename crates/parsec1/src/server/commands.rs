@@ -1,5 +1,5 @@
 //! Application commands: what a session's `cmd` tunnel carries besides the protocol's own
-//! `getSessionInfo` and `destroySession`.
+//! `getSessionInfo`, `destroySession`, `logout` and `sessionDropTSK`.
 //!
 //! An application registers each command once, with typed arguments and result (serde through
 //! BOSS), or as a raw handler over [`Value`]s. Its errors reach the caller as remote exceptions
@@ -94,7 +94,10 @@ impl Commands {
         F: Fn(&Caller<'_>, Value) -> Result<Value, RemoteError> + Send + Sync + 'static,
     {
         assert!(
-            !matches!(name, "getSessionInfo" | "destroySession"),
+            !matches!(
+                name,
+                "getSessionInfo" | "destroySession" | "logout" | "sessionDropTSK"
+            ),
             "`{name}` is a protocol command"
         );
         let previous = self.handlers.insert(

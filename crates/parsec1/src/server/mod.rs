@@ -690,6 +690,20 @@ impl<S: SessionStore> Server<S> {
                     ("SCKAddress", Value::Text(session.address.to_string())),
                 ]))
             }
+            // The seed authors' services offer these two; their client makes a new TSK by
+            // itself on the next call. The answer still travels under the dropped TSK.
+            "logout" => {
+                lock(&self.live).remove(session_id);
+                Ok(Value::dict::<&str>([]))
+            }
+            "sessionDropTSK" if caller.test => {
+                lock(&self.live).remove(session_id);
+                Ok(Value::dict::<&str>([]))
+            }
+            "sessionDropTSK" => Err(RemoteError::new(
+                codes::UNKNOWN_COMMAND,
+                "`sessionDropTSK` is offered to test-mode sessions only",
+            )),
             "destroySession" => {
                 lock(&self.live).remove(session_id);
                 lock(&self.nonces).forget(session_id);

@@ -323,6 +323,45 @@ fn destroyed_session_is_gone() {
 }
 
 #[test]
+fn logout_drops_the_tsk_and_the_session_goes_on_with_a_new_one() {
+    let server = server_with(settings());
+    let r = register(&server, key(1), false);
+    let t = tsk(&server, &r, T0).unwrap();
+    assert_eq!(
+        call(&server, &r, &t, "logout", empty(), T0).unwrap(),
+        Ok(empty())
+    );
+    let e = call(&server, &r, &t, "whoami", empty(), T0).unwrap_err();
+    assert_eq!(remote(e).code, codes::MISSING_TSK);
+    // The session itself is kept: a new TSK serves it.
+    let t2 = tsk(&server, &r, T0).unwrap();
+    assert!(call(&server, &r, &t2, "whoami", empty(), T0)
+        .unwrap()
+        .is_ok());
+}
+
+#[test]
+fn session_drop_tsk_is_for_test_sessions_only() {
+    let server = server_with(settings());
+    let live = register(&server, key(1), false);
+    let t = tsk(&server, &live, T0).unwrap();
+    let refused = call(&server, &live, &t, "sessionDropTSK", empty(), T0).unwrap();
+    assert_eq!(refused.unwrap_err().code, codes::UNKNOWN_COMMAND);
+    assert!(call(&server, &live, &t, "whoami", empty(), T0)
+        .unwrap()
+        .is_ok());
+
+    let test = register(&server, key(2), true);
+    let t = tsk(&server, &test, T0).unwrap();
+    assert_eq!(
+        call(&server, &test, &t, "sessionDropTSK", empty(), T0).unwrap(),
+        Ok(empty())
+    );
+    let e = call(&server, &test, &t, "whoami", empty(), T0).unwrap_err();
+    assert_eq!(remote(e).code, codes::MISSING_TSK);
+}
+
+#[test]
 fn wrong_service_key_is_refused_by_the_server_and_an_impostor_by_the_client() {
     let server = server_with(settings());
     let r = register(&server, key(1), false);
