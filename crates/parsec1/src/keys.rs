@@ -27,7 +27,6 @@ pub const MAX_BITS: usize = 8192;
 
 const TYPE_PRIVATE: i128 = 0;
 const TYPE_PUBLIC: i128 = 1;
-const HASH_LEN: usize = 48; // SHA3-384
 
 /// The hashes of RSA-PSS signatures in Parsec.1 (SHA3-384) and in Universa's extended
 /// signatures (`sign`: SHA-512, `sign2`: SHA3-256, `sign3`: SHA3-384).
@@ -319,8 +318,22 @@ impl PrivateKey {
 
     /// RSA-PSS signature: SHA3-384, MGF1-SHA-1, salt of the maximum length (spec §4.5).
     pub fn sign_pss(&self, data: &[u8]) -> Result<Vec<u8>> {
+        self.sign_pss_with(PssHash::Sha3_384, data)
+    }
+
+    /// RSA-PSS signature with `hash`, MGF1-SHA-1 and the maximum salt length, as Universa's
+    /// extended signatures make them.
+    pub fn sign_pss_with(&self, hash: PssHash, data: &[u8]) -> Result<Vec<u8>> {
         let em_bits = self.public.bits() - 1;
-        let em = emsa_pss_encode(&Sha3_384::digest(data), em_bits)?;
+        let em = match hash {
+            PssHash::Sha512 => {
+                emsa_pss_encode::<sha2::Sha512>(&sha2::Sha512::digest(data), em_bits)?
+            }
+            PssHash::Sha3_256 => {
+                emsa_pss_encode::<sha3::Sha3_256>(&sha3::Sha3_256::digest(data), em_bits)?
+            }
+            PssHash::Sha3_384 => emsa_pss_encode::<Sha3_384>(&Sha3_384::digest(data), em_bits)?,
+        };
         let k = self.raw.size();
         let mut block = vec![0u8; k - em.len()];
         block.extend_from_slice(&em);
@@ -362,21 +375,23 @@ fn top_mask(em_len: usize, em_bits: usize) -> u8 {
     0xFF >> (8 * em_len - em_bits)
 }
 
-/// EMSA-PSS encoding (RFC 8017 §9.1.1) with the maximum salt: `em_len − hLen − 2` bytes.
-fn emsa_pss_encode(m_hash: &[u8], em_bits: usize) -> Result<Vec<u8>> {
+/// EMSA-PSS encoding (RFC 8017 §9.1.1) with hash `D`, MGF1-SHA-1 and the maximum salt:
+/// `em_len − hLen − 2` bytes.
+fn emsa_pss_encode<D: Digest>(m_hash: &[u8], em_bits: usize) -> Result<Vec<u8>> {
+    let hash_len = <D as Digest>::output_size();
     let em_len = em_bits.div_ceil(8);
-    let salt_len = em_len - HASH_LEN - 2;
+    let salt_len = em_len - hash_len - 2;
     let mut salt = Zeroizing::new(vec![0u8; salt_len]);
     OsRng.try_fill_bytes(&mut salt).map_err(|_| Error::Random)?;
     let h = {
-        let mut d = Sha3_384::new();
+        let mut d = D::new();
         d.update([0u8; 8]);
         d.update(m_hash);
         d.update(&*salt);
         d.finalize()
     };
     // DB = PS (empty with the maximum salt) ‖ 0x01 ‖ salt
-    let db_len = em_len - HASH_LEN - 1;
+    let db_len = em_len - hash_len - 1;
     let mut em = Vec::with_capacity(em_len);
     em.push(0x01);
     em.extend_from_slice(&salt);
@@ -388,8 +403,6 @@ fn emsa_pss_encode(m_hash: &[u8], em_bits: usize) -> Result<Vec<u8>> {
     Ok(em)
 }
 
-/// EMSA-PSS verification (RFC 8017 §9.1.2), requiring the maximum salt length as every
-/// Parsec.1 signer uses it.
 /// EMSA-PSS verification with hash `D`, MGF1-SHA-1 and the maximum salt (RFC 8017 §9.1.2).
 fn emsa_pss_verify<D: Digest>(m_hash: &[u8], em: &[u8], em_bits: usize) -> bool {
     let hash_len = <D as Digest>::output_size();

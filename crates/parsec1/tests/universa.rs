@@ -140,3 +140,75 @@ fn garbage_is_refused() {
     assert!(Sealed::read(&[0xFF; 64]).is_err());
     assert!(universa::verify(&[0x1F; 16], b"x", &[]).is_err());
 }
+
+/// The real packs whose contract is a revision with its parent inside: the parent's owner (or a
+/// permission's role) signed each, and each root was signed by its issuer.
+#[test]
+fn signers_hold_the_roles_that_allow_them() {
+    for name in [
+        "utn-rev1739.unicon",
+        "u8-sc.unicon",
+        "testtranspack_1.unicon",
+        "test_access_rev3.unicon",
+    ] {
+        let pack = universa::Pack::read(&file(name)).unwrap();
+        let mut chain = vec![pack.contract.clone()];
+        // Walk back through the parents the pack carries.
+        loop {
+            let (c, _) = universa::open(chain.last().unwrap()).unwrap();
+            match c.parent.as_deref().and_then(|p| pack.find(p)) {
+                Some(parent) => chain.push(parent.clone()),
+                None => break,
+            }
+        }
+        assert!(chain.len() >= 2, "{name}: the parent is in the pack");
+        for pair in chain.windows(2) {
+            let (revision, signers) = universa::open(&pair[0]).unwrap();
+            let (parent, _) = universa::open(&pair[1]).unwrap();
+            revision
+                .check_signers(&signers, Some(&parent))
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            // Signed by a stranger instead: refused.
+            let stranger = stranger();
+            let e = revision
+                .check_signers(&stranger, Some(&parent))
+                .unwrap_err();
+            assert!(e.to_string().contains("owner"), "{name}: {e}");
+        }
+        let root = chain.last().unwrap();
+        let (c, signers) = universa::open(root).unwrap();
+        if c.origin.is_none() {
+            c.check_signers(&signers, None)
+                .unwrap_or_else(|e| panic!("{name} root: {e}"));
+            let e = c.check_signers(&stranger(), None).unwrap_err();
+            assert!(e.to_string().contains("issuer"), "{name}: {e}");
+        }
+    }
+    for name in [
+        "u8-testcontract.unicon",
+        "binaryContract.unc",
+        "realToken.unicon",
+    ] {
+        let sealed = Sealed::read(&file(name)).unwrap();
+        let (c, signers) = universa::open(&sealed).unwrap();
+        c.check_signers(&signers, None)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(c.check_signers(&[], None).is_err(), "{name}: unsigned");
+    }
+    // An unsigned root (its issuer is a short address) is refused.
+    let sealed = Sealed::read(&file("node_config_contract.unicon")).unwrap();
+    let (c, signers) = universa::open(&sealed).unwrap();
+    assert!(signers.is_empty());
+    assert!(c.check_signers(&signers, None).is_err());
+    assert!(c.role("name_service").is_some(), "state.roles are read");
+}
+
+fn stranger() -> Vec<universa::Signer> {
+    vec![universa::Signer {
+        key: parsec1::PrivateKey::generate(2048)
+            .unwrap()
+            .public_key()
+            .clone(),
+        created_at: None,
+    }]
+}

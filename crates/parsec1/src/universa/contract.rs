@@ -1,104 +1,43 @@
-//! Universa sealed contracts, read without I/O (spec §6, issue 17): the two containers, the
-//! HashId of the exact sealed bytes, and extended signatures.
-//!
-//! - A container is a `TransactionPack` (its `contract` bytes are the sealed contract) or a
-//!   bare sealed `unicapsule` (`{type: "unicapsule", version ≥ 3, data, signatures}`).
-//! - The HashId is computed over the sealed bytes as they are, never re-encoded.
-//! - An extended signature is BOSS `{exts, sign, sign2?, sign3?}`; `exts` is BOSS
-//!   `{key: 0x07 ‖ SHA-256(e ‖ n), sha512: SHA-512(data), sha3_384?, created_at, pub_key?}`;
-//!   `sign`, `sign2`, `sign3` are RSA-PSS over the `exts` bytes with SHA-512, SHA3-256 and
-//!   SHA3-384 (MGF1-SHA-1, maximum salt). Every signature present must verify and every digest
-//!   present must match `data`.
+//! What a contract says of itself: its place in its chain, its roles and permissions, its
+//! `parsec` section and, for a UNS2 contract, its names.
 
-use parsec_boss::{Limits, Value};
-use sha2::Digest;
+use parsec_boss::Value;
 
+use super::roles::Role;
+use super::signature::{verify, Signer};
+use super::{bad, decode, Sealed};
 use crate::address::KeyAddress;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::hash_id;
-use crate::keys::{PssHash, PublicKey};
+use crate::keys::PublicKey;
 
-/// Largest container read (the largest real contract seen is under 20 KiB).
-pub const MAX_CONTAINER: usize = 1 << 20;
-
-/// A sealed contract: the exact sealed bytes, their HashId, and what the capsule holds.
-#[derive(Clone, Debug)]
-pub struct Sealed {
-    /// The sealed unicapsule, byte for byte.
-    pub bytes: Vec<u8>,
-    /// SHA-512/256 ‖ SHA3-256 ‖ Streebog-256 of `bytes`.
-    pub hash_id: Vec<u8>,
-    /// The signed contract (BOSS).
-    pub data: Vec<u8>,
-    /// The extended signatures, each as its BOSS bytes.
-    pub signatures: Vec<Vec<u8>>,
+/// A permission of `definition.permissions`: what it allows (its `__type`), to whom, and for a
+/// `ModifyDataPermission` which fields of `state.data`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Permission {
+    /// `ChangeOwnerPermission`, `ModifyDataPermission`, `RevokePermission`, …
+    pub kind: String,
+    pub role: Role,
+    /// The fields a `ModifyDataPermission` lets its role change.
+    pub fields: Vec<String>,
 }
 
-fn bad(what: &str) -> Error {
-    Error::Contract(format!("Universa contract: {what}"))
+/// A name a UNS contract holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnsName {
+    pub name: String,
+    /// The name as the network reduced it (`"/" + name` for UNS2).
+    pub reduced: String,
+    pub description: Option<String>,
 }
 
-fn decode(bytes: &[u8]) -> Result<Value> {
-    if bytes.len() > MAX_CONTAINER {
-        return Err(bad("larger than any contract"));
-    }
-    parsec_boss::decode_with(bytes, Limits::default()).map_err(|e| bad(&e.to_string()))
-}
-
-impl Sealed {
-    /// Reads a `TransactionPack` (taking its `contract`) or a bare sealed unicapsule.
-    pub fn read(container: &[u8]) -> Result<Sealed> {
-        let outer = decode(container)?;
-        if outer.get("__type").and_then(Value::as_str) == Some("TransactionPack")
-            || outer.get("__t").and_then(Value::as_str) == Some("TransactionPack")
-        {
-            let contract = outer
-                .get("contract")
-                .and_then(Value::as_bytes)
-                .ok_or_else(|| bad("a TransactionPack without `contract` bytes"))?;
-            return Sealed::from_capsule(contract);
-        }
-        Sealed::from_capsule(container)
-    }
-
-    /// Reads a sealed unicapsule.
-    pub fn from_capsule(bytes: &[u8]) -> Result<Sealed> {
-        let capsule = decode(bytes)?;
-        if capsule.get("type").and_then(Value::as_str) != Some("unicapsule") {
-            return Err(bad("not a unicapsule"));
-        }
-        match capsule.get("version").and_then(Value::as_int) {
-            Some(v) if v >= 3 => {}
-            _ => return Err(bad("a unicapsule older than version 3")),
-        }
-        let data = capsule
-            .get("data")
-            .and_then(Value::as_bytes)
-            .ok_or_else(|| bad("`data` is not binary"))?
-            .to_vec();
-        let signatures = match capsule.get("signatures") {
-            None | Some(Value::Null) => Vec::new(),
-            Some(v) => v
-                .as_list()
-                .ok_or_else(|| bad("`signatures` is not a list"))?
-                .iter()
-                .map(|s| s.as_bytes().map(<[u8]>::to_vec))
-                .collect::<Option<Vec<_>>>()
-                .ok_or_else(|| bad("a signature is not binary"))?,
-        };
-        Ok(Sealed {
-            bytes: bytes.to_vec(),
-            hash_id: hash_id::hash_id(bytes),
-            data,
-            signatures,
-        })
-    }
-}
-
-/// What a contract says of itself: its place in its chain, the keys its roles name, and its
-/// `parsec` section.
+/// A contract, as its signed data describes it.
 #[derive(Clone, Debug)]
 pub struct Contract {
+    /// The contract's `__type`: `UniversaContract`, `UnsContract`, …
+    pub kind: String,
+    /// `definition.extended_type` (`"UNS2"` for a UNS2 name contract).
+    pub extended_type: Option<String>,
     /// `state.revision` (1 for a root).
     pub revision: i128,
     /// `state.origin`: the root's HashId; `None` for a root, whose origin is its own HashId.
@@ -108,8 +47,14 @@ pub struct Contract {
     /// Every RSA public key the contract's roles hold (KeyRecords), for signatures that name
     /// their key by fingerprint only.
     pub keys: Vec<PublicKey>,
-    /// `state.data.parsec`, if any.
+    /// The roles by name: `issuer`, `owner`, `creator`, and those of `state.roles`.
+    pub roles: Vec<(String, Role)>,
+    /// `definition.permissions`.
+    pub permissions: Vec<Permission>,
+    /// `state.data.parsec` (or, in a UNS contract, the first entry's `data.parsec`), if any.
     pub parsec: Option<Value>,
+    /// The names of a UNS contract (`state.data.names_list` and its companions).
+    pub names: Vec<UnsName>,
 }
 
 /// A `{__type: "HashId", composite3: BIN(96)}`; `None` for null.
@@ -150,6 +95,36 @@ fn collect_keys(v: &Value, out: &mut Vec<PublicKey>) {
     }
 }
 
+fn texts(v: Option<&Value>) -> Vec<Option<String>> {
+    v.and_then(Value::as_list)
+        .unwrap_or_default()
+        .iter()
+        .map(|t| t.as_str().map(str::to_string))
+        .collect()
+}
+
+fn names_of(data: &Value) -> Result<Vec<UnsName>> {
+    let names = texts(data.get("names_list"));
+    let reduced = texts(data.get("reduce_names_list"));
+    let descriptions = texts(data.get("descriptions_list"));
+    if names.len() != reduced.len() {
+        return Err(bad("names_list and reduce_names_list differ in length"));
+    }
+    names
+        .into_iter()
+        .zip(reduced)
+        .enumerate()
+        .map(|(i, (name, reduced))| match (name, reduced) {
+            (Some(name), Some(reduced)) => Ok(UnsName {
+                name,
+                reduced,
+                description: descriptions.get(i).cloned().flatten(),
+            }),
+            _ => Err(bad("a UNS name that is not text")),
+        })
+        .collect()
+}
+
 impl Contract {
     /// Reads the signed `data` of a sealed contract.
     pub fn parse(data: &[u8]) -> Result<Contract> {
@@ -157,6 +132,9 @@ impl Contract {
         let contract = transaction
             .get("contract")
             .ok_or_else(|| bad("no `contract` in the sealed data"))?;
+        let definition = contract
+            .get("definition")
+            .ok_or_else(|| bad("no `definition` in the contract"))?;
         let state = contract
             .get("state")
             .ok_or_else(|| bad("no `state` in the contract"))?;
@@ -166,16 +144,87 @@ impl Contract {
             .ok_or_else(|| bad("`state.revision` is not a number"))?;
         let mut keys = Vec::new();
         collect_keys(contract, &mut keys);
+
+        let mut roles = Vec::new();
+        for (name, v) in [
+            ("issuer", definition.get("issuer")),
+            ("owner", state.get("owner")),
+            ("creator", state.get("created_by")),
+        ] {
+            if let Some(v) = v.filter(|v| !v.is_null()) {
+                roles.push((name.to_string(), Role::read(v)));
+            }
+        }
+        for section in [definition.get("roles"), state.get("roles")] {
+            for (name, v) in section.and_then(Value::as_dict).unwrap_or_default() {
+                if let Some(name) = name.as_str() {
+                    if !roles.iter().any(|(n, _)| n == name) {
+                        roles.push((name.to_string(), Role::read(v)));
+                    }
+                }
+            }
+        }
+        let permissions = definition
+            .get("permissions")
+            .and_then(Value::as_dict)
+            .unwrap_or_default()
+            .iter()
+            .map(|(_, p)| Permission {
+                kind: p
+                    .get("__type")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
+                role: p.get("role").map_or(Role::Other("none".into()), Role::read),
+                fields: p
+                    .get("fields")
+                    .and_then(Value::as_dict)
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|(k, _)| k.as_str().map(str::to_string))
+                    .collect(),
+            })
+            .collect();
+
+        let kind = contract
+            .get("__type")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let data = state.get("data").cloned().unwrap_or(Value::Null);
+        let names = if kind == "UnsContract" {
+            names_of(&data)?
+        } else {
+            Vec::new()
+        };
+        let parsec = data
+            .get("parsec")
+            .filter(|p| !p.is_null())
+            .or_else(|| {
+                // A UNS contract may carry it in an entry's data instead.
+                (kind == "UnsContract")
+                    .then(|| data.get("entries").and_then(Value::as_list))
+                    .flatten()
+                    .unwrap_or_default()
+                    .iter()
+                    .find_map(|e| e.get("data").and_then(|d| d.get("parsec")))
+                    .filter(|p| !p.is_null())
+            })
+            .cloned();
         Ok(Contract {
+            kind,
+            extended_type: definition
+                .get("extended_type")
+                .and_then(Value::as_str)
+                .map(str::to_string),
             revision,
             origin: hash_id_of(state.get("origin"))?,
             parent: hash_id_of(state.get("parent"))?,
             keys,
-            parsec: state
-                .get("data")
-                .and_then(|d| d.get("parsec"))
-                .filter(|p| !p.is_null())
-                .cloned(),
+            roles,
+            permissions,
+            parsec,
+            names,
         })
     }
 
@@ -184,6 +233,63 @@ impl Contract {
         self.origin
             .clone()
             .unwrap_or_else(|| sealed.hash_id.clone())
+    }
+
+    /// The role of this name.
+    pub fn role(&self, name: &str) -> Option<&Role> {
+        self.roles.iter().find(|(n, _)| n == name).map(|(_, r)| r)
+    }
+
+    /// Whether `signers` play the role `name` of this contract.
+    pub fn played_by(&self, role: &Role, signers: &[PublicKey]) -> bool {
+        role.played_by(signers, &|name| self.role(name))
+    }
+
+    /// A UNS2 name contract: `UnsContract` with `definition.extended_type` `"UNS2"`.
+    pub fn is_uns2(&self) -> bool {
+        self.kind == "UnsContract" && self.extended_type.as_deref() == Some("UNS2")
+    }
+
+    /// Whether this is a UNS2 contract holding `name`, reduced as UNS2 reduces (`"/" + name`).
+    pub fn holds_name(&self, name: &str) -> bool {
+        self.is_uns2()
+            && self
+                .names
+                .iter()
+                .any(|n| n.name == name && n.reduced.strip_prefix('/') == Some(name))
+    }
+
+    /// Checks that the signers could make this contract: a root must be signed by its issuer;
+    /// a revision by its previous revision's owner or by the role of one of its permissions.
+    /// Without the previous revision (`previous` = `None`) the roles of this one are used,
+    /// which refuses a revision that changed its owner.
+    pub fn check_signers(&self, signers: &[Signer], previous: Option<&Contract>) -> Result<()> {
+        let keys: Vec<PublicKey> = signers.iter().map(|s| s.key.clone()).collect();
+        if self.origin.is_none() {
+            let issuer = self
+                .role("issuer")
+                .ok_or_else(|| bad("a root contract without an issuer"))?;
+            return if self.played_by(issuer, &keys) {
+                Ok(())
+            } else {
+                Err(bad("a root contract not signed by its issuer"))
+            };
+        }
+        let rules = previous.unwrap_or(self);
+        let owner = rules
+            .role("owner")
+            .is_some_and(|r| rules.played_by(r, &keys));
+        let permitted = rules
+            .permissions
+            .iter()
+            .any(|p| rules.played_by(&p.role, &keys));
+        if owner || permitted {
+            Ok(())
+        } else {
+            Err(bad(
+                "a revision signed by no key of its owner or of a permission's role",
+            ))
+        }
     }
 }
 
@@ -271,92 +377,6 @@ impl ParsecSection {
             .map(|(a, _)| a.clone())
             .collect()
     }
-}
-
-/// A verified extended signature: who signed, and when.
-#[derive(Clone, Debug)]
-pub struct Signer {
-    pub key: PublicKey,
-    /// `created_at`, seconds since the epoch.
-    pub created_at: Option<u64>,
-}
-
-/// `0x07 ‖ SHA-256(e ‖ n)`, with `e` and `n` as minimal big-endian bytes (a packed modulus's
-/// leading zero byte is not part of it).
-pub fn fingerprint(key: &PublicKey) -> Vec<u8> {
-    let value = key.to_value();
-    let part = |i: usize| -> Vec<u8> {
-        let bytes = value
-            .as_list()
-            .and_then(|l| l.get(i))
-            .and_then(Value::as_bytes)
-            .unwrap_or_default();
-        let skip = bytes.iter().take_while(|b| **b == 0).count();
-        bytes[skip..].to_vec()
-    };
-    let mut d = sha2::Sha256::new();
-    d.update(part(1));
-    d.update(part(2));
-    let mut out = vec![0x07];
-    out.extend_from_slice(&d.finalize());
-    out
-}
-
-/// Verifies one extended signature over `data`. The key is the embedded `pub_key`, or, when
-/// there is none, the one of `known` whose fingerprint `exts.key` names.
-pub fn verify(signature: &[u8], data: &[u8], known: &[PublicKey]) -> Result<Signer> {
-    let sig = decode(signature)?;
-    let exts_bytes = sig
-        .get("exts")
-        .and_then(Value::as_bytes)
-        .ok_or_else(|| bad("a signature without `exts`"))?;
-    let exts = decode(exts_bytes)?;
-    let wanted = exts
-        .get("key")
-        .and_then(Value::as_bytes)
-        .ok_or_else(|| bad("`exts.key` is missing"))?;
-    let key = match exts.get("pub_key").and_then(Value::as_bytes) {
-        Some(packed) => PublicKey::unpack(packed)?,
-        None => known
-            .iter()
-            .find(|k| fingerprint(k) == wanted)
-            .cloned()
-            .ok_or_else(|| bad("signed by a key that is neither embedded nor known"))?,
-    };
-    if fingerprint(&key) != wanted {
-        return Err(bad("`exts.key` is not the fingerprint of the signing key"));
-    }
-    let sha512 = exts
-        .get("sha512")
-        .and_then(Value::as_bytes)
-        .ok_or_else(|| bad("`exts.sha512` is missing"))?;
-    if sha512 != &sha2::Sha512::digest(data)[..] {
-        return Err(bad("`exts.sha512` is not the digest of the contract"));
-    }
-    if let Some(d) = exts.get("sha3_384").and_then(Value::as_bytes) {
-        if d != &sha3::Sha3_384::digest(data)[..] {
-            return Err(bad("`exts.sha3_384` is not the digest of the contract"));
-        }
-    }
-    let mut checked = 0;
-    for (field, hash) in [
-        ("sign", PssHash::Sha512),
-        ("sign2", PssHash::Sha3_256),
-        ("sign3", PssHash::Sha3_384),
-    ] {
-        if let Some(s) = sig.get(field).and_then(Value::as_bytes) {
-            key.verify_pss_with(hash, exts_bytes, s)?;
-            checked += 1;
-        }
-    }
-    if checked == 0 || sig.get("sign").is_none() {
-        return Err(bad("a signature without `sign`"));
-    }
-    let created_at = exts
-        .get("created_at")
-        .and_then(Value::as_time)
-        .map(|t| t.seconds());
-    Ok(Signer { key, created_at })
 }
 
 #[cfg(test)]
