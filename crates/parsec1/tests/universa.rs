@@ -212,3 +212,96 @@ fn stranger() -> Vec<universa::Signer> {
         created_at: None,
     }]
 }
+
+fn section(keys: &[&parsec1::PrivateKey], url: &str) -> universa::ParsecSection {
+    universa::ParsecSection {
+        service_name: "Example service".into(),
+        short_service_name: Some("example".into()),
+        service_description: None,
+        service_key_addresses: keys
+            .iter()
+            .map(|k| (k.public_key().long_address().unwrap(), false))
+            .collect(),
+        http: vec![url.into()],
+        https: Vec::new(),
+    }
+}
+
+#[test]
+fn contracts_we_make_open_and_their_revisions_chain() {
+    use parsec_boss::Time;
+    let issuer = parsec1::PrivateKey::generate(2048).unwrap();
+    let owner = parsec1::PrivateKey::generate(2048).unwrap();
+    let (service_a, service_b) = (
+        parsec1::PrivateKey::generate(2048).unwrap(),
+        parsec1::PrivateKey::generate(2048).unwrap(),
+    );
+    let now = Time::now();
+    let spec = universa::NewContract {
+        parsec: section(&[&service_a], "http://192.0.2.1:8373/api/p1"),
+        owner: owner.public_key().long_address().unwrap(),
+        uns2_name: None,
+        created_at: now,
+        expires_at: now.plus_seconds(365 * 86400),
+    };
+    let root = Sealed::read(&universa::create(&spec, &issuer).unwrap()).unwrap();
+    let (c, signers) = universa::open(&root).unwrap();
+    assert_eq!((c.revision, c.origin.as_ref()), (1, None));
+    c.check_signers(&signers, None).unwrap();
+    assert!(!c.is_uns2());
+    let read = universa::ParsecSection::read(c.parsec.as_ref().unwrap()).unwrap();
+    assert_eq!(read, spec.parsec);
+    assert!(c
+        .permissions
+        .iter()
+        .any(|p| p.kind == "ModifyDataPermission" && p.fields == ["parsec"]));
+
+    // Revision 2 rotates the service key; signed by the owner.
+    let rotated = section(&[&service_b], "http://192.0.2.2:8373/api/p1");
+    let rev2 = Sealed::read(&universa::revise(&root, &rotated, &owner, now).unwrap()).unwrap();
+    let (c2, signers2) = universa::open(&rev2).unwrap();
+    assert_eq!(c2.revision, 2);
+    assert_eq!(c2.origin.as_deref(), Some(&root.hash_id[..]));
+    assert_eq!(c2.parent.as_deref(), Some(&root.hash_id[..]));
+    c2.check_signers(&signers2, Some(&c)).unwrap();
+    c2.check_signers(&signers2, None).unwrap();
+    assert_eq!(
+        universa::ParsecSection::read(c2.parsec.as_ref().unwrap()).unwrap(),
+        rotated
+    );
+    // Revision 3 chains to 2 and keeps the origin.
+    let rev3 = Sealed::read(&universa::revise(&rev2, &spec.parsec, &owner, now).unwrap()).unwrap();
+    let (c3, _) = universa::open(&rev3).unwrap();
+    assert_eq!(c3.revision, 3);
+    assert_eq!(c3.origin.as_deref(), Some(&root.hash_id[..]));
+    assert_eq!(c3.parent.as_deref(), Some(&rev2.hash_id[..]));
+    // Only the owner may revise; the issuer is not the owner here.
+    let e = universa::revise(&root, &rotated, &issuer, now).unwrap_err();
+    assert!(e.to_string().contains("owner"), "{e}");
+    // A revision signed by the issuer instead (made by hand) fails the role check.
+    let (_, issuer_signed) = universa::open(&root).unwrap();
+    assert!(c2.check_signers(&issuer_signed, Some(&c)).is_err());
+}
+
+#[test]
+fn uns2_contracts_hold_their_name() {
+    use parsec_boss::Time;
+    let key = parsec1::PrivateKey::generate(2048).unwrap();
+    let now = Time::now();
+    let spec = universa::NewContract {
+        parsec: section(&[&key], "http://192.0.2.1:8373/api/p1"),
+        owner: key.public_key().long_address().unwrap(),
+        uns2_name: Some(("example-service".into(), Some("An example".into()))),
+        created_at: now,
+        expires_at: now.plus_seconds(86400),
+    };
+    let sealed = Sealed::read(&universa::create(&spec, &key).unwrap()).unwrap();
+    let (c, signers) = universa::open(&sealed).unwrap();
+    c.check_signers(&signers, None).unwrap();
+    assert!(c.is_uns2());
+    assert!(c.holds_name("example-service"));
+    assert!(!c.holds_name("example"));
+    assert!(!c.holds_name("/example-service"));
+    assert_eq!(c.names[0].description.as_deref(), Some("An example"));
+    assert!(c.parsec.is_some());
+}

@@ -5,7 +5,7 @@ use parsec_boss::Value;
 
 use super::roles::Role;
 use super::signature::{verify, Signer};
-use super::{bad, decode, Sealed};
+use super::{bad, decode, type_of, Sealed};
 use crate::address::KeyAddress;
 use crate::error::Result;
 use crate::hash_id;
@@ -74,7 +74,7 @@ fn hash_id_of(v: Option<&Value>) -> Result<Option<Vec<u8>>> {
 fn collect_keys(v: &Value, out: &mut Vec<PublicKey>) {
     match v {
         Value::Dict(pairs) => {
-            if v.get("__type").and_then(Value::as_str) == Some("RSAPublicKey") {
+            if type_of(v) == Some("RSAPublicKey") {
                 if let Some(key) = v
                     .get("packed")
                     .and_then(Value::as_bytes)
@@ -170,11 +170,7 @@ impl Contract {
             .unwrap_or_default()
             .iter()
             .map(|(_, p)| Permission {
-                kind: p
-                    .get("__type")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string(),
+                kind: type_of(p).unwrap_or("").to_string(),
                 role: p.get("role").map_or(Role::Other("none".into()), Role::read),
                 fields: p
                     .get("fields")
@@ -186,11 +182,7 @@ impl Contract {
             })
             .collect();
 
-        let kind = contract
-            .get("__type")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
+        let kind = type_of(contract).unwrap_or("").to_string();
         let data = state.get("data").cloned().unwrap_or(Value::Null);
         let names = if kind == "UnsContract" {
             names_of(&data)?

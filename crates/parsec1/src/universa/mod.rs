@@ -14,6 +14,7 @@
 mod contract;
 mod roles;
 mod signature;
+mod write;
 
 use parsec_boss::{Limits, Value};
 
@@ -23,6 +24,7 @@ use crate::hash_id;
 pub use contract::{open, Contract, ParsecSection, Permission, UnsName};
 pub use roles::{Quorum, Role};
 pub use signature::{fingerprint, sign, verify, Signer};
+pub use write::{create, hash_id_value, revise, NewContract};
 
 /// Largest container read (the largest real contract seen is under 20 KiB).
 pub const MAX_CONTAINER: usize = 1 << 20;
@@ -44,6 +46,13 @@ pub(crate) fn bad(what: &str) -> Error {
     Error::Contract(format!("Universa contract: {what}"))
 }
 
+/// A typed dictionary's type: `__type`, or `__t` as universa-core writes it.
+pub(crate) fn type_of(v: &Value) -> Option<&str> {
+    v.get("__type")
+        .or_else(|| v.get("__t"))
+        .and_then(Value::as_str)
+}
+
 pub(crate) fn decode(bytes: &[u8]) -> Result<Value> {
     if bytes.len() > MAX_CONTAINER {
         return Err(bad("larger than any contract"));
@@ -55,9 +64,7 @@ impl Sealed {
     /// Reads a `TransactionPack` (taking its `contract`) or a bare sealed unicapsule.
     pub fn read(container: &[u8]) -> Result<Sealed> {
         let outer = decode(container)?;
-        if outer.get("__type").and_then(Value::as_str) == Some("TransactionPack")
-            || outer.get("__t").and_then(Value::as_str) == Some("TransactionPack")
-        {
+        if type_of(&outer) == Some("TransactionPack") {
             let contract = outer
                 .get("contract")
                 .and_then(Value::as_bytes)

@@ -53,7 +53,7 @@ fn non_empty_list(v: Option<&Value>) -> bool {
 impl Role {
     /// Reads a role dictionary; a malformed role reads as one never played.
     pub fn read(v: &Value) -> Role {
-        let kind = v.get("__type").and_then(Value::as_str).unwrap_or("");
+        let kind = super::type_of(v).unwrap_or("");
         match kind {
             "SimpleRole" => {
                 let mut keys = Vec::new();
