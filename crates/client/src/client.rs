@@ -149,7 +149,29 @@ impl Builder {
         self
     }
 
-    /// The client. Sends nothing yet; fails only on bad options (endpoint, trusted keys).
+    /// Parsec 1.2: trust the service through its service contract of this origin (the root's
+    /// HashId; default: the Base64 HashId in `PARSEC1_SERVICE_CONTRACT`).
+    pub fn service_contract(mut self, origin: Vec<u8>) -> Builder {
+        self.remote.contract_origin = Some(origin);
+        self
+    }
+
+    /// Parsec 1.2/1.3: the Universa nodes to ask (default: the file named by
+    /// `UNIVERSA_TOPOLOGY`, else the built-in mainnet list).
+    pub fn universa_topology(mut self, topology: crate::universa::Topology) -> Builder {
+        self.remote.topology = Some(topology);
+        self
+    }
+
+    /// Parsec 1.2/1.3: how the Universa network is asked (trust level, timeouts; default:
+    /// [`crate::universa::NetworkOptions::from_env`]).
+    pub fn universa_options(mut self, options: crate::universa::NetworkOptions) -> Builder {
+        self.remote.network = Some(options);
+        self
+    }
+
+    /// The client. Sends nothing yet (except for a UNS2 name endpoint, which is looked up on
+    /// the Universa network first); fails on bad options (endpoint, trusted keys).
     pub fn build(self) -> Result<Client, Error> {
         let endpoint = match self.endpoint {
             Some(e) => e,
@@ -162,6 +184,9 @@ impl Builder {
             }
             Endpoint::Parsec1(url) => {
                 Transport::Remote(Box::new(Remote::new(&url, self.remote, timeout)?))
+            }
+            Endpoint::Name(name) => {
+                Transport::Remote(Box::new(Remote::by_name(&name, self.remote, timeout)?))
             }
         };
         let auth = OnceLock::new();

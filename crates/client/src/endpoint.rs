@@ -18,6 +18,9 @@ pub enum Endpoint {
     Unix(PathBuf),
     /// A Parsec.1 session over HTTP (`http://host:port/path`) or HTTPS (`https://…`).
     Parsec1(String),
+    /// A Parsec.1 service found by its UNS2 name on the Universa network (Parsec 1.3,
+    /// `uns2:<name>`): its URLs and keys come from the name's contract.
+    Name(String),
 }
 
 impl Endpoint {
@@ -35,18 +38,35 @@ impl Endpoint {
         match std::env::var(ENDPOINT_VARIABLE) {
             Ok(text) => Endpoint::parse(&text)
                 .map_err(|e| Error::InvalidInput(format!("{ENDPOINT_VARIABLE}: {e}"))),
-            Err(std::env::VarError::NotPresent) => Ok(Endpoint::Unix(default_socket(
-                std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from),
-            ))),
+            Err(std::env::VarError::NotPresent) => {
+                // Parsec 1.3: a service name and no endpoint.
+                if let Some(name) = std::env::var(crate::universa::SERVICE_NAME_VARIABLE)
+                    .ok()
+                    .filter(|n| !n.is_empty())
+                {
+                    return Ok(Endpoint::Name(name));
+                }
+                Ok(Endpoint::Unix(default_socket(
+                    std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from),
+                )))
+            }
             Err(std::env::VarError::NotUnicode(_)) => Err(Error::InvalidInput(format!(
                 "{ENDPOINT_VARIABLE} is not valid UTF-8"
             ))),
         }
     }
 
-    /// Parses `unix:/path` (also `unix:///path`), `http://host:port/path` or
-    /// `https://host:port/path`.
+    /// Parses `unix:/path` (also `unix:///path`), `http://host:port/path`,
+    /// `https://host:port/path` or `uns2:<name>`.
     pub fn parse(text: &str) -> Result<Endpoint, Error> {
+        if let Some(name) = text.strip_prefix("uns2:") {
+            if name.is_empty() {
+                return Err(Error::InvalidInput(format!(
+                    "`{text}`: no name after uns2:"
+                )));
+            }
+            return Ok(Endpoint::Name(name.to_string()));
+        }
         if let Some(rest) = text.strip_prefix("unix:") {
             let path = rest.strip_prefix("//").unwrap_or(rest);
             if !path.starts_with('/') {
@@ -60,7 +80,7 @@ impl Endpoint {
             return Ok(Endpoint::Parsec1(text.to_string()));
         }
         Err(Error::InvalidInput(format!(
-            "`{text}` is not an endpoint: expected unix:/path or http://host:port/path"
+            "`{text}` is not an endpoint: expected unix:/path, http://host:port/path or uns2:<name>"
         )))
     }
 }
@@ -84,6 +104,7 @@ impl std::fmt::Display for Endpoint {
         match self {
             Endpoint::Unix(path) => write!(f, "unix:{}", path.display()),
             Endpoint::Parsec1(url) => f.write_str(url),
+            Endpoint::Name(name) => write!(f, "uns2:{name}"),
         }
     }
 }

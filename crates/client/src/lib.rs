@@ -41,6 +41,7 @@ pub mod keyfile;
 pub mod ops;
 pub mod parsec1;
 mod remote;
+pub mod universa;
 mod unix;
 
 pub use auth::{Auth, TokenSource};

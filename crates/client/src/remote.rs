@@ -1,5 +1,6 @@
-//! The client's calls over a Parsec.1 session (Parsec 1.1: the service is trusted by key
-//! addresses known in advance).
+//! The client's calls over a Parsec.1 session. The service is trusted by key addresses known
+//! in advance (1.1), by its service contract's origin (1.2), or found and trusted by its UNS2
+//! name (1.3).
 
 use std::os::unix::fs::DirBuilderExt;
 use std::path::PathBuf;
@@ -11,6 +12,10 @@ use parsec_wire::ProviderId;
 
 use crate::parsec1::{
     FileStorage, FixedServiceKeys, HttpTransport, MemoryStorage, Options, Session, Storage,
+};
+use crate::universa::{
+    ContractKeys, NameKeys, Network, NetworkOptions, Topology, Trust, TrustError,
+    SERVICE_CONTRACT_VARIABLE,
 };
 use crate::Error;
 
@@ -25,6 +30,9 @@ pub const TLS_CA_VARIABLE: &str = "PARSEC1_TLS_CA";
 #[derive(Clone, Debug, Default)]
 pub(crate) struct RemoteOptions {
     pub service_keys: Option<Vec<KeyAddress>>,
+    pub contract_origin: Option<Vec<u8>>,
+    pub topology: Option<Topology>,
+    pub network: Option<NetworkOptions>,
     pub session_file: Option<PathBuf>,
     pub in_memory: bool,
     pub tls_ca: Option<PathBuf>,
@@ -32,54 +40,169 @@ pub(crate) struct RemoteOptions {
 
 pub(crate) struct Remote {
     runtime: tokio::runtime::Runtime,
-    session: Session<Box<dyn Storage>, FixedServiceKeys>,
+    session: Session<Box<dyn Storage>, Trust>,
+}
+
+fn trust_error(e: TrustError) -> Error {
+    Error::Remote(crate::parsec1::Error::Trust(e))
+}
+
+impl RemoteOptions {
+    fn tls_ca(&self) -> Option<PathBuf> {
+        self.tls_ca.clone().or_else(|| {
+            std::env::var_os(TLS_CA_VARIABLE)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        })
+    }
+
+    fn transport(&self, url: &str, timeout: Option<Duration>) -> Result<HttpTransport, Error> {
+        let transport = HttpTransport::with_extra_ca(url, self.tls_ca().as_deref())
+            .map_err(crate::parsec1::Error::from)?;
+        Ok(match timeout {
+            Some(t) => transport.with_timeout(t),
+            None => transport,
+        })
+    }
+
+    /// The session file (`None`: in memory).
+    fn session_path(&self, endpoint: &str) -> Result<Option<PathBuf>, Error> {
+        if self.in_memory {
+            return Ok(None);
+        }
+        match &self.session_file {
+            Some(p) => Ok(Some(p.clone())),
+            None => default_session_file(endpoint).map(Some),
+        }
+    }
+
+    fn network(&self, runtime: &tokio::runtime::Runtime) -> Result<Network, Error> {
+        let topology = match &self.topology {
+            Some(t) => t.clone(),
+            None => Topology::from_env().map_err(trust_error)?,
+        };
+        let options = match &self.network {
+            Some(o) => o.clone(),
+            None => NetworkOptions::from_env().map_err(trust_error)?,
+        };
+        runtime
+            .block_on(Network::new(topology, options))
+            .map_err(trust_error)
+    }
+}
+
+fn storage(path: Option<&PathBuf>) -> Result<Box<dyn Storage>, Error> {
+    Ok(match path {
+        None => Box::new(MemoryStorage::new()),
+        Some(path) => {
+            Box::new(FileStorage::open(path).map_err(|e| {
+                Error::InvalidInput(format!("session file {}: {e}", path.display()))
+            })?)
+        }
+    })
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::InvalidInput(format!("cannot start the HTTP runtime: {e}")))
+}
+
+/// The origin in `PARSEC1_SERVICE_CONTRACT`, if set.
+fn contract_origin_from_env() -> Result<Option<Vec<u8>>, Error> {
+    let Some(text) = std::env::var(SERVICE_CONTRACT_VARIABLE)
+        .ok()
+        .filter(|t| !t.trim().is_empty())
+    else {
+        return Ok(None);
+    };
+    parsec1::hash_id::from_base64(text.trim())
+        .map(Some)
+        .ok_or_else(|| {
+            Error::InvalidInput(format!(
+                "{SERVICE_CONTRACT_VARIABLE}: `{text}` is not a HashId (128 Base64 characters)"
+            ))
+        })
 }
 
 impl Remote {
+    /// A service at `url`, trusted by its contract (1.2) when an origin is given, else by
+    /// key addresses (1.1).
     pub fn new(
         url: &str,
         options: RemoteOptions,
         timeout: Option<Duration>,
     ) -> Result<Remote, Error> {
-        let keys = match options.service_keys {
-            Some(keys) => keys,
-            None => service_keys_from_env()?,
+        let origin = match &options.contract_origin {
+            Some(o) => Some(o.clone()),
+            None if options.service_keys.is_some() => None,
+            None => contract_origin_from_env()?,
         };
-        if keys.is_empty() {
-            return Err(Error::InvalidInput(format!(
-                "no trusted service key for {url}: set {SERVICE_KEY_VARIABLE} to the service's \
-                 key address (its start-up log prints it)"
-            )));
-        }
-        let tls_ca = options.tls_ca.or_else(|| {
-            std::env::var_os(TLS_CA_VARIABLE)
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from)
-        });
-        let mut transport = HttpTransport::with_extra_ca(url, tls_ca.as_deref())
-            .map_err(crate::parsec1::Error::from)?;
-        if let Some(t) = timeout {
-            transport = transport.with_timeout(t);
-        }
-        let storage: Box<dyn Storage> = if options.in_memory {
-            Box::new(MemoryStorage::new())
-        } else {
-            let path = match options.session_file {
-                Some(p) => p,
-                None => default_session_file(url)?,
-            };
-            Box::new(FileStorage::open(&path).map_err(|e| {
-                Error::InvalidInput(format!("session file {}: {e}", path.display()))
-            })?)
+        let transport = options.transport(url, timeout)?;
+        let path = options.session_path(url)?;
+        let runtime = runtime()?;
+        let trust = match origin {
+            Some(origin) => {
+                let network = options.network(&runtime)?;
+                // The contract is asked for on a connection of its own.
+                let service = options.transport(url, timeout)?;
+                let cache = path.as_ref().map(|p| p.with_extension("contract"));
+                Trust::Contract(Box::new(ContractKeys::new(
+                    origin, service, network, false, cache,
+                )))
+            }
+            None => {
+                let keys = match options.service_keys.clone() {
+                    Some(keys) => keys,
+                    None => service_keys_from_env()?,
+                };
+                if keys.is_empty() {
+                    return Err(Error::InvalidInput(format!(
+                        "no trusted service key for {url}: set {SERVICE_KEY_VARIABLE} to the \
+                         service's key address (its start-up log prints it), or \
+                         {SERVICE_CONTRACT_VARIABLE} to its service contract's origin"
+                    )));
+                }
+                Trust::Keys(FixedServiceKeys(keys))
+            }
         };
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| Error::InvalidInput(format!("cannot start the HTTP runtime: {e}")))?;
         let session = Session::new(
             transport,
-            storage,
-            FixedServiceKeys(keys),
+            storage(path.as_ref())?,
+            trust,
+            Options::default(),
+        );
+        Ok(Remote { runtime, session })
+    }
+
+    /// The service of a UNS2 name (1.3): its contract is found and checked on the network
+    /// now, and its URLs are tried in order (the next when one cannot be reached).
+    pub fn by_name(
+        name: &str,
+        options: RemoteOptions,
+        timeout: Option<Duration>,
+    ) -> Result<Remote, Error> {
+        let runtime = runtime()?;
+        let network = options.network(&runtime)?;
+        let keys = NameKeys::new(name.to_string(), network, false);
+        let section = runtime.block_on(keys.prime()).map_err(trust_error)?;
+        let urls: Vec<&String> = section.http.iter().chain(&section.https).collect();
+        let Some((first, rest)) = urls.split_first() else {
+            return Err(trust_error(TrustError::BadContract(format!(
+                "the contract of `{name}` lists no URL"
+            ))));
+        };
+        let fallbacks = rest
+            .iter()
+            .map(|u| options.transport(u, timeout))
+            .collect::<Result<Vec<_>, _>>()?;
+        let transport = options.transport(first, timeout)?.with_fallbacks(fallbacks);
+        let path = options.session_path(&format!("uns2:{name}"))?;
+        let session = Session::new(
+            transport,
+            storage(path.as_ref())?,
+            Trust::Name(Box::new(keys)),
             Options::default(),
         );
         Ok(Remote { runtime, session })

@@ -7,6 +7,7 @@
 //! network.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -21,6 +22,9 @@ use tokio::sync::Mutex;
 /// Largest answer body read (the server's limit is below this).
 const MAX_ANSWER: usize = 1 << 20;
 const BOUNDARY: &str = "parsec-rs-4f1c2b7e9a";
+/// Time allowed for a TCP connection (within the request's own timeout): a URL that does not
+/// accept one by then is down, and the next one is tried.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Why a request did not get an answer.
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +58,10 @@ pub struct HttpTransport {
         rustls::pki_types::ServerName<'static>,
     )>,
     connection: Mutex<Option<SendRequest<Full<Bytes>>>>,
+    /// Other URLs of the same service, tried in order when this one cannot be reached.
+    fallbacks: Vec<HttpTransport>,
+    /// The URL that answered last (0: this one; i: `fallbacks[i - 1]`).
+    current: AtomicUsize,
 }
 
 impl std::fmt::Debug for HttpTransport {
@@ -116,24 +124,93 @@ impl HttpTransport {
             timeout: Duration::from_secs(30),
             tls,
             connection: Mutex::new(None),
+            fallbacks: Vec::new(),
+            current: AtomicUsize::new(0),
         })
     }
 
     /// Time allowed for one request, connecting included (default 30 s).
     pub fn with_timeout(mut self, timeout: Duration) -> HttpTransport {
         self.timeout = timeout;
+        for f in &mut self.fallbacks {
+            f.timeout = timeout;
+        }
+        self
+    }
+
+    /// Other URLs of the same service (Parsec 1.3 contracts list several): when the URL in
+    /// use cannot be reached (no connection, or no TLS handshake: nothing was sent), the next
+    /// is tried, and the one that answers is used from then on.
+    pub fn with_fallbacks(mut self, others: Vec<HttpTransport>) -> HttpTransport {
+        self.fallbacks = others
+            .into_iter()
+            .map(|f| f.with_timeout(self.timeout))
+            .collect();
         self
     }
 
     /// Sends one command block; returns the answer body.
     pub async fn send(&self, block: &[u8]) -> Result<Vec<u8>, TransportError> {
-        tokio::time::timeout(self.timeout, self.send_inner(block))
+        if self.fallbacks.is_empty() {
+            return self.post_file(None, "cmd", block).await;
+        }
+        let count = 1 + self.fallbacks.len();
+        let start = self.current.load(Ordering::Relaxed) % count;
+        let mut last = None;
+        for k in 0..count {
+            let i = (start + k) % count;
+            let transport = if i == 0 { self } else { &self.fallbacks[i - 1] };
+            match transport.post_file(None, "cmd", block).await {
+                Err(e @ (TransportError::Connect(..) | TransportError::Tls(_))) => last = Some(e),
+                answer => {
+                    self.current.store(i, Ordering::Relaxed);
+                    return answer;
+                }
+            }
+        }
+        Err(last.expect("at least one URL was tried"))
+    }
+
+    /// The `host:port` of the URL in use.
+    pub fn current_authority(&self) -> &str {
+        match self.current.load(Ordering::Relaxed) {
+            0 => &self.authority,
+            i => self
+                .fallbacks
+                .get(i - 1)
+                .map_or(&self.authority, |f| &f.authority),
+        }
+    }
+
+    /// Posts `block` as the multipart file field `field`, to the endpoint's path or, with
+    /// `suffix`, to the path with `/suffix` appended (a Universa node's `/connect`, …).
+    pub async fn post_file(
+        &self,
+        suffix: Option<&str>,
+        field: &str,
+        block: &[u8],
+    ) -> Result<Vec<u8>, TransportError> {
+        let path = match suffix {
+            Some(s) => format!("{}/{s}", self.path.trim_end_matches('/')),
+            None => self.path.clone(),
+        };
+        tokio::time::timeout(self.timeout, self.send_inner(&path, field, block))
             .await
             .map_err(|_| TransportError::Timeout(self.timeout))?
     }
 
-    async fn send_inner(&self, block: &[u8]) -> Result<Vec<u8>, TransportError> {
-        let body = multipart(block);
+    /// The `host:port` this transport reaches.
+    pub fn authority(&self) -> &str {
+        &self.authority
+    }
+
+    async fn send_inner(
+        &self,
+        path: &str,
+        field: &str,
+        block: &[u8],
+    ) -> Result<Vec<u8>, TransportError> {
+        let body = multipart(field, block);
         let mut connection = self.connection.lock().await;
         // A kept-alive connection the server closed fails at once: retry on a new one.
         for attempt in 0..2 {
@@ -143,7 +220,7 @@ impl HttpTransport {
             };
             let request = Request::builder()
                 .method(Method::POST)
-                .uri(&self.path)
+                .uri(path)
                 .header(header::HOST, &self.authority)
                 .header(
                     header::CONTENT_TYPE,
@@ -179,9 +256,18 @@ impl HttpTransport {
     }
 
     async fn connect(&self) -> Result<SendRequest<Full<Bytes>>, TransportError> {
-        let stream = TcpStream::connect(&self.authority)
-            .await
-            .map_err(|e| TransportError::Connect(self.authority.clone(), e))?;
+        let stream = tokio::time::timeout(
+            CONNECT_TIMEOUT.min(self.timeout),
+            TcpStream::connect(&self.authority),
+        )
+        .await
+        .map_err(|_| {
+            TransportError::Connect(
+                self.authority.clone(),
+                std::io::Error::new(std::io::ErrorKind::TimedOut, "no connection in time"),
+            )
+        })?
+        .map_err(|e| TransportError::Connect(self.authority.clone(), e))?;
         let _ = stream.set_nodelay(true);
         if let Some((connector, name)) = &self.tls {
             let tls = connector
@@ -244,15 +330,15 @@ fn tls_connector(extra_ca: Option<&Path>) -> Result<tokio_rustls::TlsConnector, 
     Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
 }
 
-/// The body uparsecjs sends: one file field `cmd` named `<time>.bin`.
-fn multipart(block: &[u8]) -> Bytes {
+/// The body uparsecjs sends: one file field (`cmd`) named `<time>.bin`.
+fn multipart(field: &str, block: &[u8]) -> Bytes {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     let mut body = Vec::with_capacity(block.len() + 256);
     body.extend_from_slice(
         format!(
-            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"cmd\"; filename=\"{now}.bin\"\r\n\
+            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{now}.bin\"\r\n\
              Content-Type: application/octet-stream\r\n\r\n"
         )
         .as_bytes(),

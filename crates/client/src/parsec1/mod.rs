@@ -88,6 +88,9 @@ pub enum Error {
     /// An operation's result that does not decode as its contract says.
     #[error("result: {0}")]
     Result(#[from] parsec_psa::DecodeError),
+    /// The service could not be trusted through the Universa network (Parsec 1.2/1.3).
+    #[error("not trusted: {0}")]
+    Trust(#[from] crate::universa::TrustError),
 }
 
 /// Options of a [`Session`].

@@ -1,0 +1,233 @@
+//! Asking many nodes, and deciding as Universa's own clients decide (issue 17):
+//!
+//! - with N nodes, a contract is approved when APPROVED answers reach max(1, ⌈N·trust⌉);
+//! - it is refused when negative answers (UNDEFINED, REVOKED, DECLINED, …) reach ⌊N·0.1⌋+1;
+//! - PENDING and LOCKED states are asked again (after a pause), until the deadline;
+//! - a node that fails, or answers `itemResult.errors`, is not counted either way; when too
+//!   few are left to reach the quorum, the check fails as "not enough nodes".
+//!
+//! All nodes are asked at once, each with its own timeout, under one overall deadline.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use parsec1::PrivateKey;
+use parsec_boss::Value;
+use tokio::task::JoinSet;
+
+use super::node::{Node, NodeError};
+use super::topology::Topology;
+use super::TrustError;
+
+/// The environment variable with the trust level (a number in (0, 1]; default 0.5).
+pub const TRUST_VARIABLE: &str = "UNIVERSA_TRUST_LEVEL";
+
+/// How the network is asked.
+#[derive(Clone, Debug)]
+pub struct NetworkOptions {
+    /// The share of the nodes whose APPROVED answer is needed, in (0, 1].
+    pub trust: f64,
+    /// Time allowed for one node request.
+    pub request_timeout: Duration,
+    /// Time allowed for a whole check.
+    pub deadline: Duration,
+    /// Pause before asking again a node that answered PENDING or LOCKED.
+    pub pending_pause: Duration,
+}
+
+impl Default for NetworkOptions {
+    fn default() -> NetworkOptions {
+        NetworkOptions {
+            trust: 0.5,
+            request_timeout: Duration::from_secs(5),
+            deadline: Duration::from_secs(30),
+            pending_pause: Duration::from_secs(1),
+        }
+    }
+}
+
+impl NetworkOptions {
+    /// The defaults, with the trust level of `UNIVERSA_TRUST_LEVEL` if set.
+    pub fn from_env() -> Result<NetworkOptions, TrustError> {
+        let mut options = NetworkOptions::default();
+        if let Some(text) = std::env::var(TRUST_VARIABLE).ok().filter(|t| !t.is_empty()) {
+            options.trust = text
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|t| *t > 0.0 && *t <= 1.0)
+                .ok_or_else(|| {
+                    TrustError::Topology(format!(
+                        "{TRUST_VARIABLE}=`{text}`: expected a number above 0, at most 1"
+                    ))
+                })?;
+        }
+        Ok(options)
+    }
+}
+
+/// The Universa network, as a topology's nodes.
+pub struct Network {
+    nodes: Vec<Arc<Node>>,
+    options: NetworkOptions,
+}
+
+/// What one node said of an item.
+enum Vote {
+    Approved,
+    Negative(String),
+    Failed(String),
+}
+
+impl Network {
+    /// A network of the topology's nodes. Makes the client key its nodes know us by (an RSA
+    /// key of this process, never stored).
+    pub async fn new(topology: Topology, options: NetworkOptions) -> Result<Network, TrustError> {
+        let key = tokio::task::spawn_blocking(|| PrivateKey::generate(2048))
+            .await
+            .map_err(|e| TrustError::Topology(e.to_string()))?
+            .map_err(|e| TrustError::Topology(format!("cannot make the client key: {e}")))?;
+        let key = Arc::new(key);
+        let nodes = topology
+            .nodes
+            .into_iter()
+            .map(|info| {
+                Node::new(info, key.clone(), options.request_timeout)
+                    .map(Arc::new)
+                    .map_err(|e| TrustError::Topology(e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Network { nodes, options })
+    }
+
+    /// The nodes' number.
+    pub fn size(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// APPROVED answers needed.
+    pub fn needed(&self) -> usize {
+        let n = self.nodes.len() as f64;
+        ((n * self.options.trust).ceil() as usize).max(1)
+    }
+
+    /// Negative answers that refuse.
+    pub fn refusing(&self) -> usize {
+        self.nodes.len() / 10 + 1
+    }
+
+    /// Checks that the item of HashId `id` is APPROVED by the quorum.
+    pub async fn check_approved(&self, id: &[u8]) -> Result<(), TrustError> {
+        let (needed, refusing) = (self.needed(), self.refusing());
+        let params = Value::dict([("itemId", parsec1::universa::hash_id_value(id))]);
+        let pause = self.options.pending_pause;
+        let mut asks = JoinSet::new();
+        for node in &self.nodes {
+            let (node, params) = (node.clone(), params.clone());
+            asks.spawn(async move { ask_state(&node, params, pause).await });
+        }
+        let (mut approved, mut negative, mut failed) = (0, Vec::new(), Vec::new());
+        let deadline = tokio::time::Instant::now() + self.options.deadline;
+        loop {
+            let joined = match tokio::time::timeout_at(deadline, asks.join_next()).await {
+                Ok(Some(joined)) => joined,
+                Ok(None) => break,
+                Err(_) => {
+                    return Err(TrustError::Timeout {
+                        approved,
+                        needed,
+                        after: self.options.deadline,
+                    })
+                }
+            };
+            match joined.unwrap_or_else(|e| Vote::Failed(e.to_string())) {
+                Vote::Approved => approved += 1,
+                Vote::Negative(state) => negative.push(state),
+                Vote::Failed(reason) => failed.push(reason),
+            }
+            if approved >= needed {
+                return Ok(());
+            }
+            if negative.len() >= refusing {
+                return Err(TrustError::refused(&negative));
+            }
+            let open = self.nodes.len() - approved - negative.len() - failed.len();
+            if approved + open < needed {
+                break;
+            }
+        }
+        Err(TrustError::NotEnoughNodes {
+            approved,
+            needed,
+            failed: failed.len(),
+            of: self.nodes.len(),
+            last: failed.last().cloned().unwrap_or_default(),
+        })
+    }
+
+    /// The name contracts the nodes hold for `name` (`queryNameContract {name, type: "UNS2"}`),
+    /// each packed as a node returned it, distinct ones only, and why nodes failed.
+    pub async fn name_contracts(&self, name: &str) -> (Vec<Vec<u8>>, Vec<NodeError>) {
+        let params = Value::dict([
+            ("name", Value::Text(name.to_string())),
+            ("type", Value::Text("UNS2".into())),
+        ]);
+        let mut asks = JoinSet::new();
+        for node in &self.nodes {
+            let (node, params) = (node.clone(), params.clone());
+            asks.spawn(async move { node.command("queryNameContract", params).await });
+        }
+        let (mut found, mut failed) = (Vec::<Vec<u8>>::new(), Vec::new());
+        let _ = tokio::time::timeout(self.options.deadline, async {
+            while let Some(joined) = asks.join_next().await {
+                match joined {
+                    Ok(Ok(answer)) => {
+                        if let Some(packed) = answer.get("packedContract").and_then(Value::as_bytes)
+                        {
+                            if !found.iter().any(|f| f == packed) {
+                                found.push(packed.to_vec());
+                            }
+                        }
+                    }
+                    Ok(Err(e)) => failed.push(e),
+                    Err(e) => failed.push(NodeError {
+                        node: "?".into(),
+                        reason: e.to_string(),
+                    }),
+                }
+            }
+        })
+        .await;
+        (found, failed)
+    }
+}
+
+/// Asks one node for an item's state, again while it is pending or locked.
+async fn ask_state(node: &Node, params: Value, pause: Duration) -> Vote {
+    loop {
+        let answer = match node.command("getState", params.clone()).await {
+            Ok(a) => a,
+            Err(e) => return Vote::Failed(e.to_string()),
+        };
+        let Some(item) = answer.get("itemResult") else {
+            return Vote::Failed(format!("{}: no itemResult", node.info.name));
+        };
+        if item
+            .get("errors")
+            .and_then(Value::as_list)
+            .is_some_and(|e| !e.is_empty())
+        {
+            return Vote::Failed(format!("{}: the query failed", node.info.name));
+        }
+        let Some(state) = item.get("state").and_then(Value::as_str) else {
+            return Vote::Failed(format!("{}: no state", node.info.name));
+        };
+        match state {
+            "APPROVED" => return Vote::Approved,
+            s if s.starts_with("PENDING") || s.starts_with("LOCKED") => {
+                tokio::time::sleep(pause).await;
+            }
+            s => return Vote::Negative(s.to_string()),
+        }
+    }
+}

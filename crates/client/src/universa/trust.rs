@@ -1,0 +1,267 @@
+//! The trust sources of Parsec 1.2 (a service contract's origin) and 1.3 (a UNS2 name), and
+//! the enum the client's sessions hold.
+
+use std::path::PathBuf;
+
+use parsec1::hash_id;
+use parsec1::message;
+use parsec1::universa::{self, Contract, Pack, ParsecSection, Sealed};
+use parsec1::KeyAddress;
+use parsec_boss::Value;
+use tokio::sync::Mutex;
+
+use super::network::Network;
+use super::TrustError;
+use crate::parsec1::{Error, FixedServiceKeys, HttpTransport, ServiceKeys};
+
+/// Largest contract accepted from a service or a node.
+const MAX_CONTRACT: usize = 256 << 10;
+
+/// The checks made here on a contract (the network's APPROVED is checked apart): it reads,
+/// every signature verifies, its signers play the roles that allow them, it belongs to
+/// `origin` (when given), and it has a readable `parsec` section.
+pub fn check_contract(
+    sealed: &Sealed,
+    origin: Option<&[u8]>,
+) -> Result<(Contract, ParsecSection), TrustError> {
+    let (contract, signers) =
+        universa::open(sealed).map_err(|e| TrustError::BadContract(e.to_string()))?;
+    if let Some(expected) = origin {
+        let got = contract.origin_of(sealed);
+        if got != expected {
+            return Err(TrustError::WrongOrigin {
+                expected: hash_id::to_base64(expected),
+                got: hash_id::to_base64(&got),
+            });
+        }
+    }
+    contract
+        .check_signers(&signers, None)
+        .map_err(|e| TrustError::BadContract(e.to_string()))?;
+    let section = contract
+        .parsec
+        .as_ref()
+        .ok_or_else(|| TrustError::BadContract("the contract has no parsec section".into()))?;
+    let section =
+        ParsecSection::read(section).map_err(|e| TrustError::BadContract(e.to_string()))?;
+    Ok((contract, section))
+}
+
+fn usable(section: &ParsecSection, test_mode: bool) -> Result<Vec<KeyAddress>, TrustError> {
+    let addresses = section.trusted_addresses(test_mode);
+    if addresses.is_empty() {
+        return Err(TrustError::NoUsableKey(if test_mode {
+            "(test or live)"
+        } else {
+            "non-test"
+        }));
+    }
+    Ok(addresses)
+}
+
+/// Parsec 1.2: the keys of the service contract whose origin the client trusts.
+pub struct ContractKeys {
+    origin: Vec<u8>,
+    service: HttpTransport,
+    network: Network,
+    test_mode: bool,
+    /// The last contract that passed every check, as the service sent it.
+    cached: Mutex<Option<Vec<u8>>>,
+    cache_file: Option<PathBuf>,
+}
+
+impl ContractKeys {
+    /// Trusts the contract of `origin` (its root's HashId), as the service at `service` serves
+    /// it and `network` approves it. `cache_file` keeps the last good contract between runs
+    /// (so the service need not send it again); the network is asked every time.
+    pub fn new(
+        origin: Vec<u8>,
+        service: HttpTransport,
+        network: Network,
+        test_mode: bool,
+        cache_file: Option<PathBuf>,
+    ) -> ContractKeys {
+        let cached = cache_file
+            .as_ref()
+            .and_then(|p| std::fs::read(p).ok())
+            .filter(|bytes| bytes.len() <= MAX_CONTRACT);
+        ContractKeys {
+            origin,
+            service,
+            network,
+            test_mode,
+            cached: Mutex::new(cached),
+            cache_file,
+        }
+    }
+
+    /// Gets the contract from the service (or hears that ours is current), checks it, and
+    /// returns its section.
+    pub async fn check(&self) -> Result<ParsecSection, TrustError> {
+        let mut cached = self.cached.lock().await;
+        let known = cached.as_deref().and_then(|c| Sealed::read(c).ok());
+        let mut args = Vec::new();
+        if let Some(known) = &known {
+            args.push(("knownHashId", Value::Bin(known.hash_id.clone())));
+        }
+        let call = message::encode_call("getServiceContract", Value::dict(args));
+        let answer = self
+            .service
+            .send(&call)
+            .await
+            .map_err(|e| TrustError::Service(e.to_string()))?;
+        let answer = message::decode_answer(&answer)
+            .map_err(|e| TrustError::Service(e.to_string()))?
+            .map_err(|e| TrustError::Service(format!("{}: {}", e.code, e.text)))?;
+        let (bytes, sealed) = match answer.get("serviceContract").and_then(Value::as_bytes) {
+            Some(bytes) if bytes.len() <= MAX_CONTRACT => {
+                let sealed =
+                    Sealed::read(bytes).map_err(|e| TrustError::BadContract(e.to_string()))?;
+                (bytes.to_vec(), sealed)
+            }
+            Some(bytes) => {
+                return Err(TrustError::Service(format!(
+                    "a contract of {} bytes, more than any service contract",
+                    bytes.len()
+                )))
+            }
+            None => match (cached.clone(), known) {
+                // `{}`: the copy we named is current. Checked again all the same.
+                (Some(bytes), Some(sealed)) => (bytes, sealed),
+                _ => return Err(TrustError::Service("the service sent no contract".into())),
+            },
+        };
+        let (_, section) = check_contract(&sealed, Some(&self.origin))?;
+        self.network.check_approved(&sealed.hash_id).await?;
+        if cached.as_deref() != Some(&bytes[..]) {
+            if let Some(path) = &self.cache_file {
+                // The cache only saves a transfer: failing to write it is not an error.
+                let tmp = path.with_extension("contract.tmp");
+                if std::fs::write(&tmp, &bytes).is_ok() {
+                    let _ = std::fs::rename(&tmp, path);
+                }
+            }
+            *cached = Some(bytes);
+        }
+        Ok(section)
+    }
+}
+
+impl ServiceKeys for ContractKeys {
+    async fn addresses(&self, _refresh: bool) -> Result<Vec<KeyAddress>, Error> {
+        // Asked once per new TSK, and again after `parsec_unknown_service_key`: both get the
+        // service's current contract and the network's word on it.
+        let section = self.check().await?;
+        Ok(usable(&section, self.test_mode)?)
+    }
+}
+
+/// Parsec 1.3: the keys and URLs of the UNS2 contract holding a name.
+pub struct NameKeys {
+    name: String,
+    network: Network,
+    test_mode: bool,
+    /// A section resolved before the session started (for its URLs), used by the first
+    /// request for keys instead of asking the network twice.
+    primed: Mutex<Option<ParsecSection>>,
+}
+
+impl NameKeys {
+    /// Trusts what the network's UNS2 contract for `name` says.
+    pub fn new(name: String, network: Network, test_mode: bool) -> NameKeys {
+        NameKeys {
+            name,
+            network,
+            test_mode,
+            primed: Mutex::new(None),
+        }
+    }
+
+    /// Resolves the name now and keeps the answer for the first [`ServiceKeys::addresses`].
+    pub async fn prime(&self) -> Result<ParsecSection, TrustError> {
+        let section = self.resolve().await?;
+        *self.primed.lock().await = Some(section.clone());
+        Ok(section)
+    }
+
+    /// Finds the name's contract on the nodes and checks it; the first candidate that passes
+    /// every check wins (a node that lies only delays the answer).
+    pub async fn resolve(&self) -> Result<ParsecSection, TrustError> {
+        let (candidates, failed) = self.network.name_contracts(&self.name).await;
+        if candidates.is_empty() {
+            if failed.len() == self.network.size() {
+                return Err(TrustError::NotEnoughNodes {
+                    approved: 0,
+                    needed: self.network.needed(),
+                    failed: failed.len(),
+                    of: self.network.size(),
+                    last: failed.last().map(|e| e.to_string()).unwrap_or_default(),
+                });
+            }
+            return Err(TrustError::UnknownName(self.name.clone()));
+        }
+        let mut last = TrustError::UnknownName(self.name.clone());
+        for candidate in candidates {
+            if candidate.len() > MAX_CONTRACT {
+                continue;
+            }
+            let checked = Pack::read(&candidate)
+                .map_err(|e| TrustError::BadContract(e.to_string()))
+                .and_then(|pack| {
+                    let (contract, section) = check_contract(&pack.contract, None)?;
+                    if contract.holds_name(&self.name) {
+                        Ok((pack.contract, section))
+                    } else {
+                        Err(TrustError::BadContract(format!(
+                            "the node's contract is not a UNS2 contract holding `{}`",
+                            self.name
+                        )))
+                    }
+                });
+            match checked {
+                Ok((sealed, section)) => match self.network.check_approved(&sealed.hash_id).await {
+                    Ok(()) => return Ok(section),
+                    Err(e) => last = e,
+                },
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
+    }
+
+    /// The keys this client may trust in `section`.
+    pub fn usable(&self, section: &ParsecSection) -> Result<Vec<KeyAddress>, TrustError> {
+        usable(section, self.test_mode)
+    }
+}
+
+impl ServiceKeys for NameKeys {
+    async fn addresses(&self, refresh: bool) -> Result<Vec<KeyAddress>, Error> {
+        let primed = self.primed.lock().await.take();
+        let section = match primed {
+            Some(section) if !refresh => section,
+            _ => self.resolve().await?,
+        };
+        Ok(usable(&section, self.test_mode)?)
+    }
+}
+
+/// Where a session's trusted service keys come from.
+pub enum Trust {
+    /// Parsec 1.1: addresses known in advance.
+    Keys(FixedServiceKeys),
+    /// Parsec 1.2: a service contract's origin.
+    Contract(Box<ContractKeys>),
+    /// Parsec 1.3: a UNS2 name.
+    Name(Box<NameKeys>),
+}
+
+impl ServiceKeys for Trust {
+    async fn addresses(&self, refresh: bool) -> Result<Vec<KeyAddress>, Error> {
+        match self {
+            Trust::Keys(k) => k.addresses(refresh).await,
+            Trust::Contract(k) => k.addresses(refresh).await,
+            Trust::Name(k) => k.addresses(refresh).await,
+        }
+    }
+}
