@@ -174,6 +174,7 @@ pub async fn run(config: Config, config_path: Option<PathBuf>) -> anyhow::Result
     tracing::info!("listening on {}", endpoint.display());
 
     let (stop_tx, stop_rx) = watch::channel(false);
+    let mut parsec1_server = None;
     let parsec1 = match (&config.parsec1, &store) {
         (Some(p1), Some(key_store)) => {
             let key_db = crate::store::store_paths(&config).map(|(db, _)| db);
@@ -188,10 +189,17 @@ pub async fn run(config: Config, config_path: Option<PathBuf>) -> anyhow::Result
                 "Parsec.1 on {url}, service key {}",
                 server.service_address()
             );
+            if let Some(contract) = server.service_contract() {
+                println!(
+                    "PARSEC1_SERVICE_CONTRACT={}",
+                    parsec1::hash_id::to_base64(&contract.origin)
+                );
+            }
             let p1 = p1.clone();
             let stop = stop_rx.clone();
+            let server = Arc::new(server);
+            parsec1_server = Some(server.clone());
             Some(tokio::spawn(async move {
-                let server = Arc::new(server);
                 if let Err(e) = crate::front::parsec1::serve(listener, server, &p1, stop).await {
                     tracing::error!("Parsec.1 front stopped: {e}");
                 }
@@ -211,7 +219,13 @@ pub async fn run(config: Config, config_path: Option<PathBuf>) -> anyhow::Result
                 tokio::select! {
                     _ = term.recv() => break,
                     _ = int.recv() => break,
-                    _ = hup.recv() => reload(&shared, config_path.as_deref(), &started, &store),
+                    _ = hup.recv() => reload(
+                        &shared,
+                        config_path.as_deref(),
+                        &started,
+                        &store,
+                        parsec1_server.as_deref(),
+                    ),
                 }
             }
             tracing::info!("stopping");
@@ -253,6 +267,7 @@ fn reload(
     path: Option<&Path>,
     started: &Config,
     store: &Option<Arc<dyn KeyStore>>,
+    parsec1: Option<&crate::front::parsec1::Parsec1Server>,
 ) {
     let Some(path) = path else {
         tracing::info!("SIGHUP: running with the embedded configuration, nothing to reload");
@@ -282,8 +297,19 @@ fn reload(
                     "a max_keys_per_application change takes effect only after a restart"
                 );
             }
-            if loaded.config.parsec1 != started.parsec1 {
+            // The service contract is read again on every SIGHUP; other [parsec1] keys need a
+            // restart.
+            let without_contract = |c: &Config| {
+                c.parsec1.clone().map(|mut p| {
+                    p.service_contract = None;
+                    p
+                })
+            };
+            if without_contract(&loaded.config) != without_contract(started) {
                 tracing::warn!("[parsec1] changes take effect only after a restart");
+            }
+            if let (Some(server), Some(p1)) = (parsec1, &loaded.config.parsec1) {
+                crate::front::parsec1::reload_contract(server, p1.service_contract.as_deref());
             }
             if store.is_none() && !loaded.config.providers.is_empty() {
                 anyhow::bail!(

@@ -12,18 +12,20 @@
 //!   the messages one TSK may carry (then the client transparently makes a new one).
 
 mod commands;
+mod contract;
 mod limiter;
 mod pending;
 pub mod sessions;
 
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use parsec_boss::{Limits, Time, Value};
 use zeroize::Zeroizing;
 
 pub use commands::{Caller, Commands};
+pub use contract::ServiceContract;
 pub use limiter::{client_of, RateLimiter};
 pub use pending::MAX_NONCES_PER_SESSION;
 pub use sessions::{MemorySessions, Session, SessionStore, StoreError};
@@ -32,8 +34,9 @@ use crate::message::{self, bin_arg, codes, str_arg, RemoteError};
 use crate::{eta, pow, Error, KeyAddress, PrivateKey, SignedRecord, SymmetricKey};
 use pending::{Full, NonceRefused, Pending, PendingTable, UsedNonces};
 
-/// The protocol versions served.
-pub const PARSEC_VERSIONS: &[&str] = &["1.1", "1.2"];
+/// The protocol versions a server can offer: 1.1 always; 1.2 with a service contract, 1.3
+/// when that contract is a UNS2 name contract (see [`ServiceContract::versions`]).
+pub const PARSEC_VERSIONS: &[&str] = &["1.1", "1.2", "1.3"];
 
 /// Most items decoded from an unauthenticated message (see [`Server::guest_limits`]).
 const GUEST_MAX_ELEMENTS: usize = 256;
@@ -150,7 +153,7 @@ pub struct Server<S> {
     pending: Mutex<PendingTable>,
     nonces: Mutex<UsedNonces>,
     live: Mutex<HashMap<String, Live>>,
-    contract_hash: Option<Vec<u8>>,
+    contract: RwLock<Option<Arc<ServiceContract>>>,
     offload: Option<Box<Offload>>,
 }
 
@@ -188,10 +191,10 @@ impl<S: SessionStore> Server<S> {
         let service_address = service_key.public_key().long_address()?;
         let limiter = RateLimiter::new(settings.guest_rate, settings.guest_burst);
         let registrations = RateLimiter::per_hour(settings.registrations_per_hour);
-        let contract_hash = settings
-            .service_contract
-            .as_deref()
-            .map(crate::hash_id::hash_id);
+        let contract = match &settings.service_contract {
+            Some(bytes) => Some(Arc::new(ServiceContract::read(bytes.clone())?)),
+            None => None,
+        };
         Ok(Server {
             settings,
             service_key,
@@ -203,7 +206,7 @@ impl<S: SessionStore> Server<S> {
             pending: Mutex::new(PendingTable::default()),
             nonces: Mutex::new(UsedNonces::default()),
             live: Mutex::new(HashMap::new()),
-            contract_hash,
+            contract: RwLock::new(contract),
             offload: None,
         })
     }
@@ -219,6 +222,20 @@ impl<S: SessionStore> Server<S> {
             Some(hook) => hook(work),
             None => work(),
         }
+    }
+
+    /// The service contract served, if any.
+    pub fn service_contract(&self) -> Option<Arc<ServiceContract>> {
+        self.contract
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Serves another service contract (or none) from now on: a revision that rotates keys or
+    /// URLs, without a restart. `info` and `getServiceContract` follow at once.
+    pub fn set_service_contract(&self, contract: Option<ServiceContract>) {
+        *self.contract.write().unwrap_or_else(|e| e.into_inner()) = contract.map(Arc::new);
     }
 
     /// The long address of the service key.
@@ -288,7 +305,7 @@ impl<S: SessionStore> Server<S> {
             "requestSCK" => self.request_sck(&args, info.peer, info.now),
             "registerSCK" => self.register_sck(&args, info),
             "createTSK" => self.create_tsk(&args, info.now),
-            "getServiceContract" => self.service_contract(&args),
+            "getServiceContract" => self.get_service_contract(&args),
             _ => Err(RemoteError::new(
                 codes::UNKNOWN_COMMAND,
                 format!("unknown command `{cmd}`"),
@@ -301,7 +318,7 @@ impl<S: SessionStore> Server<S> {
             (
                 "parsecVersions",
                 Value::List(
-                    PARSEC_VERSIONS
+                    ServiceContract::versions(self.service_contract().as_deref())
                         .iter()
                         .map(|v| Value::Text(v.to_string()))
                         .collect(),
@@ -564,8 +581,8 @@ impl<S: SessionStore> Server<S> {
         Ok(Value::dict([("signedEncryptedResult", Value::Bin(signed))]))
     }
 
-    fn service_contract(&self, args: &Value) -> Result<Value, RemoteError> {
-        let Some(contract) = &self.settings.service_contract else {
+    fn get_service_contract(&self, args: &Value) -> Result<Value, RemoteError> {
+        let Some(contract) = self.service_contract() else {
             return Err(RemoteError::new(
                 codes::UNKNOWN_COMMAND,
                 "this service has no service contract (Parsec 1.1 only)",
@@ -576,12 +593,12 @@ impl<S: SessionStore> Server<S> {
             .and_then(Value::as_str)
             .and_then(crate::hash_id::from_base64)
             .or_else(|| known.and_then(Value::as_bytes).map(<[u8]>::to_vec));
-        if known.is_some() && known == self.contract_hash {
+        if known.as_deref() == Some(&contract.hash_id[..]) {
             return Ok(Value::dict::<&str>([]));
         }
         Ok(Value::dict([(
             "serviceContract",
-            Value::Bin(contract.clone()),
+            Value::Bin(contract.bytes.clone()),
         )]))
     }
 

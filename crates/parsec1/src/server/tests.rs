@@ -560,9 +560,39 @@ fn oversized_and_malformed_requests_get_boss_errors() {
     assert_eq!(e.code, codes::MESSAGE_TOO_LARGE);
 }
 
+/// A sealed contract listing `service` (and, for UNS2, holding `name`).
+fn service_contract(service: &KeyAddress, uns2: Option<&str>) -> Vec<u8> {
+    let issuer = key(3);
+    let now = Time(T0);
+    let spec = crate::universa::NewContract {
+        parsec: crate::universa::ParsecSection {
+            service_name: "test service".into(),
+            short_service_name: None,
+            service_description: None,
+            service_key_addresses: vec![(service.clone(), false)],
+            http: vec!["http://127.0.0.1:1/api/p1".into()],
+            https: Vec::new(),
+        },
+        owner: issuer.public_key().long_address().unwrap(),
+        uns2_name: uns2.map(|n| (n.to_string(), None)),
+        created_at: now,
+        expires_at: now.plus_seconds(86400),
+    };
+    crate::universa::create(&spec, &issuer).unwrap()
+}
+
+fn versions(server: &Server<MemorySessions>) -> Vec<Value> {
+    let info =
+        message::decode_answer(&server.handle(&message::encode_call("info", Value::Null), at(T0)))
+            .unwrap()
+            .unwrap();
+    info.get("parsecVersions").unwrap().as_list().unwrap().to_vec()
+}
+
 #[test]
 fn info_and_service_contract() {
-    let contract = b"a sealed contract".to_vec();
+    let service = key(0).public_key().long_address().unwrap();
+    let contract = service_contract(&service, None);
     let server = server_with(Settings {
         service_contract: Some(contract.clone()),
         ..settings()
@@ -571,8 +601,8 @@ fn info_and_service_contract() {
         message::decode_answer(&server.handle(&message::encode_call("info", Value::Null), at(T0)))
             .unwrap()
             .unwrap();
-    let versions = info.get("parsecVersions").unwrap().as_list().unwrap();
-    assert!(versions.contains(&Value::Text("1.1".into())));
+    let text = |v: &[&str]| v.iter().map(|t| Value::Text(t.to_string())).collect::<Vec<_>>();
+    assert_eq!(versions(&server), text(&["1.1", "1.2"]));
     assert_eq!(
         info.get("localTime").and_then(Value::as_time),
         Some(Time(T0))
@@ -582,32 +612,61 @@ fn info_and_service_contract() {
         Some("parsec-rs")
     );
 
-    let get = |args: Value| {
+    let get = |server: &Server<MemorySessions>, args: Value| {
         message::decode_answer(
             &server.handle(&message::encode_call("getServiceContract", args), at(T0)),
         )
         .unwrap()
     };
-    let full = get(empty()).unwrap();
+    let full = get(&server, empty()).unwrap();
     assert_eq!(
         full.get("serviceContract").and_then(Value::as_bytes),
         Some(&contract[..])
     );
     let id = crate::hash_id::to_base64(&crate::hash_id::hash_id(&contract));
-    let same = get(Value::dict([("knownHashId", Value::Text(id))])).unwrap();
+    let same = get(&server, Value::dict([("knownHashId", Value::Text(id.clone()))])).unwrap();
     assert_eq!(same, empty());
     let stale = crate::hash_id::to_base64(&crate::hash_id::hash_id(b"older"));
-    let newer = get(Value::dict([("knownHashId", Value::Text(stale))])).unwrap();
+    let newer = get(&server, Value::dict([("knownHashId", Value::Text(stale))])).unwrap();
     assert!(newer.get("serviceContract").is_some());
 
+    // A UNS2 contract set at run time: 1.3 is offered, and the old HashId is stale.
+    let uns2 = service_contract(&service, Some("test-service"));
+    server.set_service_contract(Some(ServiceContract::read(uns2.clone()).unwrap()));
+    assert_eq!(versions(&server), text(&["1.1", "1.2", "1.3"]));
+    let newer = get(&server, Value::dict([("knownHashId", Value::Text(id))])).unwrap();
+    assert_eq!(
+        newer.get("serviceContract").and_then(Value::as_bytes),
+        Some(&uns2[..])
+    );
+    server.set_service_contract(None);
+    assert_eq!(versions(&server), text(&["1.1"]));
+
     let none = server_with(settings());
-    let e = message::decode_answer(&none.handle(
-        &message::encode_call("getServiceContract", Value::Null),
-        at(T0),
-    ))
-    .unwrap()
-    .unwrap_err();
+    assert_eq!(versions(&none), text(&["1.1"]));
+    let e = get(&none, Value::Null).unwrap_err();
     assert_eq!(e.code, codes::UNKNOWN_COMMAND);
+}
+
+#[test]
+fn a_bad_service_contract_is_refused_with_the_reason() {
+    let e = ServiceContract::read(b"a sealed contract".to_vec()).unwrap_err();
+    assert!(e.to_string().contains("Universa contract"), "{e}");
+    let mut contract = service_contract(&key(0).public_key().long_address().unwrap(), None);
+    let at = contract.len() - 20;
+    contract[at] ^= 1;
+    assert!(ServiceContract::read(contract.clone()).is_err());
+    let settings = Settings {
+        service_contract: Some(contract),
+        ..settings()
+    };
+    assert!(Server::new(settings, key(0), MemorySessions::new(), Commands::new()).is_err());
+    // Our own key listed, or not.
+    let other = key(1).public_key().long_address().unwrap();
+    let c = ServiceContract::read(service_contract(&other, None)).unwrap();
+    assert!(c.lists(&other));
+    assert!(!c.lists(&key(0).public_key().long_address().unwrap()));
+    assert!(c.role_problem.is_none());
 }
 
 #[test]

@@ -25,7 +25,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use parsec1::message::{self, codes};
-use parsec1::server::{Commands, RequestInfo, Server, SessionStore, Settings};
+use parsec1::server::{Commands, RequestInfo, Server, ServiceContract, SessionStore, Settings};
 use parsec1::RemoteError;
 use parsec_keystore::KeyStore;
 use tokio::net::TcpListener;
@@ -65,10 +65,9 @@ pub fn build(
     })?;
     tracing::info!("Parsec.1 sessions: {}", sessions_path.display());
     let service_contract = match &config.service_contract {
-        Some(path) => Some(
-            std::fs::read(path)
-                .with_context(|| format!("cannot read the service contract {}", path.display()))?,
-        ),
+        Some(path) => Some(std::fs::read(path).with_context(|| {
+            format!("cannot read the service contract {}", path.display())
+        })?),
         None => None,
     };
     let settings = Settings {
@@ -96,12 +95,65 @@ pub fn build(
         service_key,
         Box::new(sessions) as Box<dyn SessionStore>,
         commands,
-    )?;
+    )
+    .with_context(|| match &config.service_contract {
+        Some(path) => format!("the service contract {}", path.display()),
+        None => "the Parsec.1 server".into(),
+    })?;
+    if let Some(contract) = server.service_contract() {
+        report_contract(&contract, server.service_address());
+    }
     // Requests are answered on the runtime's threads; RSA signatures and key generation hand
     // the thread's other work to another thread first. (The service runs a multi-thread
     // runtime, which block_in_place needs.)
     server.set_offload(Box::new(|work| tokio::task::block_in_place(work)));
     Ok(server)
+}
+
+/// Logs what a service contract says, and warns when clients would not trust this service
+/// through it.
+pub fn report_contract(contract: &ServiceContract, own: &parsec1::KeyAddress) {
+    tracing::info!(
+        "Parsec.1 service contract: origin {}, revision {}, HashId {}{}",
+        parsec1::hash_id::to_base64(&contract.origin),
+        contract.revision,
+        parsec1::hash_id::to_base64(&contract.hash_id),
+        if contract.uns2 { " (UNS2: Parsec 1.3)" } else { "" }
+    );
+    if !contract.lists(own) {
+        tracing::warn!(
+            "the service key {own} is not among the service contract's non-test addresses: \
+             clients that trust the contract will refuse this service"
+        );
+    }
+    if let Some(problem) = &contract.role_problem {
+        tracing::warn!("clients will refuse the service contract: {problem}");
+    }
+}
+
+/// Reads the service contract file again (SIGHUP): a revision that rotates keys or URLs is
+/// served from now on. On an error the contract served so far is kept.
+pub fn reload_contract(server: &Parsec1Server, path: Option<&std::path::Path>) {
+    let Some(path) = path else {
+        if server.service_contract().is_some() {
+            server.set_service_contract(None);
+            tracing::info!("Parsec.1: no service contract any more (Parsec 1.1 only)");
+        }
+        return;
+    };
+    let read = std::fs::read(path)
+        .map_err(anyhow::Error::from)
+        .and_then(|bytes| ServiceContract::read(bytes).map_err(anyhow::Error::from));
+    match read {
+        Ok(contract) => {
+            report_contract(&contract, server.service_address());
+            server.set_service_contract(Some(contract));
+        }
+        Err(e) => tracing::error!(
+            "Parsec.1: the service contract {} cannot be used, keeping the one served: {e:#}",
+            path.display()
+        ),
+    }
 }
 
 struct Front {
