@@ -20,7 +20,7 @@ mod trust;
 pub use network::{Network, NetworkOptions, TRUST_VARIABLE};
 pub use node::{Node, NodeError};
 pub use topology::{NodeInfo, Topology, TOPOLOGY_VARIABLE};
-pub use trust::{check_contract, ContractKeys, NameKeys, Trust};
+pub use trust::{check_contract, ContractKeys, NameKeys, Trust, DEFAULT_RECHECK};
 
 use std::time::Duration;
 

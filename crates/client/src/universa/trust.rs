@@ -2,6 +2,7 @@
 //! the enum the client's sessions hold.
 
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use parsec1::hash_id;
 use parsec1::message;
@@ -59,14 +60,20 @@ fn usable(section: &ParsecSection, test_mode: bool) -> Result<Vec<KeyAddress>, T
     Ok(addresses)
 }
 
+/// How long a checked contract is trusted before the service and the network are asked
+/// again, by default (a `parsec_unknown_service_key` answer asks at once).
+pub const DEFAULT_RECHECK: Duration = Duration::from_secs(300);
+
 /// Parsec 1.2: the keys of the service contract whose origin the client trusts.
 pub struct ContractKeys {
     origin: Vec<u8>,
     service: HttpTransport,
     network: Network,
     test_mode: bool,
-    /// The last contract that passed every check, as the service sent it.
-    cached: Mutex<Option<Vec<u8>>>,
+    recheck: Duration,
+    /// The last contract that passed every check, as the service sent it, and when it passed
+    /// (`None`: read from the cache file, not checked yet in this process).
+    cached: Mutex<Option<(Vec<u8>, Option<Instant>)>>,
     cache_file: Option<PathBuf>,
 }
 
@@ -84,22 +91,47 @@ impl ContractKeys {
         let cached = cache_file
             .as_ref()
             .and_then(|p| std::fs::read(p).ok())
-            .filter(|bytes| bytes.len() <= MAX_CONTRACT);
+            .filter(|bytes| bytes.len() <= MAX_CONTRACT)
+            .map(|bytes| (bytes, None));
         ContractKeys {
             origin,
             service,
             network,
             test_mode,
+            recheck: DEFAULT_RECHECK,
             cached: Mutex::new(cached),
             cache_file,
         }
+    }
+
+    /// How long a checked contract is used before it is checked again (default
+    /// [`DEFAULT_RECHECK`]; zero: before every new TSK).
+    pub fn with_recheck(mut self, recheck: Duration) -> ContractKeys {
+        self.recheck = recheck;
+        self
+    }
+
+    /// The section of the last contract checked, if it was checked less than the recheck
+    /// interval ago.
+    async fn recent(&self) -> Option<ParsecSection> {
+        let cached = self.cached.lock().await;
+        let (bytes, Some(at)) = cached.as_ref()? else {
+            return None;
+        };
+        if at.elapsed() >= self.recheck {
+            return None;
+        }
+        let sealed = Sealed::read(bytes).ok()?;
+        check_contract(&sealed, Some(&self.origin))
+            .ok()
+            .map(|(_, s)| s)
     }
 
     /// Gets the contract from the service (or hears that ours is current), checks it, and
     /// returns its section.
     pub async fn check(&self) -> Result<ParsecSection, TrustError> {
         let mut cached = self.cached.lock().await;
-        let known = cached.as_deref().and_then(|c| Sealed::read(c).ok());
+        let known = cached.as_ref().and_then(|(c, _)| Sealed::read(c).ok());
         let mut args = Vec::new();
         if let Some(known) = &known {
             args.push(("knownHashId", Value::Bin(known.hash_id.clone())));
@@ -125,7 +157,7 @@ impl ContractKeys {
                     bytes.len()
                 )))
             }
-            None => match (cached.clone(), known) {
+            None => match (cached.as_ref().map(|(b, _)| b.clone()), known) {
                 // `{}`: the copy we named is current. Checked again all the same.
                 (Some(bytes), Some(sealed)) => (bytes, sealed),
                 _ => return Err(TrustError::Service("the service sent no contract".into())),
@@ -133,7 +165,7 @@ impl ContractKeys {
         };
         let (_, section) = check_contract(&sealed, Some(&self.origin))?;
         self.network.check_approved(&sealed.hash_id).await?;
-        if cached.as_deref() != Some(&bytes[..]) {
+        if cached.as_ref().map(|(b, _)| &b[..]) != Some(&bytes[..]) {
             if let Some(path) = &self.cache_file {
                 // The cache only saves a transfer: failing to write it is not an error.
                 let tmp = path.with_extension("contract.tmp");
@@ -141,17 +173,21 @@ impl ContractKeys {
                     let _ = std::fs::rename(&tmp, path);
                 }
             }
-            *cached = Some(bytes);
         }
+        *cached = Some((bytes, Some(Instant::now())));
         Ok(section)
     }
 }
 
 impl ServiceKeys for ContractKeys {
-    async fn addresses(&self, _refresh: bool) -> Result<Vec<KeyAddress>, Error> {
-        // Asked once per new TSK, and again after `parsec_unknown_service_key`: both get the
-        // service's current contract and the network's word on it.
-        let section = self.check().await?;
+    async fn addresses(&self, refresh: bool) -> Result<Vec<KeyAddress>, Error> {
+        // Asked once per new TSK: a contract checked recently serves; after
+        // `parsec_unknown_service_key` (refresh) the service and the network are asked again.
+        let recent = if refresh { None } else { self.recent().await };
+        let section = match recent {
+            Some(section) => section,
+            None => self.check().await?,
+        };
         Ok(usable(&section, self.test_mode)?)
     }
 }

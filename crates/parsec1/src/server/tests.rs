@@ -586,7 +586,11 @@ fn versions(server: &Server<MemorySessions>) -> Vec<Value> {
         message::decode_answer(&server.handle(&message::encode_call("info", Value::Null), at(T0)))
             .unwrap()
             .unwrap();
-    info.get("parsecVersions").unwrap().as_list().unwrap().to_vec()
+    info.get("parsecVersions")
+        .unwrap()
+        .as_list()
+        .unwrap()
+        .to_vec()
 }
 
 #[test]
@@ -601,7 +605,11 @@ fn info_and_service_contract() {
         message::decode_answer(&server.handle(&message::encode_call("info", Value::Null), at(T0)))
             .unwrap()
             .unwrap();
-    let text = |v: &[&str]| v.iter().map(|t| Value::Text(t.to_string())).collect::<Vec<_>>();
+    let text = |v: &[&str]| {
+        v.iter()
+            .map(|t| Value::Text(t.to_string()))
+            .collect::<Vec<_>>()
+    };
     assert_eq!(versions(&server), text(&["1.1", "1.2"]));
     assert_eq!(
         info.get("localTime").and_then(Value::as_time),
@@ -624,7 +632,11 @@ fn info_and_service_contract() {
         Some(&contract[..])
     );
     let id = crate::hash_id::to_base64(&crate::hash_id::hash_id(&contract));
-    let same = get(&server, Value::dict([("knownHashId", Value::Text(id.clone()))])).unwrap();
+    let same = get(
+        &server,
+        Value::dict([("knownHashId", Value::Text(id.clone()))]),
+    )
+    .unwrap();
     assert_eq!(same, empty());
     let stale = crate::hash_id::to_base64(&crate::hash_id::hash_id(b"older"));
     let newer = get(&server, Value::dict([("knownHashId", Value::Text(stale))])).unwrap();

@@ -134,14 +134,12 @@ async function network(topologyFile, hashId, name) {
   const named = await conn.command('queryNameContract', { name, type: 'UNS2' });
   let namedHashId = null;
   if (named.packedContract) namedHashId = (await (await load(named.packedContract)).hashId()).base64;
-  const state = await net.checkContract({ composite3: decode64(hashId) }, conn).catch(() => null);
   return {
     size: net.size(),
     sessionVersion: conn.version,
     approved: approval.isApproved,
     states: approval.states,
     namedHashId,
-    state: state && state.state,
   };
 }
 

@@ -15,6 +15,7 @@ use parsec_wire::{Response, ResponseHeader, HEADER_LEN};
 
 pub mod backends;
 pub mod p1;
+pub mod universa;
 pub mod upstream;
 
 pub const PARSEC: &str = env!("CARGO_BIN_EXE_parsec");

@@ -195,15 +195,18 @@ fn get_token(node: &NodeState, p: &Value) -> Result<Value, String> {
         return Err("server_nonce mismatch".into());
     }
     let sk = SymmetricKey::random().unwrap();
-    let token = parsec_boss::encode(&Value::dict([("sk", Value::Bin(sk.as_bytes().to_vec()))]))
-        .unwrap();
+    let token =
+        parsec_boss::encode(&Value::dict([("sk", Value::Bin(sk.as_bytes().to_vec()))])).unwrap();
     let encrypted = session
         .client_key
         .encrypt_oaep(&token)
         .map_err(|e| e.to_string())?;
     session.sk = Some(sk);
     let inner = parsec_boss::encode(&Value::dict([
-        ("client_nonce", Value::Bin(bin(&signed, "client_nonce")?.to_vec())),
+        (
+            "client_nonce",
+            Value::Bin(bin(&signed, "client_nonce")?.to_vec()),
+        ),
         ("encrypted_token", Value::Bin(encrypted)),
     ]))
     .unwrap();
@@ -251,7 +254,10 @@ fn run(node: &NodeState, name: &str, args: &Value) -> Result<Value, String> {
     match name {
         "hello" => Ok(Value::dict([
             ("status", Value::Text("OK".into())),
-            ("message", Value::Text(format!("node double {}", node.number))),
+            (
+                "message",
+                Value::Text(format!("node double {}", node.number)),
+            ),
         ])),
         "getState" => {
             let id = args

@@ -65,9 +65,10 @@ pub fn build(
     })?;
     tracing::info!("Parsec.1 sessions: {}", sessions_path.display());
     let service_contract = match &config.service_contract {
-        Some(path) => Some(std::fs::read(path).with_context(|| {
-            format!("cannot read the service contract {}", path.display())
-        })?),
+        Some(path) => Some(
+            std::fs::read(path)
+                .with_context(|| format!("cannot read the service contract {}", path.display()))?,
+        ),
         None => None,
     };
     let settings = Settings {
@@ -118,7 +119,11 @@ pub fn report_contract(contract: &ServiceContract, own: &parsec1::KeyAddress) {
         parsec1::hash_id::to_base64(&contract.origin),
         contract.revision,
         parsec1::hash_id::to_base64(&contract.hash_id),
-        if contract.uns2 { " (UNS2: Parsec 1.3)" } else { "" }
+        if contract.uns2 {
+            " (UNS2: Parsec 1.3)"
+        } else {
+            ""
+        }
     );
     if !contract.lists(own) {
         tracing::warn!(
