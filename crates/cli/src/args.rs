@@ -201,10 +201,111 @@ pub enum Command {
         #[arg(short = 'o', long = "oaep")]
         oaep: bool,
     },
+    /// Parsec.1 service contracts on the Universa network (Parsec 1.2 and 1.3): make, revise,
+    /// inspect and check them. Registering one on the network is done with Universa's own
+    /// tools (it costs U); see the README.
+    #[command(subcommand)]
+    Parsec1(Parsec1Command),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
+    },
+}
+
+/// What a service contract's parsec section says; unset fields of a revision keep the
+/// previous revision's.
+#[derive(Debug, Args, Default)]
+pub struct SectionArgs {
+    /// A service key address (Safe58, long) clients may trust; repeat for several. Default
+    /// for a new contract: the key of the service at PARSEC_SERVICE_ENDPOINT (from its info).
+    #[arg(long = "service-key", num_args = 1.., action = clap::ArgAction::Append)]
+    pub service_keys: Vec<String>,
+    /// A service key address trusted by test-mode clients only; repeat for several.
+    #[arg(long = "test-key", num_args = 1.., action = clap::ArgAction::Append)]
+    pub test_keys: Vec<String>,
+    /// An http:// URL of the service's Parsec.1 endpoint (IP hosts); repeat for several, in
+    /// the order clients try them. Default for a new contract: PARSEC_SERVICE_ENDPOINT.
+    #[arg(long = "url", num_args = 1.., action = clap::ArgAction::Append)]
+    pub urls: Vec<String>,
+    /// An https:// URL of the endpoint; repeat for several.
+    #[arg(long = "https-url", num_args = 1.., action = clap::ArgAction::Append)]
+    pub https_urls: Vec<String>,
+    /// The service's name (default for a new contract: the service's own, from its info).
+    #[arg(long = "service-name")]
+    pub service_name: Option<String>,
+    /// A short name.
+    #[arg(long = "short-name")]
+    pub short_name: Option<String>,
+    /// A description.
+    #[arg(long = "description")]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Parsec1Command {
+    /// Make an RSA key for an issuer or owner of contracts (a Universa `.unikey` file, mode
+    /// 0600); prints its long address.
+    CreateKey {
+        /// The key file to write (refused if it exists).
+        #[arg(long = "out")]
+        out: std::path::PathBuf,
+        /// RSA modulus size: 2048, 3072 or 4096.
+        #[arg(long = "bits", default_value_t = 4096)]
+        bits: usize,
+    },
+    /// Make a service contract (or, with --uns2-name, a UNS2 name contract) for a service,
+    /// signed by the issuer key: its owner may revise the parsec section later.
+    CreateContract {
+        /// The issuer's key (`.unikey`).
+        #[arg(long = "issuer-key")]
+        issuer_key: std::path::PathBuf,
+        /// The owner's long address (default: the issuer key's).
+        #[arg(long = "owner")]
+        owner: Option<String>,
+        /// Make a UNS2 name contract holding this name (Parsec 1.3).
+        #[arg(long = "uns2-name")]
+        uns2_name: Option<String>,
+        /// Days until the contract expires.
+        #[arg(long = "expires-days", default_value_t = 365)]
+        expires_days: u64,
+        #[command(flatten)]
+        section: SectionArgs,
+        /// The contract file to write (refused if it exists).
+        #[arg(long = "out")]
+        out: std::path::PathBuf,
+    },
+    /// Make the next revision of a contract (rotate keys or URLs), signed by its owner.
+    ReviseContract {
+        /// The current revision.
+        #[arg(long = "contract")]
+        contract: std::path::PathBuf,
+        /// The owner's key (`.unikey`).
+        #[arg(long = "owner-key")]
+        owner_key: std::path::PathBuf,
+        #[command(flatten)]
+        section: SectionArgs,
+        /// The revision file to write (refused if it exists).
+        #[arg(long = "out")]
+        out: std::path::PathBuf,
+    },
+    /// Show a contract file: HashId, origin, revision, signers, parsec section, UNS2 names.
+    Inspect {
+        /// A sealed contract or a TransactionPack.
+        file: std::path::PathBuf,
+    },
+    /// Check a contract file as clients do: signatures, roles, parsec section, and its state
+    /// on the Universa network (APPROVED by the quorum).
+    Check {
+        /// A sealed contract or a TransactionPack.
+        file: std::path::PathBuf,
+        /// The node list (default: UNIVERSA_TOPOLOGY, else the built-in mainnet list).
+        #[arg(long = "topology")]
+        topology: Option<std::path::PathBuf>,
+        /// The share of nodes whose APPROVED answer is needed (default: UNIVERSA_TRUST_LEVEL,
+        /// else 0.5).
+        #[arg(long = "trust")]
+        trust: Option<f64>,
     },
 }
 
@@ -218,6 +319,7 @@ impl Command {
                 | Command::ListProviders
                 | Command::ListAuthenticators
                 | Command::ListOpcodes { .. }
+                | Command::Parsec1(_)
                 | Command::Completions { .. }
         )
     }

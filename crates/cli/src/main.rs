@@ -2,11 +2,12 @@
 //! main branch since), on our client library, so locally over the Unix socket and remotely over
 //! Parsec.1 (`PARSEC_SERVICE_ENDPOINT=http://…`, trusting `PARSEC1_SERVICE_KEY`). Beyond
 //! upstream: `list-keys --pattern`, `import-key`, `create-certificate`, `verify`, `--json`,
-//! `completions`.
+//! `completions`, and `parsec1` (Universa service contracts: Parsec 1.2 and 1.3).
 
 mod args;
 mod keys;
 mod output;
+mod parsec1;
 mod x509;
 
 use std::process::ExitCode;
@@ -39,6 +40,15 @@ fn main() -> ExitCode {
     if let Command::Completions { shell } = &app.command {
         args::print_completions(*shell);
         return ExitCode::SUCCESS;
+    }
+    if let Command::Parsec1(command) = &app.command {
+        return match parsec1::run(command, app.json, &log) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                log.error(&format!("Subcommand failed: {e}"));
+                ExitCode::from(1)
+            }
+        };
     }
     let client = match make_client(&app) {
         Ok(c) => c,

@@ -410,3 +410,196 @@ fn universa_network_double_answers_universa_core() {
     let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(answer["approved"], false, "{answer}");
 }
+
+/// Our parsec-tool, with a private data directory and `env`.
+fn tool(data: &std::path::Path, env: &[(&str, &str)], args: &[&str]) -> std::process::Output {
+    let mut cmd = Command::new(common::upstream::our_parsec_tool());
+    cmd.args(args)
+        .env("XDG_DATA_HOME", data)
+        .env_remove("PARSEC_SERVICE_ENDPOINT")
+        .env_remove("PARSEC1_SERVICE_KEY")
+        .env_remove("PARSEC1_SERVICE_CONTRACT")
+        .env_remove("PARSEC1_SERVICE_NAME")
+        .env_remove("UNIVERSA_TOPOLOGY");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+fn field(out: &std::process::Output, name: &str) -> String {
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+        .unwrap_or_else(|| panic!("no {name} in:\n{text}"))
+        .to_string()
+}
+
+#[test]
+fn parsec_tool_makes_revises_inspects_and_checks_contracts_and_trusts_them() {
+    let net = UniversaNet::start(3);
+    let p1 = start("");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let path = |name: &str| d.join(name).to_str().unwrap().to_string();
+    let topology = net.topology_file.to_str().unwrap().to_string();
+    let ok = |out: std::process::Output| {
+        assert!(
+            out.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    };
+
+    // An issuer key, and a contract for the service at the endpoint (its key and URL from
+    // its info).
+    let out = ok(tool(
+        d,
+        &[],
+        &[
+            "parsec1",
+            "create-key",
+            "--bits",
+            "2048",
+            "--out",
+            &path("issuer.unikey"),
+        ],
+    ));
+    let issuer = field(&out, "address");
+    let out = tool(
+        d,
+        &[],
+        &["parsec1", "create-key", "--out", &path("issuer.unikey")],
+    );
+    assert!(
+        !out.status.success(),
+        "an existing key file is never overwritten"
+    );
+    let endpoint = [("PARSEC_SERVICE_ENDPOINT", p1.url.as_str())];
+    let out = ok(tool(
+        d,
+        &endpoint,
+        &[
+            "parsec1",
+            "create-contract",
+            "--issuer-key",
+            &path("issuer.unikey"),
+            "--out",
+            &path("rev1.unicon"),
+        ],
+    ));
+    let origin = field(&out, "origin");
+    let out = ok(tool(d, &[], &["parsec1", "inspect", &path("rev1.unicon")]));
+    assert_eq!(field(&out, "HashId"), origin);
+    assert_eq!(field(&out, "revision"), "1");
+    assert_eq!(field(&out, "service key"), p1.service_key.to_string());
+    assert_eq!(field(&out, "url"), p1.url);
+    assert_eq!(
+        field(&out, "signed by"),
+        format!("{issuer} (signature verified)")
+    );
+    assert!(field(&out, "roles").contains("play the roles"));
+
+    // Checked against the network: refused while unknown, accepted once approved.
+    let check = |file: &str| {
+        tool(
+            d,
+            &[],
+            &["parsec1", "check", &path(file), "--topology", &topology],
+        )
+    };
+    let out = check("rev1.unicon");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown to the network"));
+    let id = hash_id::from_base64(&origin).unwrap();
+    net.set_state(&id, "APPROVED");
+    assert_eq!(field(&ok(check("rev1.unicon")), "state"), "APPROVED");
+
+    // The daemon serves it; parsec-tool trusts the service through it (environment only).
+    std::fs::copy(path("rev1.unicon"), path("served.unicon")).unwrap();
+    let config = std::fs::read_to_string(&p1.daemon.config_path).unwrap();
+    p1.daemon.reload(&format!(
+        "{config}\nservice_contract = {:?}\n",
+        path("served.unicon")
+    ));
+    let trusted = [
+        ("PARSEC_SERVICE_ENDPOINT", p1.url.as_str()),
+        ("PARSEC1_SERVICE_CONTRACT", origin.as_str()),
+        ("UNIVERSA_TOPOLOGY", topology.as_str()),
+    ];
+    ok(tool(d, &trusted, &["create-ecc-key", "-k", "by-contract"]));
+    let out = ok(tool(d, &trusted, &["list-keys"]));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("* by-contract"));
+
+    // A revision with another URL, by the owner (the issuer here); a stranger cannot.
+    let out = ok(tool(
+        d,
+        &[],
+        &[
+            "parsec1",
+            "revise-contract",
+            "--contract",
+            &path("rev1.unicon"),
+            "--owner-key",
+            &path("issuer.unikey"),
+            "--url",
+            "http://192.0.2.9:8373/api/p1",
+            "--url",
+            &p1.url,
+            "--out",
+            &path("rev2.unicon"),
+        ],
+    ));
+    assert_eq!(field(&out, "origin"), origin);
+    assert_eq!(field(&out, "revision"), "2");
+    let out = ok(tool(d, &[], &["parsec1", "inspect", &path("rev2.unicon")]));
+    assert_eq!(field(&out, "url"), "http://192.0.2.9:8373/api/p1");
+    assert_eq!(
+        field(&out, "service key"),
+        p1.service_key.to_string(),
+        "kept"
+    );
+    ok(tool(
+        d,
+        &[],
+        &[
+            "parsec1",
+            "create-key",
+            "--bits",
+            "2048",
+            "--out",
+            &path("stranger.unikey"),
+        ],
+    ));
+    let out = tool(
+        d,
+        &[],
+        &[
+            "parsec1",
+            "revise-contract",
+            "--contract",
+            &path("rev1.unicon"),
+            "--owner-key",
+            &path("stranger.unikey"),
+            "--out",
+            &path("rev2b.unicon"),
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("owner"));
+
+    // Revoked on the network: parsec-tool refuses the service, and says why.
+    net.set_state(&id, "REVOKED");
+    std::fs::remove_dir_all(d.join("parsec-rs")).unwrap();
+    let out = tool(d, &trusted, &["list-keys"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("revoked"), "{stderr}");
+    // Garbage is refused with a reason.
+    std::fs::write(path("garbage.unicon"), b"not a contract").unwrap();
+    let out = tool(d, &[], &["parsec1", "inspect", &path("garbage.unicon")]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Universa contract"));
+}

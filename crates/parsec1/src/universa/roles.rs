@@ -15,6 +15,9 @@ use crate::keys::PublicKey;
 
 /// How deep links and lists may nest before a role counts as unplayable (cycles included).
 const MAX_DEPTH: usize = 8;
+/// How many roles one check may visit: links to lists of links multiply, so depth alone
+/// does not bound the work a hostile contract asks for.
+const MAX_VISITS: usize = 4096;
 
 /// A role, as read from a contract.
 #[derive(Clone, Debug, PartialEq)]
@@ -133,7 +136,8 @@ impl Role {
         signers: &[PublicKey],
         resolve: &dyn Fn(&str) -> Option<&'a Role>,
     ) -> bool {
-        self.played(signers, resolve, 0)
+        let visits = std::cell::Cell::new(0);
+        self.played(signers, resolve, 0, &visits)
     }
 
     fn played<'a>(
@@ -141,8 +145,10 @@ impl Role {
         signers: &[PublicKey],
         resolve: &dyn Fn(&str) -> Option<&'a Role>,
         depth: usize,
+        visits: &std::cell::Cell<usize>,
     ) -> bool {
-        if depth > MAX_DEPTH {
+        visits.set(visits.get() + 1);
+        if depth > MAX_DEPTH || visits.get() > MAX_VISITS {
             return false;
         }
         match self {
@@ -161,12 +167,12 @@ impl Role {
                         .all(|a| signers.iter().any(|k| a.matches(k)))
             }
             Role::Link(target) => {
-                resolve(target).is_some_and(|r| r.played(signers, resolve, depth + 1))
+                resolve(target).is_some_and(|r| r.played(signers, resolve, depth + 1, visits))
             }
             Role::List { roles, quorum } => {
                 let played = roles
                     .iter()
-                    .filter(|r| r.played(signers, resolve, depth + 1))
+                    .filter(|r| r.played(signers, resolve, depth + 1, visits))
                     .count();
                 match quorum {
                     Quorum::All => !roles.is_empty() && played == roles.len(),
@@ -176,5 +182,41 @@ impl Role {
             }
             Role::Other(_) => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn link(target: &str) -> Value {
+        Value::dict([
+            ("__type", Value::Text("RoleLink".into())),
+            ("target_name", Value::Text(target.into())),
+        ])
+    }
+
+    #[test]
+    fn cycles_and_fan_outs_end_unplayed() {
+        // a → a: a cycle.
+        let cycle = Role::read(&link("a"));
+        assert!(!cycle.played_by(&[], &|_| Some(&cycle)));
+        // A list of 64 links to itself, any mode: 64^8 paths without a budget.
+        let fan = Role::read(&Value::dict([
+            ("__type", Value::Text("ListRole".into())),
+            ("mode", Value::Text("ANY".into())),
+            ("roles", Value::List((0..64).map(|_| link("fan")).collect())),
+        ]));
+        let started = std::time::Instant::now();
+        assert!(!fan.played_by(&[], &|_| Some(&fan)));
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        // Unknown kinds and empty roles are never played.
+        assert!(!Role::read(&Value::dict([(
+            "__type",
+            Value::Text("QuorumVoteRole".into())
+        )]))
+        .played_by(&[], &|_| None));
+        let empty = Role::read(&Value::dict([("__type", Value::Text("SimpleRole".into()))]));
+        assert!(!empty.played_by(&[], &|_| None));
     }
 }
