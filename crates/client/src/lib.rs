@@ -27,6 +27,9 @@
 //!   file under the user's data directory. Administrators' operations fail before they are
 //!   sent. Over `https://` the server's certificate is checked against the system's roots and
 //!   the file named by `PARSEC1_TLS_CA`.
+//!   With `PARSEC1_SERVICE_CONTRACT=<origin>` the service is trusted through its Universa
+//!   service contract instead (Parsec 1.2), and `PARSEC1_SERVICE_NAME=<name>` (or the endpoint
+//!   `uns2:<name>`) finds it by its UNS2 name (1.3): see [`universa`].
 //! - [`parsec1`]: the Parsec.1 session itself, asynchronous, for any command.
 
 #![warn(missing_docs)]

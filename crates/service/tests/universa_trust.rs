@@ -328,6 +328,32 @@ fn a_uns2_name_finds_the_service_and_the_second_url_serves_when_the_first_is_dow
     assert!(e.to_string().contains("not a UNS2 contract holding"), "{e}");
 }
 
+/// npm universa-core (tests/node/universa_peer.cjs in the parsec1 crate): one command, its
+/// JSON answer.
+fn universa_core(args: &[&str]) -> serde_json::Value {
+    let modules = std::env::var("PARSEC_NODE_MODULES").expect(
+        "PARSEC_NODE_MODULES must name the node_modules of crates/parsec1/tests/node \
+         (universa-core compiled); ./test.sh installs it",
+    );
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../parsec1/tests/node/universa_peer.cjs"
+    );
+    let out = Command::new("node")
+        .arg("--no-experimental-fetch")
+        .arg(script)
+        .args(args)
+        .env("PARSEC_NODE_MODULES", modules)
+        .output()
+        .expect("node must be installed (./test.sh installs nodejs)");
+    assert!(
+        out.status.success(),
+        "universa-core {args:?}:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 #[test]
 fn universa_network_double_answers_universa_core() {
     let net = UniversaNet::start(3);
@@ -348,32 +374,13 @@ fn universa_network_double_answers_universa_core() {
     net.set_state(&sealed.hash_id, "APPROVED");
     net.set_name("double-check", &bytes);
 
-    let modules = std::env::var("PARSEC_NODE_MODULES").expect(
-        "PARSEC_NODE_MODULES must name the node_modules of crates/parsec1/tests/node \
-         (universa-core compiled); ./test.sh installs it",
-    );
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../parsec1/tests/node/universa_peer.cjs"
-    );
-    let out = Command::new("node")
-        .arg("--no-experimental-fetch")
-        .arg(script)
-        .args([
-            "network",
-            net.topology_file.to_str().unwrap(),
-            &hash_id::to_base64(&sealed.hash_id),
-            "double-check",
-        ])
-        .env("PARSEC_NODE_MODULES", modules)
-        .output()
-        .expect("node must be installed (./test.sh installs nodejs)");
-    assert!(
-        out.status.success(),
-        "universa-core against the double:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let network = [
+        "network",
+        net.topology_file.to_str().unwrap(),
+        &hash_id::to_base64(&sealed.hash_id),
+        "double-check",
+    ];
+    let answer = universa_core(&network);
     assert_eq!(answer["size"], 3, "{answer}");
     assert_eq!(answer["sessionVersion"], 3, "{answer}");
     assert_eq!(answer["approved"], true, "{answer}");
@@ -387,27 +394,7 @@ fn universa_network_double_answers_universa_core() {
 
     // And refused by universa-core when the nodes say so.
     net.set_state(&sealed.hash_id, "REVOKED");
-    let out = Command::new("node")
-        .arg("--no-experimental-fetch")
-        .arg(script)
-        .args([
-            "network",
-            net.topology_file.to_str().unwrap(),
-            &hash_id::to_base64(&sealed.hash_id),
-            "double-check",
-        ])
-        .env(
-            "PARSEC_NODE_MODULES",
-            std::env::var("PARSEC_NODE_MODULES").unwrap(),
-        )
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "universa-core against the double:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let answer = universa_core(&network);
     assert_eq!(answer["approved"], false, "{answer}");
 }
 
@@ -561,6 +548,21 @@ fn parsec_tool_makes_revises_inspects_and_checks_contracts_and_trusts_them() {
         p1.service_key.to_string(),
         "kept"
     );
+    // npm universa-core reads what the commands made: same HashIds, signatures verified.
+    for (file, revision) in [("rev1.unicon", 1), ("rev2.unicon", 2)] {
+        let theirs = universa_core(&["read", &path(file)]);
+        let ours = ok(tool(d, &[], &["parsec1", "inspect", &path(file)]));
+        assert_eq!(theirs["hashId"], field(&ours, "HashId"), "{file}");
+        assert_eq!(theirs["revision"], revision, "{file}");
+        let expected = if revision == 1 {
+            serde_json::Value::Null
+        } else {
+            origin.clone().into()
+        };
+        assert_eq!(theirs["origin"], expected, "{file}");
+        assert_eq!(theirs["signatures"][0]["valid"], true, "{file}: {theirs}");
+        assert_eq!(theirs["signatures"][0]["signer"], issuer, "{file}");
+    }
     ok(tool(
         d,
         &[],
