@@ -24,16 +24,36 @@ fn input(what: impl std::fmt::Display) -> Error {
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, Error> {
-    let size = std::fs::metadata(path)
-        .map_err(|e| input(format!("{}: {e}", path.display())))?
-        .len();
-    if size > MAX_FILE {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_FILE + 1).read_to_end(&mut bytes))
+        .map_err(|e| input(format!("{}: {e}", path.display())))?;
+    if bytes.len() as u64 > MAX_FILE {
         return Err(input(format!(
-            "{}: {size} bytes, too large",
+            "{}: too large for a contract or a key",
             path.display()
         )));
     }
-    std::fs::read(path).map_err(|e| input(format!("{}: {e}", path.display())))
+    Ok(bytes)
+}
+
+/// Whether the key in this endpoint's `info` answer can be believed: the answer came over
+/// TLS, or from this machine. Over plain HTTP from elsewhere anyone on the path could answer.
+fn believable(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("http://") else {
+        return url.starts_with("https://");
+    };
+    let authority = rest.split('/').next().unwrap_or("");
+    let host = match authority.rsplit_once(':') {
+        Some((host, port)) if port.parse::<u16>().is_ok() => host,
+        _ => authority,
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Writes a new file (never over an existing one) with `mode`.
@@ -196,6 +216,12 @@ pub fn run(command: &Parsec1Command, json: bool, log: &Log) -> Result<(), Error>
                 || args.service_name.is_none();
             let base = if needs_service {
                 let (url, key, name) = service_info()?;
+                if args.service_keys.is_empty() && !believable(&url) {
+                    return Err(input(format!(
+                        "give --service-key: the key {url} names in its info came over plain \
+                         HTTP from another machine, and anyone on the way could have answered"
+                    )));
+                }
                 ParsecSection {
                     service_name: name,
                     short_service_name: None,
@@ -234,13 +260,12 @@ pub fn run(command: &Parsec1Command, json: bool, log: &Log) -> Result<(), Error>
             write_new(out, &bytes, 0o644)?;
             let sealed = Sealed::read(&bytes).map_err(|e| input(e.to_string()))?;
             log.info(&format!("Contract written to {}", out.display()));
-            print_fields(
-                json,
-                vec![
-                    ("origin", hash_id::to_base64(&sealed.hash_id)),
-                    ("hash_id", hash_id::to_base64(&sealed.hash_id)),
-                ],
-            );
+            let mut fields = vec![
+                ("origin", hash_id::to_base64(&sealed.hash_id)),
+                ("hash_id", hash_id::to_base64(&sealed.hash_id)),
+            ];
+            fields.extend(section_fields(&spec.parsec));
+            print_fields(json, fields);
         }
         Parsec1Command::ReviseContract {
             contract,
@@ -249,28 +274,29 @@ pub fn run(command: &Parsec1Command, json: bool, log: &Log) -> Result<(), Error>
             out,
         } => {
             let pack = Pack::read(&read(contract)?).map_err(|e| input(e.to_string()))?;
-            let (current, _) =
-                check_contract(&pack.contract, None).map_err(|e| input(e.to_string()))?;
-            let base = ParsecSection::read(current.parsec.as_ref().expect("checked"))
-                .map_err(|e| input(e.to_string()))?;
+            let (current, _) = check_contract(&pack, None).map_err(|e| input(e.to_string()))?;
+            let base = current
+                .parsec
+                .as_ref()
+                .ok_or_else(|| input("the contract has no parsec section"))
+                .and_then(|p| ParsecSection::read(p).map_err(|e| input(e.to_string())))?;
             let owner = read_key(owner_key)?;
-            let bytes =
-                universa::revise(&pack.contract, &section(args, base)?, &owner, Time::now())
-                    .map_err(|e| input(e.to_string()))?;
+            let next = section(args, base)?;
+            let bytes = universa::revise(&pack.contract, &next, &owner, Time::now())
+                .map_err(|e| input(e.to_string()))?;
             write_new(out, &bytes, 0o644)?;
             let sealed = Sealed::read(&bytes).map_err(|e| input(e.to_string()))?;
             log.info(&format!("Revision written to {}", out.display()));
-            print_fields(
-                json,
-                vec![
-                    (
-                        "origin",
-                        hash_id::to_base64(&current.origin_of(&pack.contract)),
-                    ),
-                    ("hash_id", hash_id::to_base64(&sealed.hash_id)),
-                    ("revision", (current.revision + 1).to_string()),
-                ],
-            );
+            let mut fields = vec![
+                (
+                    "origin",
+                    hash_id::to_base64(&current.origin_of(&pack.contract)),
+                ),
+                ("hash_id", hash_id::to_base64(&sealed.hash_id)),
+                ("revision", current.revision.saturating_add(1).to_string()),
+            ];
+            fields.extend(section_fields(&next));
+            print_fields(json, fields);
         }
         Parsec1Command::Inspect { file } => inspect(&read(file)?, json)?,
         Parsec1Command::Check {
@@ -279,8 +305,7 @@ pub fn run(command: &Parsec1Command, json: bool, log: &Log) -> Result<(), Error>
             trust,
         } => {
             let pack = Pack::read(&read(file)?).map_err(|e| input(e.to_string()))?;
-            let (contract, _) =
-                check_contract(&pack.contract, None).map_err(|e| input(e.to_string()))?;
+            let (contract, _) = check_contract(&pack, None).map_err(|e| input(e.to_string()))?;
             let topology = match topology {
                 Some(path) => Topology::load(path),
                 None => Topology::from_env(),
@@ -316,9 +341,45 @@ pub fn run(command: &Parsec1Command, json: bool, log: &Log) -> Result<(), Error>
     Ok(())
 }
 
+/// What a section lists, for the operator to check before the contract is registered.
+fn section_fields(s: &ParsecSection) -> Vec<(&'static str, String)> {
+    let mut fields = Vec::new();
+    for (a, test) in &s.service_key_addresses {
+        fields.push((
+            if *test { "test key" } else { "service key" },
+            a.to_string(),
+        ));
+    }
+    for u in s.http.iter().chain(&s.https) {
+        fields.push(("url", u.clone()));
+    }
+    fields
+}
+
+/// Prints `name: value` lines, or one JSON object (a name given several times becomes a list).
 fn print_fields(json: bool, fields: Vec<(&'static str, String)>) {
     if json {
-        Json::Object(fields.into_iter().map(|(k, v)| (k, Json::Str(v))).collect()).print();
+        let mut object: Vec<(&'static str, Vec<String>)> = Vec::new();
+        for (k, v) in fields {
+            match object.iter_mut().find(|(name, _)| *name == k) {
+                Some((_, values)) => values.push(v),
+                None => object.push((k, vec![v])),
+            }
+        }
+        Json::Object(
+            object
+                .into_iter()
+                .map(|(k, mut v)| {
+                    let value = if v.len() == 1 {
+                        Json::Str(v.remove(0))
+                    } else {
+                        Json::List(v.into_iter().map(Json::Str).collect())
+                    };
+                    (k, value)
+                })
+                .collect(),
+        )
+        .print();
     } else {
         for (k, v) in fields {
             println!("{k}: {v}");
@@ -336,9 +397,15 @@ fn inspect(bytes: &[u8], json: bool) -> Result<(), Error> {
         .and_then(|p| pack.find(p))
         .and_then(|p| universa::open(p).ok())
         .map(|(c, _)| c);
-    let roles = match contract.check_signers(&signers, previous.as_ref()) {
-        Ok(()) => "the signers play the roles that allow them".to_string(),
-        Err(e) => e.to_string(),
+    let roles = if contract.origin.is_some() && previous.is_none() {
+        "not checked here: the file does not carry the previous revision (the network checks \
+         them when it registers the revision)"
+            .to_string()
+    } else {
+        match contract.check_signers(&signers, previous.as_ref()) {
+            Ok(()) => "the signers play the roles that allow them".to_string(),
+            Err(e) => e.to_string(),
+        }
     };
     let signer_list: Vec<String> = signers
         .iter()
@@ -413,4 +480,28 @@ fn inspect(bytes: &[u8], json: bool) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_local_or_tls_info_answers_name_the_service_key() {
+        for url in [
+            "http://127.0.0.1:8373/api/p1",
+            "http://localhost:1/api/p1",
+            "http://[::1]:8373/api/p1",
+            "https://service.example/api/p1",
+        ] {
+            assert!(believable(url), "{url}");
+        }
+        for url in [
+            "http://192.0.2.7:8373/api/p1",
+            "http://service.example/api/p1",
+            "http://127.0.0.1.example:80/",
+        ] {
+            assert!(!believable(url), "{url}");
+        }
+    }
 }

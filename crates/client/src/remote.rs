@@ -140,7 +140,14 @@ impl Remote {
             None => contract_origin_from_env()?,
         };
         let transport = options.transport(url, timeout)?;
-        let path = options.session_path(url)?;
+        // A session made under one trust anchor is never resumed under another.
+        let path = match &origin {
+            Some(o) => options.session_path(&format!(
+                "{url} contract:{}",
+                parsec1::hash_id::to_base64(o)
+            ))?,
+            None => options.session_path(url)?,
+        };
         let runtime = runtime()?;
         let trust = match origin {
             Some(origin) => {

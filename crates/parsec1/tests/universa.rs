@@ -264,7 +264,10 @@ fn contracts_we_make_open_and_their_revisions_chain() {
     assert_eq!(c2.origin.as_deref(), Some(&root.hash_id[..]));
     assert_eq!(c2.parent.as_deref(), Some(&root.hash_id[..]));
     c2.check_signers(&signers2, Some(&c)).unwrap();
-    c2.check_signers(&signers2, None).unwrap();
+    // Without the revision before it, a revision cannot be checked: its own roles are what it
+    // claims, not what allowed it.
+    let e = c2.check_signers(&signers2, None).unwrap_err();
+    assert!(e.to_string().contains("previous revision"), "{e}");
     assert_eq!(
         universa::ParsecSection::read(c2.parsec.as_ref().unwrap()).unwrap(),
         rotated
@@ -304,4 +307,97 @@ fn uns2_contracts_hold_their_name() {
     assert!(!c.holds_name("/example-service"));
     assert_eq!(c.names[0].description.as_deref(), Some("An example"));
     assert!(c.parsec.is_some());
+}
+
+/// A sealed capsule of `transaction` (a BOSS value) signed by `key`, with `signature`
+/// replacing the signature when given.
+fn seal(transaction: &parsec_boss::Value, key: &parsec1::PrivateKey) -> Vec<u8> {
+    use parsec_boss::Value;
+    let data = parsec_boss::encode(transaction).unwrap();
+    let signature = universa::sign(key, &data, parsec_boss::Time::now()).unwrap();
+    parsec_boss::encode(&Value::dict([
+        ("type", Value::Text("unicapsule".into())),
+        ("version", Value::Int(3)),
+        ("data", Value::Bin(data)),
+        ("signatures", Value::List(vec![Value::Bin(signature)])),
+    ]))
+    .unwrap()
+}
+
+#[test]
+fn contracts_that_say_two_things_or_too_much_are_refused() {
+    use parsec_boss::Value;
+    let key = parsec1::PrivateKey::generate(2048).unwrap();
+    let now = parsec_boss::Time::now();
+    let spec = universa::NewContract {
+        parsec: section(&[&key], "http://192.0.2.1:8373/api/p1"),
+        owner: key.public_key().long_address().unwrap(),
+        uns2_name: None,
+        created_at: now,
+        expires_at: now.plus_seconds(86400),
+    };
+    let good = Sealed::read(&universa::create(&spec, &key).unwrap()).unwrap();
+    let transaction = parsec_boss::decode(&good.data).unwrap();
+
+    // `state.origin` twice: Universa's readers keep the last, ours would see the first.
+    let mut twice = transaction.clone();
+    if let Value::Dict(pairs) = &mut twice {
+        let contract = &mut pairs
+            .iter_mut()
+            .find(|(k, _)| k.as_str() == Some("contract"))
+            .unwrap()
+            .1;
+        if let Value::Dict(pairs) = contract {
+            let state = &mut pairs
+                .iter_mut()
+                .find(|(k, _)| k.as_str() == Some("state"))
+                .unwrap()
+                .1;
+            if let Value::Dict(pairs) = state {
+                pairs.insert(
+                    0,
+                    (
+                        Value::Text("origin".into()),
+                        universa::hash_id_value(&parsec1::hash_id::hash_id(b"another chain")),
+                    ),
+                );
+            }
+        }
+    }
+    let sealed = Sealed::read(&seal(&twice, &key)).unwrap();
+    let e = universa::open(&sealed).unwrap_err();
+    assert!(e.to_string().contains("same key twice"), "{e}");
+    // The same contract without the duplicate opens.
+    universa::open(&Sealed::read(&seal(&transaction, &key)).unwrap()).unwrap();
+
+    // More signatures than any contract carries.
+    let data = parsec_boss::encode(&transaction).unwrap();
+    let one = universa::sign(&key, &data, now).unwrap();
+    let many = parsec_boss::encode(&Value::dict([
+        ("type", Value::Text("unicapsule".into())),
+        ("version", Value::Int(3)),
+        ("data", Value::Bin(data.clone())),
+        (
+            "signatures",
+            Value::List(vec![Value::Bin(one.clone()); universa::MAX_SIGNATURES + 1]),
+        ),
+    ]))
+    .unwrap();
+    let e = Sealed::read(&many).unwrap_err();
+    assert!(e.to_string().contains("more signatures"), "{e}");
+
+    // `sign` present but null, with a valid `sign2`: `sign` is required as bytes.
+    let sig = parsec_boss::decode(&one).unwrap();
+    let exts = sig.get("exts").unwrap().as_bytes().unwrap().to_vec();
+    let sign2 = key
+        .sign_pss_with(parsec1::PssHash::Sha3_256, &exts)
+        .unwrap();
+    let forged = parsec_boss::encode(&Value::dict([
+        ("exts", Value::Bin(exts)),
+        ("sign", Value::Null),
+        ("sign2", Value::Bin(sign2)),
+    ]))
+    .unwrap();
+    let e = universa::verify(&forged, &data, &[]).unwrap_err();
+    assert!(e.to_string().contains("without `sign`"), "{e}");
 }

@@ -633,28 +633,84 @@ fn sessions_and_the_service_key_survive_a_restart() {
     assert_ne!(resumed.storage().get(TSK), s.storage().get(TSK));
 }
 
+/// A service contract listing `key`, signed by a new issuer.
+fn contract_listing(key: &KeyAddress) -> Vec<u8> {
+    let issuer = PrivateKey::generate(2048).unwrap();
+    let now = parsec_boss::Time::now();
+    let spec = parsec1::universa::NewContract {
+        parsec: parsec1::universa::ParsecSection {
+            service_name: "test".into(),
+            short_service_name: None,
+            service_description: None,
+            service_key_addresses: vec![(key.clone(), false)],
+            http: vec!["http://127.0.0.1:1/api/p1".into()],
+            https: Vec::new(),
+        },
+        owner: issuer.public_key().long_address().unwrap(),
+        uns2_name: None,
+        created_at: now,
+        expires_at: now.plus_seconds(86400),
+    };
+    parsec1::universa::create(&spec, &issuer).unwrap()
+}
+
 #[test]
 fn service_contract_is_served_unless_the_client_has_it() {
     let dir = tempfile::tempdir().unwrap();
     let contract = dir.path().join("contract.unicon");
-    std::fs::write(&contract, b"sealed contract bytes").unwrap();
+    let stranger = PrivateKey::generate(2048)
+        .unwrap()
+        .public_key()
+        .long_address()
+        .unwrap();
+    let bytes = contract_listing(&stranger);
+    std::fs::write(&contract, &bytes).unwrap();
     let p1 = start(&format!(
         "service_contract = {:?}\n",
         contract.display().to_string()
     ));
+    // Its own key is not listed: it says so.
+    assert!(p1
+        .daemon
+        .stderr()
+        .contains("not among the service contract"));
     let rt = runtime();
     let s = session(&p1, MemoryStorage::new());
     let get = |args: Value| rt.block_on(s.guest("getServiceContract", args)).unwrap();
     let full = get(empty());
     assert_eq!(
         full.get("serviceContract").and_then(Value::as_bytes),
-        Some(&b"sealed contract bytes"[..])
+        Some(&bytes[..])
     );
-    let id = parsec1::hash_id::to_base64(&parsec1::hash_id::hash_id(b"sealed contract bytes"));
+    let sealed = parsec1::universa::Sealed::read(&bytes).unwrap();
+    let id = parsec1::hash_id::to_base64(&sealed.hash_id);
     assert_eq!(
         get(Value::dict([("knownHashId", Value::Text(id))])),
         empty()
     );
+    let info = rt.block_on(s.guest("info", empty())).unwrap();
+    let versions = info.get("parsecVersions").unwrap().as_list().unwrap();
+    assert_eq!(
+        versions,
+        [Value::Text("1.1".into()), Value::Text("1.2".into())]
+    );
+}
+
+#[test]
+fn a_service_contract_that_does_not_verify_stops_start_up_with_the_reason() {
+    let run = tempfile::tempdir().unwrap();
+    let contract = run.path().join("contract.unicon");
+    std::fs::write(&contract, b"sealed contract bytes").unwrap();
+    let socket = run.path().join("sock/parsec.sock");
+    let text = format!(
+        "{}\n[parsec1]\nlisten = \"127.0.0.1:0\"\nservice_key_bits = 2048\n\
+         service_contract = {:?}\n",
+        common::software_config(&socket, &run.path().join("state"), common::p1::ADMIN_DIRECT),
+        contract.display().to_string()
+    );
+    let stderr = common::Daemon::start_failure(run.path(), &text, &[]);
+    assert!(stderr.contains("contract.unicon"), "{stderr}");
+    assert!(stderr.contains("Universa contract"), "{stderr}");
 }
 
 #[test]

@@ -152,6 +152,21 @@ fn an_approved_contract_is_trusted_and_every_refusal_names_its_reason() {
     let info = setup.try_session(&rt, &origin).unwrap();
     assert_eq!(info.get("isTest"), Some(&Value::Bool(false)));
 
+    // Every check opens new node sessions: an answer recorded in one session cannot be
+    // replayed to a question of the next.
+    let keys = setup.keys(&rt, &origin);
+    let connects = || setup.net.nodes.iter().map(|n| n.connects()).sum::<usize>();
+    let before = connects();
+    rt.block_on(keys.check()).unwrap();
+    let once = connects() - before;
+    assert!(once >= 2, "a check asks at least the quorum: {once}");
+    rt.block_on(keys.check()).unwrap();
+    assert_eq!(
+        connects() - before,
+        2 * once,
+        "the second check made sessions of its own"
+    );
+
     // Revoked, declined, unknown to the network: refused, with the reason.
     for (state, reason) in [
         ("REVOKED", "revoked"),

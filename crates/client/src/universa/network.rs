@@ -6,7 +6,11 @@
 //! - a node that fails, or answers `itemResult.errors`, is not counted either way; when too
 //!   few are left to reach the quorum, the check fails as "not enough nodes".
 //!
-//! All nodes are asked at once, each with its own timeout, under one overall deadline.
+//! All nodes are asked at once, each with its own timeout, under one overall deadline. Every
+//! check opens new sessions with the nodes: a node's answers carry nothing that ties them to
+//! the question, so within a kept session an attacker on the path could replay an earlier
+//! APPROVED answer to a later question. A new session's key is bound to our nonce and signed
+//! by the node's key, so answers of another session do not decrypt.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,7 +20,7 @@ use parsec_boss::Value;
 use tokio::task::JoinSet;
 
 use super::node::{Node, NodeError};
-use super::topology::Topology;
+use super::topology::{NodeInfo, Topology};
 use super::TrustError;
 
 /// The environment variable with the trust level (a number in (0, 1]; default 0.5).
@@ -68,7 +72,8 @@ impl NetworkOptions {
 
 /// The Universa network, as a topology's nodes.
 pub struct Network {
-    nodes: Vec<Arc<Node>>,
+    nodes: Vec<NodeInfo>,
+    key: Arc<PrivateKey>,
     options: NetworkOptions,
 }
 
@@ -87,17 +92,33 @@ impl Network {
             .await
             .map_err(|e| TrustError::Topology(e.to_string()))?
             .map_err(|e| TrustError::Topology(format!("cannot make the client key: {e}")))?;
-        let key = Arc::new(key);
-        let nodes = topology
-            .nodes
-            .into_iter()
-            .map(|info| {
-                Node::new(info, key.clone(), options.request_timeout)
-                    .map(Arc::new)
-                    .map_err(|e| TrustError::Topology(e.to_string()))
+        // Every node must be reachable at a URL we can use.
+        for info in &topology.nodes {
+            let url = info.urls.first().map_or("", String::as_str);
+            crate::parsec1::HttpTransport::new(url)
+                .map_err(|e| TrustError::Topology(format!("node {}: {e}", info.number)))?;
+        }
+        Ok(Network {
+            nodes: topology.nodes,
+            key: Arc::new(key),
+            options,
+        })
+    }
+
+    /// New connections to every node, with sessions made on their first command.
+    fn connect(&self) -> Vec<Arc<Node>> {
+        self.nodes
+            .iter()
+            .filter_map(|info| {
+                Node::new(info.clone(), self.key.clone(), self.options.request_timeout).ok()
             })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Network { nodes, options })
+            .map(Arc::new)
+            .collect()
+    }
+
+    /// The time allowed for one check.
+    pub fn deadline(&self) -> Duration {
+        self.options.deadline
     }
 
     /// The nodes' number.
@@ -122,8 +143,8 @@ impl Network {
         let params = Value::dict([("itemId", parsec1::universa::hash_id_value(id))]);
         let pause = self.options.pending_pause;
         let mut asks = JoinSet::new();
-        for node in &self.nodes {
-            let (node, params) = (node.clone(), params.clone());
+        for node in self.connect() {
+            let params = params.clone();
             asks.spawn(async move { ask_state(&node, params, pause).await });
         }
         let (mut approved, mut negative, mut failed) = (0, Vec::new(), Vec::new());
@@ -173,8 +194,8 @@ impl Network {
             ("type", Value::Text("UNS2".into())),
         ]);
         let mut asks = JoinSet::new();
-        for node in &self.nodes {
-            let (node, params) = (node.clone(), params.clone());
+        for node in self.connect() {
+            let params = params.clone();
             asks.spawn(async move { node.command("queryNameContract", params).await });
         }
         let (mut found, mut failed) = (Vec::<Vec<u8>>::new(), Vec::new());

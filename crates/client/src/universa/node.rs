@@ -23,6 +23,8 @@ use crate::parsec1::HttpTransport;
 const CLIENT_VERSION: i128 = 3;
 /// Largest node answer decoded (a contract is under 64 KiB; a node limits its own).
 const MAX_ANSWER: usize = 1 << 20;
+/// Most items a node answer decodes to (a packed contract is one binary item).
+const MAX_ITEMS: usize = 4096;
 
 /// Why a node did not answer usefully. Never a verdict on a contract: the network decides by
 /// the answers of many nodes.
@@ -52,6 +54,7 @@ pub struct Node {
 fn decode(bytes: &[u8]) -> Result<Value, String> {
     let limits = Limits {
         max_size: MAX_ANSWER,
+        max_elements: MAX_ITEMS,
         ..Limits::default()
     };
     parsec_boss::decode_with(bytes, limits).map_err(|e| format!("an answer that is not BOSS: {e}"))

@@ -133,6 +133,17 @@ impl Topology {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        // One node listed twice would vote twice.
+        for (i, n) in nodes.iter().enumerate() {
+            for other in &nodes[..i] {
+                if other.key == n.key || other.urls.iter().any(|u| n.urls.contains(u)) {
+                    return Err(bad(format!(
+                        "nodes {} and {} share a key or a URL: one node would count twice",
+                        other.number, n.number
+                    )));
+                }
+            }
+        }
         Ok(Topology { nodes })
     }
 
@@ -187,6 +198,14 @@ mod tests {
             assert!(e.contains(reason), "{text}: {e}");
         }
         let key = BASE64.encode(Topology::mainnet().nodes[0].key.pack());
+        let twice = format!(
+            r#"{{"list": [{{"number": 1, "key": "{key}", "direct_urls": ["http://192.0.2.1:1"]}},
+                          {{"number": 2, "key": "{key}", "direct_urls": ["http://192.0.2.2:1"]}}]}}"#
+        );
+        assert!(Topology::parse(&twice)
+            .unwrap_err()
+            .to_string()
+            .contains("count twice"));
         let no_url = format!(r#"{{"list": [{{"number": 2, "key": "{key}"}}]}}"#);
         assert!(Topology::parse(&no_url)
             .unwrap_err()

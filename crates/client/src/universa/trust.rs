@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use parsec1::hash_id;
 use parsec1::message;
-use parsec1::universa::{self, Contract, Pack, ParsecSection, Sealed};
+use parsec1::universa::{self, Contract, Pack, ParsecSection};
 use parsec1::KeyAddress;
 use parsec_boss::Value;
 use tokio::sync::Mutex;
@@ -17,14 +17,54 @@ use crate::parsec1::{Error, FixedServiceKeys, HttpTransport, ServiceKeys};
 
 /// Largest contract accepted from a service or a node.
 const MAX_CONTRACT: usize = 256 << 10;
+/// Most distinct name contracts checked for one name.
+const MAX_CANDIDATES: usize = 4;
+
+/// The cached contract, if the file is there and not larger than a contract.
+fn read_cache(path: &std::path::Path) -> Option<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .ok()?
+        .take(MAX_CONTRACT as u64 + 1)
+        .read_to_end(&mut bytes)
+        .ok()?;
+    (bytes.len() <= MAX_CONTRACT).then_some(bytes)
+}
+
+/// Replaces the cache file through a new file of a name of its own (never an existing file
+/// or link), renamed over it.
+fn write_cache(path: &std::path::Path, bytes: &[u8]) {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut suffix = [0u8; 8];
+    if aws_lc_rs::rand::fill(&mut suffix).is_err() {
+        return;
+    }
+    let tag: String = suffix.iter().map(|b| format!("{b:02x}")).collect();
+    let tmp = path.with_extension(format!("contract.{tag}.tmp"));
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)
+        .and_then(|mut f| f.write_all(bytes));
+    if written.is_err() || std::fs::rename(&tmp, path).is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+}
 
 /// The checks made here on a contract (the network's APPROVED is checked apart): it reads,
-/// every signature verifies, its signers play the roles that allow them, it belongs to
-/// `origin` (when given), and it has a readable `parsec` section.
+/// every signature verifies, it belongs to `origin` (when given), it has a readable `parsec`
+/// section, and its signers play the roles that allow them: a root's issuer; for a revision,
+/// the owner or a permission's role of the revision before it when the pack carries it (when
+/// it does not, the network's approval stands for that check: it approves only what the
+/// previous revision allowed).
 pub fn check_contract(
-    sealed: &Sealed,
+    pack: &Pack,
     origin: Option<&[u8]>,
 ) -> Result<(Contract, ParsecSection), TrustError> {
+    let sealed = &pack.contract;
     let (contract, signers) =
         universa::open(sealed).map_err(|e| TrustError::BadContract(e.to_string()))?;
     if let Some(expected) = origin {
@@ -36,9 +76,19 @@ pub fn check_contract(
             });
         }
     }
-    contract
-        .check_signers(&signers, None)
-        .map_err(|e| TrustError::BadContract(e.to_string()))?;
+    let previous = match contract.parent.as_deref().and_then(|id| pack.find(id)) {
+        Some(p) => Some(
+            universa::open(p)
+                .map_err(|e| TrustError::BadContract(format!("the previous revision: {e}")))?
+                .0,
+        ),
+        None => None,
+    };
+    if contract.origin.is_none() || previous.is_some() {
+        contract
+            .check_signers(&signers, previous.as_ref())
+            .map_err(|e| TrustError::BadContract(e.to_string()))?;
+    }
     let section = contract
         .parsec
         .as_ref()
@@ -90,8 +140,7 @@ impl ContractKeys {
     ) -> ContractKeys {
         let cached = cache_file
             .as_ref()
-            .and_then(|p| std::fs::read(p).ok())
-            .filter(|bytes| bytes.len() <= MAX_CONTRACT)
+            .and_then(|p| read_cache(p))
             .map(|bytes| (bytes, None));
         ContractKeys {
             origin,
@@ -121,8 +170,8 @@ impl ContractKeys {
         if at.elapsed() >= self.recheck {
             return None;
         }
-        let sealed = Sealed::read(bytes).ok()?;
-        check_contract(&sealed, Some(&self.origin))
+        let pack = Pack::read(bytes).ok()?;
+        check_contract(&pack, Some(&self.origin))
             .ok()
             .map(|(_, s)| s)
     }
@@ -131,10 +180,10 @@ impl ContractKeys {
     /// returns its section.
     pub async fn check(&self) -> Result<ParsecSection, TrustError> {
         let mut cached = self.cached.lock().await;
-        let known = cached.as_ref().and_then(|(c, _)| Sealed::read(c).ok());
+        let known = cached.as_ref().and_then(|(c, _)| Pack::read(c).ok());
         let mut args = Vec::new();
         if let Some(known) = &known {
-            args.push(("knownHashId", Value::Bin(known.hash_id.clone())));
+            args.push(("knownHashId", Value::Bin(known.contract.hash_id.clone())));
         }
         let call = message::encode_call("getServiceContract", Value::dict(args));
         let answer = self
@@ -145,11 +194,10 @@ impl ContractKeys {
         let answer = message::decode_answer(&answer)
             .map_err(|e| TrustError::Service(e.to_string()))?
             .map_err(|e| TrustError::Service(format!("{}: {}", e.code, e.text)))?;
-        let (bytes, sealed) = match answer.get("serviceContract").and_then(Value::as_bytes) {
+        let (bytes, pack) = match answer.get("serviceContract").and_then(Value::as_bytes) {
             Some(bytes) if bytes.len() <= MAX_CONTRACT => {
-                let sealed =
-                    Sealed::read(bytes).map_err(|e| TrustError::BadContract(e.to_string()))?;
-                (bytes.to_vec(), sealed)
+                let pack = Pack::read(bytes).map_err(|e| TrustError::BadContract(e.to_string()))?;
+                (bytes.to_vec(), pack)
             }
             Some(bytes) => {
                 return Err(TrustError::Service(format!(
@@ -159,19 +207,16 @@ impl ContractKeys {
             }
             None => match (cached.as_ref().map(|(b, _)| b.clone()), known) {
                 // `{}`: the copy we named is current. Checked again all the same.
-                (Some(bytes), Some(sealed)) => (bytes, sealed),
+                (Some(bytes), Some(pack)) => (bytes, pack),
                 _ => return Err(TrustError::Service("the service sent no contract".into())),
             },
         };
-        let (_, section) = check_contract(&sealed, Some(&self.origin))?;
-        self.network.check_approved(&sealed.hash_id).await?;
+        let (_, section) = check_contract(&pack, Some(&self.origin))?;
+        self.network.check_approved(&pack.contract.hash_id).await?;
         if cached.as_ref().map(|(b, _)| &b[..]) != Some(&bytes[..]) {
             if let Some(path) = &self.cache_file {
                 // The cache only saves a transfer: failing to write it is not an error.
-                let tmp = path.with_extension("contract.tmp");
-                if std::fs::write(&tmp, &bytes).is_ok() {
-                    let _ = std::fs::rename(&tmp, path);
-                }
+                write_cache(path, &bytes);
             }
         }
         *cached = Some((bytes, Some(Instant::now())));
@@ -223,6 +268,18 @@ impl NameKeys {
     /// Finds the name's contract on the nodes and checks it; the first candidate that passes
     /// every check wins (a node that lies only delays the answer).
     pub async fn resolve(&self) -> Result<ParsecSection, TrustError> {
+        // The query and the checks of the candidates: twice one check's time in all.
+        let deadline = self.network.deadline() * 2;
+        tokio::time::timeout(deadline, self.resolve_now())
+            .await
+            .unwrap_or(Err(TrustError::Timeout {
+                approved: 0,
+                needed: self.network.needed(),
+                after: deadline,
+            }))
+    }
+
+    async fn resolve_now(&self) -> Result<ParsecSection, TrustError> {
         let (candidates, failed) = self.network.name_contracts(&self.name).await;
         if candidates.is_empty() {
             if failed.len() == self.network.size() {
@@ -237,14 +294,16 @@ impl NameKeys {
             return Err(TrustError::UnknownName(self.name.clone()));
         }
         let mut last = TrustError::UnknownName(self.name.clone());
-        for candidate in candidates {
+        // Nodes that lie can offer many contracts: the first few distinct ones are checked,
+        // each against the network.
+        for candidate in candidates.into_iter().take(MAX_CANDIDATES) {
             if candidate.len() > MAX_CONTRACT {
                 continue;
             }
             let checked = Pack::read(&candidate)
                 .map_err(|e| TrustError::BadContract(e.to_string()))
                 .and_then(|pack| {
-                    let (contract, section) = check_contract(&pack.contract, None)?;
+                    let (contract, section) = check_contract(&pack, None)?;
                     if contract.holds_name(&self.name) {
                         Ok((pack.contract, section))
                     } else {

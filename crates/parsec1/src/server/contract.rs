@@ -2,7 +2,7 @@
 
 use crate::address::KeyAddress;
 use crate::error::{Error, Result};
-use crate::universa::{self, ParsecSection, Sealed};
+use crate::universa::{self, Pack, ParsecSection};
 
 /// A service contract: the file's bytes (a TransactionPack or a bare sealed contract) and
 /// what they say.
@@ -20,6 +20,8 @@ pub struct ServiceContract {
     /// Its `parsec` section.
     pub section: ParsecSection,
     /// Why clients would refuse it beyond its signatures (its signers' roles), if they would.
+    /// A revision is checked only when the file carries the revision before it (a
+    /// TransactionPack); otherwise the network's approval stands for it.
     pub role_problem: Option<String>,
 }
 
@@ -27,20 +29,31 @@ impl ServiceContract {
     /// Reads and checks a contract: every signature verifies and it has a readable `parsec`
     /// section.
     pub fn read(bytes: Vec<u8>) -> Result<ServiceContract> {
-        let sealed = Sealed::read(&bytes)?;
-        let (contract, signers) = universa::open(&sealed)?;
+        let pack = Pack::read(&bytes)?;
+        let sealed = &pack.contract;
+        let (contract, signers) = universa::open(sealed)?;
         let section = contract
             .parsec
             .as_ref()
             .ok_or_else(|| Error::Contract("the contract has no parsec section".into()))?;
         let section = ParsecSection::read(section)?;
-        let role_problem = contract
-            .check_signers(&signers, None)
-            .err()
-            .map(|e| e.to_string());
+        let previous = contract
+            .parent
+            .as_deref()
+            .and_then(|id| pack.find(id))
+            .map(|p| universa::open(p).map(|(c, _)| c))
+            .transpose()?;
+        let role_problem = if contract.origin.is_none() || previous.is_some() {
+            contract
+                .check_signers(&signers, previous.as_ref())
+                .err()
+                .map(|e| e.to_string())
+        } else {
+            None
+        };
         Ok(ServiceContract {
             hash_id: sealed.hash_id.clone(),
-            origin: contract.origin_of(&sealed),
+            origin: contract.origin_of(sealed),
             revision: contract.revision,
             uns2: contract.is_uns2(),
             section,

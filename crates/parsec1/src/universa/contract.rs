@@ -11,6 +11,9 @@ use crate::error::Result;
 use crate::hash_id;
 use crate::keys::PublicKey;
 
+/// Most role keys, roles and permissions one contract may hold (real ones hold a handful).
+pub const MAX_PARTS: usize = 64;
+
 /// A permission of `definition.permissions`: what it allows (its `__type`), to whom, and for a
 /// `ModifyDataPermission` which fields of `state.data`.
 #[derive(Clone, Debug, PartialEq)]
@@ -70,8 +73,9 @@ fn hash_id_of(v: Option<&Value>) -> Result<Option<Vec<u8>>> {
     }
 }
 
-/// Every `{__type: "RSAPublicKey", packed}` under `v` (depth-limited by the decoder already).
-fn collect_keys(v: &Value, out: &mut Vec<PublicKey>) {
+/// Every `{__type: "RSAPublicKey", packed}` under `v` (depth-limited by the decoder already),
+/// at most [`MAX_PARTS`] distinct ones.
+fn collect_keys(v: &Value, out: &mut Vec<PublicKey>) -> Result<()> {
     match v {
         Value::Dict(pairs) => {
             if type_of(v) == Some("RSAPublicKey") {
@@ -81,17 +85,21 @@ fn collect_keys(v: &Value, out: &mut Vec<PublicKey>) {
                     .and_then(|p| PublicKey::unpack(p).ok())
                 {
                     if !out.contains(&key) {
+                        if out.len() == MAX_PARTS {
+                            return Err(bad("more role keys than any contract holds"));
+                        }
                         out.push(key);
                     }
                 }
-                return;
+                return Ok(());
             }
             for (_, item) in pairs {
-                collect_keys(item, out);
+                collect_keys(item, out)?;
             }
+            Ok(())
         }
-        Value::List(items) => items.iter().for_each(|i| collect_keys(i, out)),
-        _ => {}
+        Value::List(items) => items.iter().try_for_each(|i| collect_keys(i, out)),
+        _ => Ok(()),
     }
 }
 
@@ -143,7 +151,7 @@ impl Contract {
             .and_then(Value::as_int)
             .ok_or_else(|| bad("`state.revision` is not a number"))?;
         let mut keys = Vec::new();
-        collect_keys(contract, &mut keys);
+        collect_keys(contract, &mut keys)?;
 
         let mut roles = Vec::new();
         for (name, v) in [
@@ -164,10 +172,17 @@ impl Contract {
                 }
             }
         }
+        if roles.len() > MAX_PARTS {
+            return Err(bad("more roles than any contract holds"));
+        }
         let permissions = definition
             .get("permissions")
             .and_then(Value::as_dict)
-            .unwrap_or_default()
+            .unwrap_or_default();
+        if permissions.len() > MAX_PARTS {
+            return Err(bad("more permissions than any contract holds"));
+        }
+        let permissions = permissions
             .iter()
             .map(|(_, p)| Permission {
                 kind: type_of(p).unwrap_or("").to_string(),
@@ -199,8 +214,11 @@ impl Contract {
                     .flatten()
                     .unwrap_or_default()
                     .iter()
-                    .find_map(|e| e.get("data").and_then(|d| d.get("parsec")))
-                    .filter(|p| !p.is_null())
+                    .find_map(|e| {
+                        e.get("data")
+                            .and_then(|d| d.get("parsec"))
+                            .filter(|p| !p.is_null())
+                    })
             })
             .cloned();
         Ok(Contract {
@@ -252,9 +270,11 @@ impl Contract {
     }
 
     /// Checks that the signers could make this contract: a root must be signed by its issuer;
-    /// a revision by its previous revision's owner or by the role of one of its permissions.
-    /// Without the previous revision (`previous` = `None`) the roles of this one are used,
-    /// which refuses a revision that changed its owner.
+    /// a revision by the owner of the revision before it (`previous`) or by the role of one of
+    /// that revision's permissions. A revision cannot be checked without its previous
+    /// revision (its own roles are what it claims, not what allowed it): that is an error
+    /// here, and callers without the previous revision rely on the network, which approves
+    /// only revisions its rules allow.
     pub fn check_signers(&self, signers: &[Signer], previous: Option<&Contract>) -> Result<()> {
         let keys: Vec<PublicKey> = signers.iter().map(|s| s.key.clone()).collect();
         if self.origin.is_none() {
@@ -267,7 +287,9 @@ impl Contract {
                 Err(bad("a root contract not signed by its issuer"))
             };
         }
-        let rules = previous.unwrap_or(self);
+        let rules = previous.ok_or_else(|| {
+            bad("the previous revision is needed to check who may sign a revision")
+        })?;
         let owner = rules
             .role("owner")
             .is_some_and(|r| rules.played_by(r, &keys));
@@ -343,10 +365,11 @@ impl ParsecSection {
                     .and_then(Value::as_str)
                     .ok_or_else(|| bad("a service key address without `address`"))?;
                 let address = KeyAddress::parse(address)?;
-                let is_test = entry
-                    .get("isTest")
-                    .and_then(Value::as_bool)
-                    .unwrap_or(false);
+                let is_test = match entry.get("isTest") {
+                    None | Some(Value::Null) => false,
+                    Some(Value::Bool(b)) => *b,
+                    Some(_) => return Err(bad("a service key's isTest is not true or false")),
+                };
                 Ok((address, is_test))
             })
             .collect::<Result<Vec<_>>>()?;
@@ -420,6 +443,19 @@ mod tests {
             ),
         ]);
         assert!(ParsecSection::read(&bad_address).is_err());
+        // isTest that is not a boolean is refused, not read as a live key.
+        let vague = Value::dict([
+            ("serviceName", Value::Text("x".into())),
+            (
+                "serviceKeyAddresses",
+                Value::List(vec![Value::dict([
+                    ("address", Value::Text(address(2048).to_string())),
+                    ("isTest", Value::Text("yes".into())),
+                ])]),
+            ),
+        ]);
+        let e = ParsecSection::read(&vague).unwrap_err();
+        assert!(e.to_string().contains("isTest"), "{e}");
         let e = ParsecSection::read(&Value::dict([("serviceKeyAddresses", Value::List(vec![]))]))
             .unwrap_err();
         assert!(e.to_string().contains("serviceName"), "{e}");

@@ -28,6 +28,8 @@ pub use write::{create, hash_id_value, revise, NewContract};
 
 /// Largest container read (the largest real contract seen is under 20 KiB).
 pub const MAX_CONTAINER: usize = 1 << 20;
+/// Most signatures on one contract (real ones carry one to three).
+pub const MAX_SIGNATURES: usize = 32;
 
 /// A sealed contract: the exact sealed bytes, their HashId, and what the capsule holds.
 #[derive(Clone, Debug)]
@@ -53,11 +55,49 @@ pub(crate) fn type_of(v: &Value) -> Option<&str> {
         .and_then(Value::as_str)
 }
 
+/// Most items one container may decode to (the largest real contract seen has about a
+/// thousand).
+pub const MAX_ITEMS: usize = 65_536;
+
+/// Decodes contract bytes: within [`MAX_CONTAINER`] bytes produced (back-references
+/// included) and [`MAX_ITEMS`] items, and with no dictionary naming a key twice. Universa's
+/// readers keep the last of two equal keys and ours would see the first: a contract that
+/// says two things is refused rather than read one way here and another on the network.
 pub(crate) fn decode(bytes: &[u8]) -> Result<Value> {
     if bytes.len() > MAX_CONTAINER {
         return Err(bad("larger than any contract"));
     }
-    parsec_boss::decode_with(bytes, Limits::default()).map_err(|e| bad(&e.to_string()))
+    let limits = Limits {
+        max_size: MAX_CONTAINER,
+        max_elements: MAX_ITEMS,
+        ..Limits::default()
+    };
+    let value = parsec_boss::decode_with(bytes, limits).map_err(|e| bad(&e.to_string()))?;
+    if has_duplicate_keys(&value) {
+        return Err(bad("a dictionary names the same key twice"));
+    }
+    Ok(value)
+}
+
+fn has_duplicate_keys(v: &Value) -> bool {
+    match v {
+        Value::Dict(pairs) => {
+            let mut texts = std::collections::HashSet::new();
+            for (i, (k, _)) in pairs.iter().enumerate() {
+                let repeated = match k.as_str() {
+                    Some(t) => !texts.insert(t),
+                    // Keys other than text are rare: compared one by one.
+                    None => pairs[..i].iter().any(|(other, _)| other == k),
+                };
+                if repeated {
+                    return true;
+                }
+            }
+            pairs.iter().any(|(_, item)| has_duplicate_keys(item))
+        }
+        Value::List(items) => items.iter().any(has_duplicate_keys),
+        _ => false,
+    }
 }
 
 impl Sealed {
@@ -93,7 +133,14 @@ impl Sealed {
             None | Some(Value::Null) => Vec::new(),
             Some(v) => v
                 .as_list()
-                .ok_or_else(|| bad("`signatures` is not a list"))?
+                .ok_or_else(|| bad("`signatures` is not a list"))
+                .and_then(|list| {
+                    if list.len() > MAX_SIGNATURES {
+                        Err(bad("more signatures than any contract carries"))
+                    } else {
+                        Ok(list)
+                    }
+                })?
                 .iter()
                 .map(|s| s.as_bytes().map(<[u8]>::to_vec))
                 .collect::<Option<Vec<_>>>()

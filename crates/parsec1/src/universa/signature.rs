@@ -83,7 +83,8 @@ pub fn verify(signature: &[u8], data: &[u8], known: &[PublicKey]) -> Result<Sign
             checked += 1;
         }
     }
-    if checked == 0 || sig.get("sign").is_none() {
+    // `sign` (SHA-512) is the one every Universa reader checks: it must be there, as bytes.
+    if checked == 0 || sig.get("sign").and_then(Value::as_bytes).is_none() {
         return Err(bad("a signature without `sign`"));
     }
     let created_at = exts

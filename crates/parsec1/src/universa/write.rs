@@ -281,7 +281,11 @@ pub fn revise(
     {
         let contract = get_mut(&mut transaction, "contract")?;
         let state = get_mut(contract, "state")?;
-        set(state, "revision", Value::Int(parsed.revision + 1))?;
+        let next = parsed
+            .revision
+            .checked_add(1)
+            .ok_or_else(|| bad("the revision number cannot grow"))?;
+        set(state, "revision", Value::Int(next))?;
         set(state, "origin", hash_id_value(&origin))?;
         set(state, "parent", hash_id_value(&previous.hash_id))?;
         set(state, "created_at", Value::Time(at))?;

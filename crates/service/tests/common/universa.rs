@@ -56,6 +56,7 @@ struct NodeState {
     next_session: AtomicI64,
     topology: Mutex<Value>,
     commands: AtomicUsize,
+    connects: AtomicUsize,
 }
 
 /// One node of the double.
@@ -70,6 +71,11 @@ impl NodeDouble {
     /// Commands this node has run.
     pub fn commands(&self) -> usize {
         self.state.commands.load(Ordering::SeqCst)
+    }
+
+    /// Sessions clients have opened with this node.
+    pub fn connects(&self) -> usize {
+        self.state.connects.load(Ordering::SeqCst)
     }
 
     pub fn set_down(&self, down: bool) {
@@ -164,6 +170,7 @@ async fn serve(
 fn connect(node: &NodeState, p: &Value) -> Result<Value, String> {
     let client_key = PublicKey::unpack(bin(p, "client_key")?).map_err(|e| e.to_string())?;
     let id = node.next_session.fetch_add(1, Ordering::SeqCst);
+    node.connects.fetch_add(1, Ordering::SeqCst);
     let mut server_nonce = vec![0u8; 48];
     aws_lc_rs::rand::fill(&mut server_nonce).unwrap();
     node.sessions.lock().unwrap().insert(
@@ -334,6 +341,7 @@ impl UniversaNet {
                 next_session: AtomicI64::new(1000 * number as i64),
                 topology: Mutex::new(Value::Null),
                 commands: AtomicUsize::new(0),
+                connects: AtomicUsize::new(0),
             });
             let listener = runtime
                 .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
