@@ -65,10 +65,7 @@ pub fn build(
     })?;
     tracing::info!("Parsec.1 sessions: {}", sessions_path.display());
     let service_contract = match &config.service_contract {
-        Some(path) => Some(
-            std::fs::read(path)
-                .with_context(|| format!("cannot read the service contract {}", path.display()))?,
-        ),
+        Some(path) => Some(read_contract_file(path)?),
         None => None,
     };
     let settings = Settings {
@@ -136,6 +133,23 @@ pub fn report_contract(contract: &ServiceContract, own: &parsec1::KeyAddress) {
     }
 }
 
+/// The contract file's bytes, refused beyond the largest contract read.
+fn read_contract_file(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
+    use std::io::Read;
+    let limit = parsec1::universa::MAX_CONTAINER;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(limit as u64 + 1).read_to_end(&mut bytes))
+        .with_context(|| format!("cannot read the service contract {}", path.display()))?;
+    if bytes.len() > limit {
+        anyhow::bail!(
+            "the service contract {} is larger than any contract ({limit} bytes at most)",
+            path.display()
+        );
+    }
+    Ok(bytes)
+}
+
 /// Reads the service contract file again (SIGHUP): a revision that rotates keys or URLs is
 /// served from now on. On an error the contract served so far is kept.
 pub fn reload_contract(server: &Parsec1Server, path: Option<&std::path::Path>) {
@@ -146,8 +160,7 @@ pub fn reload_contract(server: &Parsec1Server, path: Option<&std::path::Path>) {
         }
         return;
     };
-    let read = std::fs::read(path)
-        .map_err(anyhow::Error::from)
+    let read = read_contract_file(path)
         .and_then(|bytes| ServiceContract::read(bytes).map_err(anyhow::Error::from));
     match read {
         Ok(contract) => {
