@@ -9,7 +9,6 @@
 
 use aes::cipher::{BlockEncrypt, KeyInit};
 use aes::Aes256;
-use aws_lc_rs::hmac;
 use rand_core::{OsRng, RngCore};
 use zeroize::Zeroizing;
 
@@ -29,9 +28,8 @@ const BATCH: usize = 64;
 pub struct SymmetricKey {
     key: Zeroizing<[u8; KEY_LEN]>,
     aes: Aes256,
-    /// HMAC-SHA256 under the same key (aws-lc: its SHA-256 is three times faster than the
-    /// size-optimised build of the `sha2` crate in our release profile; BENCHMARKS.md).
-    mac: hmac::Key,
+    /// HMAC-SHA256 under the same key.
+    mac: mac::Key,
 }
 
 impl std::fmt::Debug for SymmetricKey {
@@ -45,7 +43,7 @@ impl SymmetricKey {
         SymmetricKey {
             key: Zeroizing::new(*key),
             aes: Aes256::new(key.into()),
-            mac: hmac::Key::new(hmac::HMAC_SHA256, key),
+            mac: mac::Key::new(key),
         }
     }
 
@@ -82,8 +80,8 @@ impl SymmetricKey {
         out.extend_from_slice(iv);
         out.extend_from_slice(plaintext);
         self.apply_keystream(iv, &mut out[IV_LEN..]);
-        let tag = hmac::sign(&self.mac, &out[IV_LEN..]);
-        out.extend_from_slice(tag.as_ref());
+        let tag = self.mac.sign(&out[IV_LEN..]);
+        out.extend_from_slice(&tag);
         out
     }
 
@@ -95,7 +93,9 @@ impl SymmetricKey {
         let (iv, rest) = data.split_at(IV_LEN);
         let (ciphertext, tag) = rest.split_at(rest.len() - TAG_LEN);
         // Constant-time comparison.
-        hmac::verify(&self.mac, ciphertext, tag).map_err(|_| Error::Authentication)?;
+        if !self.mac.verify(ciphertext, tag) {
+            return Err(Error::Authentication);
+        }
         let mut plain = ciphertext.to_vec();
         self.apply_keystream(iv.try_into().expect("16 bytes"), &mut plain);
         Ok(plain)
@@ -133,4 +133,60 @@ impl SymmetricKey {
 /// The IV of an EtA message (its first 16 bytes), if it is long enough to be one.
 pub fn iv_of(data: &[u8]) -> Option<&[u8; IV_LEN]> {
     data.get(..IV_LEN)?.try_into().ok()
+}
+
+/// HMAC-SHA256 by aws-lc: its SHA-256 is three times faster than the size-optimised build of
+/// the `sha2` crate in our release profile (BENCHMARKS.md).
+#[cfg(feature = "aws-lc")]
+mod mac {
+    use aws_lc_rs::hmac;
+
+    #[derive(Clone)]
+    pub struct Key(hmac::Key);
+
+    impl Key {
+        pub fn new(key: &[u8]) -> Key {
+            Key(hmac::Key::new(hmac::HMAC_SHA256, key))
+        }
+
+        pub fn sign(&self, data: &[u8]) -> [u8; super::TAG_LEN] {
+            let mut tag = [0u8; super::TAG_LEN];
+            tag.copy_from_slice(hmac::sign(&self.0, data).as_ref());
+            tag
+        }
+
+        /// Compares in constant time.
+        pub fn verify(&self, data: &[u8], tag: &[u8]) -> bool {
+            hmac::verify(&self.0, data, tag).is_ok()
+        }
+    }
+}
+
+/// HMAC-SHA256 by RustCrypto, where aws-lc does not build (WebAssembly).
+#[cfg(not(feature = "aws-lc"))]
+mod mac {
+    use hmac::{Hmac, Mac};
+    use sha2::Sha256;
+
+    #[derive(Clone)]
+    pub struct Key(Hmac<Sha256>);
+
+    impl Key {
+        pub fn new(key: &[u8]) -> Key {
+            Key(Hmac::new_from_slice(key).expect("HMAC takes keys of any length"))
+        }
+
+        pub fn sign(&self, data: &[u8]) -> [u8; super::TAG_LEN] {
+            let mut mac = self.0.clone();
+            mac.update(data);
+            mac.finalize().into_bytes().into()
+        }
+
+        /// Compares in constant time (`verify_slice` uses `subtle`).
+        pub fn verify(&self, data: &[u8], tag: &[u8]) -> bool {
+            let mut mac = self.0.clone();
+            mac.update(data);
+            mac.verify_slice(tag).is_ok()
+        }
+    }
 }

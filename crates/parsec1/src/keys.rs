@@ -2,16 +2,17 @@
 //! OAEP with SHA-1 and MGF1-SHA-1 (§4.4), PSS with SHA3-384, MGF1-SHA-1 and the maximum salt
 //! (§4.5). PSS is encoded here over raw RSA (no crate offers a separate MGF1 digest).
 //!
-//! Every private-key operation runs in aws-lc, in constant time: OAEP decryption through
-//! aws-lc-rs, the PSS signature's raw operation through `rsa_raw`. The `rsa` crate only holds
-//! the key's numbers and does public-key operations (RUSTSEC-2023-0071: its private operations
-//! leak timing).
+//! With the `aws-lc` feature (the default), every private-key operation runs in aws-lc, in
+//! constant time: OAEP decryption through aws-lc-rs, the PSS signature's raw operation through
+//! `rsa_raw`. The `rsa` crate only holds the key's numbers and does public-key operations
+//! (RUSTSEC-2023-0071: its private operations leak timing).
+//!
+//! Without it (WebAssembly, where aws-lc does not build) the `rsa` crate does the private
+//! operations too, blinded: see [`backend`] for what that means for a client.
 
 use parsec_boss::Value;
 use rand_core::{OsRng, RngCore};
 use rsa::traits::{PrivateKeyParts, PublicKeyParts};
-use std::sync::Arc;
-
 use rsa::{BigUint, Oaep, RsaPrivateKey, RsaPublicKey};
 use sha1::Sha1;
 use sha3::{Digest, Sha3_384};
@@ -48,9 +49,8 @@ pub struct PublicKey {
 pub struct PrivateKey {
     key: RsaPrivateKey,
     public: PublicKey,
-    /// The same key in aws-lc, for the private operations.
-    raw: Arc<rsa_raw::PrivateKey>,
-    decrypting: aws_lc_rs::rsa::PrivateDecryptingKey,
+    /// What does the private operations.
+    backend: backend::Backend,
 }
 
 impl std::fmt::Debug for PublicKey {
@@ -211,50 +211,23 @@ impl PublicKey {
 }
 
 impl PrivateKey {
-    /// Generates a key with e = 65537 (by aws-lc: 2048, 3072, 4096 or 8192 bits).
+    /// Generates a key with e = 65537 (2048, 3072, 4096 or 8192 bits).
     pub fn generate(bits: usize) -> Result<PrivateKey> {
-        use aws_lc_rs::encoding::AsDer;
-        use aws_lc_rs::rsa::{KeyPair, KeySize};
-        use rsa::pkcs8::DecodePrivateKey;
-        let size = match bits {
-            2048 => KeySize::Rsa2048,
-            3072 => KeySize::Rsa3072,
-            4096 => KeySize::Rsa4096,
-            8192 => KeySize::Rsa8192,
-            _ => {
-                return Err(Error::BadKey(
-                    "key size must be 2048, 3072, 4096 or 8192 bits",
-                ))
-            }
-        };
-        let pair = KeyPair::generate(size).map_err(|_| Error::Random)?;
-        let der = pair
-            .as_der()
-            .map_err(|_| Error::BadKey("aws-lc cannot export it"))?;
-        let key = RsaPrivateKey::from_pkcs8_der(der.as_ref())
-            .map_err(|_| Error::BadKey("PKCS#8 from aws-lc"))?;
-        Self::from_rsa(key)
+        if ![2048, 3072, 4096, 8192].contains(&bits) {
+            return Err(Error::BadKey(
+                "key size must be 2048, 3072, 4096 or 8192 bits",
+            ));
+        }
+        Self::from_rsa(backend::generate(bits)?)
     }
 
     fn from_rsa(key: RsaPrivateKey) -> Result<PrivateKey> {
-        use rsa::pkcs1::EncodeRsaPrivateKey;
-        use rsa::pkcs8::EncodePrivateKey;
         let public = PublicKey::new(key.n().clone(), key.e().clone())?;
-        let pkcs1 = key
-            .to_pkcs1_der()
-            .map_err(|_| Error::BadKey("cannot encode it"))?;
-        let raw = rsa_raw::PrivateKey::from_pkcs1_der(pkcs1.as_bytes())
-            .map_err(|_| Error::BadKey("aws-lc refuses it"))?;
-        let pkcs8 = key
-            .to_pkcs8_der()
-            .map_err(|_| Error::BadKey("cannot encode it"))?;
-        let decrypting = aws_lc_rs::rsa::PrivateDecryptingKey::from_pkcs8(pkcs8.as_bytes())
-            .map_err(|_| Error::BadKey("aws-lc refuses it"))?;
+        let backend = backend::Backend::new(&key)?;
         Ok(PrivateKey {
             key,
             public,
-            raw: Arc::new(raw),
-            decrypting,
+            backend,
         })
     }
 
@@ -302,18 +275,9 @@ impl PrivateKey {
         &self.public
     }
 
-    /// RSA-OAEP decryption (SHA-1, MGF1-SHA-1), by aws-lc in constant time.
+    /// RSA-OAEP decryption (SHA-1, MGF1-SHA-1).
     pub fn decrypt_oaep(&self, ciphertext: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
-        use aws_lc_rs::rsa::{OaepPrivateDecryptingKey, OAEP_SHA1_MGF1SHA1};
-        let failed = |_| Error::Oaep("decryption failed");
-        let key = OaepPrivateDecryptingKey::new(self.decrypting.clone()).map_err(failed)?;
-        let mut out = Zeroizing::new(vec![0u8; self.key.size()]);
-        let len = key
-            .decrypt(&OAEP_SHA1_MGF1SHA1, ciphertext, &mut out, None)
-            .map_err(failed)?
-            .len();
-        out.truncate(len);
-        Ok(out)
+        self.backend.decrypt_oaep(&self.key, ciphertext)
     }
 
     /// RSA-PSS signature: SHA3-384, MGF1-SHA-1, salt of the maximum length (spec §4.5).
@@ -334,16 +298,143 @@ impl PrivateKey {
             }
             PssHash::Sha3_384 => emsa_pss_encode::<Sha3_384>(&Sha3_384::digest(data), em_bits)?,
         };
-        let k = self.raw.size();
+        let k = self.key.size();
         let mut block = vec![0u8; k - em.len()];
         block.extend_from_slice(&em);
-        // Blinded, constant-time, and checked against the public key by aws-lc (a fault must
-        // not leak a prime).
-        let signature = self
-            .raw
-            .raw(&block)
-            .map_err(|_| Error::BadKey("RSA private operation failed"))?;
-        Ok(signature.to_vec())
+        self.backend.raw(&self.key, &block)
+    }
+}
+
+/// The private-key operations by aws-lc: constant time, blinded, and every signature checked
+/// against the public key (a fault must not leak a prime).
+#[cfg(feature = "aws-lc")]
+mod backend {
+    use std::sync::Arc;
+
+    use rsa::RsaPrivateKey;
+    use zeroize::Zeroizing;
+
+    use crate::error::{Error, Result};
+
+    /// The same key in aws-lc.
+    #[derive(Clone)]
+    pub(super) struct Backend {
+        raw: Arc<rsa_raw::PrivateKey>,
+        decrypting: aws_lc_rs::rsa::PrivateDecryptingKey,
+    }
+
+    pub(super) fn generate(bits: usize) -> Result<RsaPrivateKey> {
+        use aws_lc_rs::encoding::AsDer;
+        use aws_lc_rs::rsa::{KeyPair, KeySize};
+        use rsa::pkcs8::DecodePrivateKey;
+        let size = match bits {
+            2048 => KeySize::Rsa2048,
+            3072 => KeySize::Rsa3072,
+            4096 => KeySize::Rsa4096,
+            _ => KeySize::Rsa8192,
+        };
+        let pair = KeyPair::generate(size).map_err(|_| Error::Random)?;
+        let der = pair
+            .as_der()
+            .map_err(|_| Error::BadKey("aws-lc cannot export it"))?;
+        RsaPrivateKey::from_pkcs8_der(der.as_ref()).map_err(|_| Error::BadKey("PKCS#8 from aws-lc"))
+    }
+
+    impl Backend {
+        pub(super) fn new(key: &RsaPrivateKey) -> Result<Backend> {
+            use rsa::pkcs1::EncodeRsaPrivateKey;
+            use rsa::pkcs8::EncodePrivateKey;
+            let pkcs1 = key
+                .to_pkcs1_der()
+                .map_err(|_| Error::BadKey("cannot encode it"))?;
+            let raw = rsa_raw::PrivateKey::from_pkcs1_der(pkcs1.as_bytes())
+                .map_err(|_| Error::BadKey("aws-lc refuses it"))?;
+            let pkcs8 = key
+                .to_pkcs8_der()
+                .map_err(|_| Error::BadKey("cannot encode it"))?;
+            let decrypting = aws_lc_rs::rsa::PrivateDecryptingKey::from_pkcs8(pkcs8.as_bytes())
+                .map_err(|_| Error::BadKey("aws-lc refuses it"))?;
+            Ok(Backend {
+                raw: Arc::new(raw),
+                decrypting,
+            })
+        }
+
+        pub(super) fn decrypt_oaep(
+            &self,
+            key: &RsaPrivateKey,
+            ciphertext: &[u8],
+        ) -> Result<Zeroizing<Vec<u8>>> {
+            use aws_lc_rs::rsa::{OaepPrivateDecryptingKey, OAEP_SHA1_MGF1SHA1};
+            use rsa::traits::PublicKeyParts;
+            let failed = |_| Error::Oaep("decryption failed");
+            let oaep = OaepPrivateDecryptingKey::new(self.decrypting.clone()).map_err(failed)?;
+            let mut out = Zeroizing::new(vec![0u8; key.size()]);
+            let len = oaep
+                .decrypt(&OAEP_SHA1_MGF1SHA1, ciphertext, &mut out, None)
+                .map_err(failed)?
+                .len();
+            out.truncate(len);
+            Ok(out)
+        }
+
+        pub(super) fn raw(&self, _key: &RsaPrivateKey, block: &[u8]) -> Result<Vec<u8>> {
+            let signature = self
+                .raw
+                .raw(block)
+                .map_err(|_| Error::BadKey("RSA private operation failed"))?;
+            Ok(signature.to_vec())
+        }
+    }
+}
+
+/// The private-key operations by the `rsa` crate, where aws-lc does not build (WebAssembly):
+/// blinded with a fresh random factor each time, signatures checked against the public key,
+/// but not constant time (RUSTSEC-2023-0071, the Marvin attack on its decryption). A browser
+/// client decrypts one OAEP ciphertext per TSK, and only after the service's signature over it
+/// verified, so an attacker cannot feed it ciphertexts to time; the service itself could, but it
+/// already holds everything the session key protects.
+#[cfg(not(feature = "aws-lc"))]
+mod backend {
+    use rand_core::OsRng;
+    use rsa::{BigUint, Oaep, RsaPrivateKey};
+    use sha1::Sha1;
+    use zeroize::Zeroizing;
+
+    use crate::error::{Error, Result};
+
+    #[derive(Clone)]
+    pub(super) struct Backend;
+
+    pub(super) fn generate(bits: usize) -> Result<RsaPrivateKey> {
+        RsaPrivateKey::new(&mut OsRng, bits).map_err(|_| Error::Random)
+    }
+
+    impl Backend {
+        pub(super) fn new(_key: &RsaPrivateKey) -> Result<Backend> {
+            Ok(Backend)
+        }
+
+        pub(super) fn decrypt_oaep(
+            &self,
+            key: &RsaPrivateKey,
+            ciphertext: &[u8],
+        ) -> Result<Zeroizing<Vec<u8>>> {
+            key.decrypt_blinded(&mut OsRng, Oaep::new::<Sha1>(), ciphertext)
+                .map(Zeroizing::new)
+                .map_err(|_| Error::Oaep("decryption failed"))
+        }
+
+        pub(super) fn raw(&self, key: &RsaPrivateKey, block: &[u8]) -> Result<Vec<u8>> {
+            use rsa::traits::PublicKeyParts;
+            let c = BigUint::from_bytes_be(block);
+            let m = rsa::hazmat::rsa_decrypt_and_check(key, Some(&mut OsRng), &c)
+                .map_err(|_| Error::BadKey("RSA private operation failed"))?;
+            let bytes = m.to_bytes_be();
+            let mut out = vec![0u8; key.size() - bytes.len()];
+            out.extend_from_slice(&bytes);
+            Ok(out)
+        }
     }
 }
 

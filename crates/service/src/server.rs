@@ -175,6 +175,7 @@ pub async fn run(config: Config, config_path: Option<PathBuf>) -> anyhow::Result
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut parsec1_server = None;
+    let mut tls_certificates = None;
     let parsec1 = match (&config.parsec1, &store) {
         (Some(p1), Some(key_store)) => {
             let key_db = crate::store::store_paths(&config).map(|(db, _)| db);
@@ -183,7 +184,26 @@ pub async fn run(config: Config, config_path: Option<PathBuf>) -> anyhow::Result
                 .await
                 .with_context(|| format!("cannot listen on {} (parsec1.listen)", p1.listen))?;
             let url = format!("http://{}{}", listener.local_addr()?, p1.path);
+            let https = match &p1.tls {
+                None => None,
+                Some(tls) => {
+                    let certificates = crate::front::parsec1::tls::Certificates::load(tls)?;
+                    let acceptor = certificates.acceptor()?;
+                    let listener = tokio::net::TcpListener::bind(tls.listen)
+                        .await
+                        .with_context(|| {
+                            format!("cannot listen on {} (parsec1.tls_listen)", tls.listen)
+                        })?;
+                    tls_certificates = Some(certificates);
+                    Some((listener, acceptor))
+                }
+            };
             println!("PARSEC1_ENDPOINT={url}");
+            if let Some((listener, _)) = &https {
+                let url = format!("https://{}{}", listener.local_addr()?, p1.path);
+                println!("PARSEC1_HTTPS_ENDPOINT={url}");
+                tracing::info!("Parsec.1 over HTTPS on {url}");
+            }
             println!("PARSEC1_SERVICE_KEY={}", server.service_address());
             tracing::info!(
                 "Parsec.1 on {url}, service key {}",
@@ -200,7 +220,8 @@ pub async fn run(config: Config, config_path: Option<PathBuf>) -> anyhow::Result
             let server = Arc::new(server);
             parsec1_server = Some(server.clone());
             Some(tokio::spawn(async move {
-                if let Err(e) = crate::front::parsec1::serve(listener, server, &p1, stop).await {
+                let served = crate::front::parsec1::serve(listener, https, server, &p1, stop);
+                if let Err(e) = served.await {
                     tracing::error!("Parsec.1 front stopped: {e}");
                 }
             }))
@@ -219,13 +240,18 @@ pub async fn run(config: Config, config_path: Option<PathBuf>) -> anyhow::Result
                 tokio::select! {
                     _ = term.recv() => break,
                     _ = int.recv() => break,
-                    _ = hup.recv() => reload(
-                        &shared,
-                        config_path.as_deref(),
-                        &started,
-                        &store,
-                        parsec1_server.as_deref(),
-                    ),
+                    _ = hup.recv() => {
+                        if let Some(certificates) = &tls_certificates {
+                            certificates.reload();
+                        }
+                        reload(
+                            &shared,
+                            config_path.as_deref(),
+                            &started,
+                            &store,
+                            parsec1_server.as_deref(),
+                        )
+                    }
                 }
             }
             tracing::info!("stopping");

@@ -290,140 +290,15 @@ fn remotely_the_same_calls_under_the_session_identity() {
     assert_eq!(e.status(), Some(Status::PsaErrorDoesNotExist), "{e:?}");
 }
 
-/// A TLS terminator on a free loopback port in front of `backend` (host:port), with a
-/// certificate for 127.0.0.1 from a CA made by openssl; returns its port and the CA's
-/// certificate (PEM).
-fn tls_terminator(backend: String, dir: &std::path::Path) -> (u16, std::path::PathBuf) {
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    // A CA, and a certificate for 127.0.0.1 that it signs (rustls, as browsers, refuses a
-    // self-signed server certificate even when it is trusted).
-    let (ca, ca_key) = (dir.join("ca.pem"), dir.join("ca-key.pem"));
-    let (cert, key, csr) = (
-        dir.join("cert.pem"),
-        dir.join("key.pem"),
-        dir.join("cert.csr"),
-    );
-    let ext = dir.join("ext.cnf");
-    std::fs::write(
-        &ext,
-        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
-    )
-    .unwrap();
-    let openssl = |args: &[&std::ffi::OsStr]| {
-        let out = std::process::Command::new("openssl")
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{out:?}");
-    };
-    let os = |s: &'static str| std::ffi::OsStr::new(s);
-    let new_key = [
-        os("-newkey"),
-        os("ec"),
-        os("-pkeyopt"),
-        os("ec_paramgen_curve:P-256"),
-        os("-nodes"),
-    ];
-    openssl(
-        &[
-            &[os("req"), os("-x509")],
-            &new_key[..],
-            &[
-                os("-keyout"),
-                ca_key.as_os_str(),
-                os("-out"),
-                ca.as_os_str(),
-                os("-days"),
-                os("1"),
-                os("-subj"),
-                os("/CN=test CA"),
-            ],
-        ]
-        .concat(),
-    );
-    openssl(
-        &[
-            &[os("req")],
-            &new_key[..],
-            &[
-                os("-keyout"),
-                key.as_os_str(),
-                os("-out"),
-                csr.as_os_str(),
-                os("-subj"),
-                os("/CN=127.0.0.1"),
-            ],
-        ]
-        .concat(),
-    );
-    openssl(&[
-        os("x509"),
-        os("-req"),
-        os("-in"),
-        csr.as_os_str(),
-        os("-CA"),
-        ca.as_os_str(),
-        os("-CAkey"),
-        ca_key.as_os_str(),
-        os("-CAcreateserial"),
-        os("-out"),
-        cert.as_os_str(),
-        os("-days"),
-        os("1"),
-        os("-extfile"),
-        ext.as_os_str(),
-    ]);
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&cert)
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    let private = PrivateKeyDer::from_pem_file(&key).unwrap();
-    let config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
-        rustls::crypto::aws_lc_rs::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(certs, private)
-    .unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    listener.set_nonblocking(true).unwrap();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            loop {
-                let Ok((tcp, _)) = listener.accept().await else {
-                    return;
-                };
-                let (acceptor, backend) = (acceptor.clone(), backend.clone());
-                tokio::spawn(async move {
-                    let Ok(mut tls) = acceptor.accept(tcp).await else {
-                        return;
-                    };
-                    let Ok(mut plain) = tokio::net::TcpStream::connect(&backend).await else {
-                        return;
-                    };
-                    let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
-                });
-            }
-        });
-    });
-    (port, ca)
-}
-
 #[test]
 fn remotely_over_https_with_the_certificate_checked() {
-    let p1 = common::p1::start("");
     let dir = tempfile::tempdir().unwrap();
-    let (port, cert) = tls_terminator(p1.authority(), dir.path());
-    let url = format!("https://127.0.0.1:{port}/api/p1");
+    let ca = common::tls::TestCa::new(dir.path(), "test-ca");
+    let server = ca.issue(dir.path(), "server");
+    let p1 = common::p1::start(&server.parsec1_keys());
+    let cert = ca.cert.clone();
+    let url = p1.https.clone().expect("PARSEC1_HTTPS_ENDPOINT printed");
+    assert!(url.starts_with("https://127.0.0.1:"), "{url}");
     let remote = Client::builder()
         .endpoint(Endpoint::parse(&url).unwrap())
         .service_keys(vec![p1.service_key.clone()])

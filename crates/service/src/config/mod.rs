@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use hardware::{Pin, Pkcs11Config, ProviderSettings, TpmConfig};
-pub use parsec1::Parsec1Config;
+pub use parsec1::{Parsec1Config, TlsConfig};
 pub use reader::ConfigError;
 use reader::Section;
 use toml::Table;

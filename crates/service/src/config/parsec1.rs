@@ -19,6 +19,8 @@ pub const DEFAULT_PORT: u16 = 8373;
 pub struct Parsec1Config {
     /// Address and port to listen on (port 0: any free port, printed at start-up).
     pub listen: SocketAddr,
+    /// HTTPS beside it: `tls_listen`, `tls_certificate`, `tls_private_key`.
+    pub tls: Option<TlsConfig>,
     /// The URL path of the endpoint.
     pub path: String,
     /// Bits of a newly generated service key (kept in the key store once made).
@@ -69,11 +71,21 @@ pub struct Parsec1Config {
     pub provider: Option<u8>,
 }
 
+/// The HTTPS endpoint of the front: where it listens, and the PEM files of its certificate
+/// chain (the server's certificate first) and private key, read again on SIGHUP.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TlsConfig {
+    pub listen: SocketAddr,
+    pub certificate: PathBuf,
+    pub private_key: PathBuf,
+}
+
 impl Parsec1Config {
     /// The values used where the section leaves a key out.
     pub fn defaults() -> Parsec1Config {
         Parsec1Config {
             listen: SocketAddr::from(([127, 0, 0, 1], DEFAULT_PORT)),
+            tls: None,
             path: "/api/p1".into(),
             service_key_bits: 4096,
             pow_difficulty: 16,
@@ -120,6 +132,49 @@ impl Parsec1Config {
                 )
             })?,
         };
+        let tls_listen = match s.string("tls_listen")? {
+            None => None,
+            Some(text) => Some(text.parse().map_err(|_| {
+                s.error(
+                    "tls_listen",
+                    format!("`{text}` is not an address:port such as \"0.0.0.0:8443\""),
+                )
+            })?),
+        };
+        let tls = match (
+            tls_listen,
+            s.path_value("tls_certificate")?,
+            s.path_value("tls_private_key")?,
+        ) {
+            (None, None, None) => None,
+            (Some(listen), Some(certificate), Some(private_key)) => Some(TlsConfig {
+                listen,
+                certificate,
+                private_key,
+            }),
+            (listen, certificate, _) => {
+                let missing = if listen.is_none() {
+                    "tls_listen"
+                } else if certificate.is_none() {
+                    "tls_certificate"
+                } else {
+                    "tls_private_key"
+                };
+                return Err(s.error(
+                    missing,
+                    "HTTPS needs all three of tls_listen, tls_certificate and tls_private_key",
+                ));
+            }
+        };
+        if tls
+            .as_ref()
+            .is_some_and(|t| t.listen == listen && listen.port() != 0)
+        {
+            return Err(s.error(
+                "tls_listen",
+                "HTTPS needs an address:port of its own, not that of `listen`",
+            ));
+        }
         let path = match s.string("path")? {
             None => d.path,
             Some(p) if p.starts_with('/') && !p.contains(['?', '#', ' ']) => p.to_string(),
@@ -155,6 +210,7 @@ impl Parsec1Config {
         let session_store = s.path_value("session_store")?;
         let config = Parsec1Config {
             listen,
+            tls,
             path,
             service_key_bits,
             pow_difficulty,

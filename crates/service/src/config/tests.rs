@@ -253,7 +253,9 @@ fn the_shipped_parsec1_example_shows_the_defaults() {
     assert_eq!(loaded.warnings, Vec::<String>::new());
     let shown = loaded.config.parsec1.unwrap();
     assert!(shown.session_store.is_some() && shown.service_contract.is_some());
+    assert!(shown.tls.is_some(), "the example shows HTTPS");
     let expected = Parsec1Config {
+        tls: shown.tls.clone(),
         session_store: shown.session_store.clone(),
         service_contract: shown.service_contract.clone(),
         provider: Some(1),
@@ -294,7 +296,9 @@ fn parsec1_is_off_in_upstream_files_and_on_in_the_embedded_default() {
 fn parsec1_section_reads_every_key() {
     let text = format!(
         "{MINIMAL}\n[[provider]]\nprovider_type = \"Software\"\n\n[parsec1]\n\
-         listen = \"0.0.0.0:9000\"\npath = \"/p1\"\nservice_key_bits = 2048\n\
+         listen = \"0.0.0.0:9000\"\ntls_listen = \"[::]:9443\"\n\
+         tls_certificate = \"/etc/p/chain.pem\"\ntls_private_key = \"/etc/p/key.pem\"\n\
+         path = \"/p1\"\nservice_key_bits = 2048\n\
          pow_difficulty = 20\ntsk_lifetime = 60\nsession_lifetime = 600\n\
          session_store = \":memory:\"\nmax_message_size = 4096\nmax_sessions_per_key = 2\n\
          max_connections = 8\nidle_timeout = 5\nmax_connections_per_address = 2\n\
@@ -309,6 +313,10 @@ fn parsec1_section_reads_every_key() {
     let p = loaded.config.parsec1.unwrap();
     assert_eq!(p.listen, "0.0.0.0:9000".parse().unwrap());
     assert_eq!(p.path, "/p1");
+    let tls = p.tls.as_ref().unwrap();
+    assert_eq!(tls.listen, "[::]:9443".parse().unwrap());
+    assert_eq!(tls.certificate, Path::new("/etc/p/chain.pem"));
+    assert_eq!(tls.private_key, Path::new("/etc/p/key.pem"));
     assert_eq!(p.service_key_bits, 2048);
     assert_eq!(
         (p.pow_difficulty, p.test_pow_difficulty),
@@ -350,6 +358,24 @@ fn parsec1_bad_values_name_the_key() {
     };
     for (body, key) in [
         ("listen = \"localhost\"", "parsec1.listen"),
+        ("tls_listen = \"localhost:1\"", "parsec1.tls_listen"),
+        (
+            "tls_certificate = \"c.pem\"\ntls_private_key = \"k.pem\"",
+            "parsec1.tls_listen",
+        ),
+        (
+            "tls_listen = \"127.0.0.1:9443\"\ntls_private_key = \"k.pem\"",
+            "parsec1.tls_certificate",
+        ),
+        (
+            "tls_listen = \"127.0.0.1:9443\"\ntls_certificate = \"c.pem\"",
+            "parsec1.tls_private_key",
+        ),
+        (
+            "listen = \"127.0.0.1:9443\"\ntls_listen = \"127.0.0.1:9443\"\n\
+             tls_certificate = \"c.pem\"\ntls_private_key = \"k.pem\"",
+            "parsec1.tls_listen",
+        ),
         ("path = \"api\"", "parsec1.path"),
         ("service_key_bits = 3072", "parsec1.service_key_bits"),
         ("pow_difficulty = 40", "parsec1.pow_difficulty"),

@@ -15,6 +15,7 @@ use parsec_wire::{Response, ResponseHeader, HEADER_LEN};
 
 pub mod backends;
 pub mod p1;
+pub mod tls;
 pub mod universa;
 pub mod upstream;
 

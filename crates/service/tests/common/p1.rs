@@ -15,6 +15,8 @@ pub const ADMIN_DIRECT: &str =
 pub struct P1 {
     pub daemon: Daemon,
     pub url: String,
+    /// The HTTPS endpoint, when `tls_listen` is set.
+    pub https: Option<String>,
     pub service_key: KeyAddress,
 }
 
@@ -59,6 +61,7 @@ pub fn start_with(socket: Option<std::path::PathBuf>, device: &Device, parsec1_e
         {
             return P1 {
                 url,
+                https: value("PARSEC1_HTTPS_ENDPOINT="),
                 service_key: KeyAddress::parse(&key).unwrap(),
                 daemon,
             };

@@ -8,7 +8,12 @@
 //!   dribbling a byte at a time cannot keep the idle clock from running out forever (the end
 //!   of the header is found as hyper's parser finds it: see [`HeaderScan`]);
 //! - when the whole request must have arrived (its first byte's time is kept for the handler,
-//!   which bounds the body's arrival by it).
+//!   which bounds the body's arrival by it);
+//! - on the HTTPS listener, how long the TLS handshake may take (`header`, from the accept):
+//!   the handshake runs in the connection's own task, never in the accept loop.
+//!
+//! The HTTP and HTTPS listeners share one [`Limits`]: a client's connections count against the
+//! same bounds whichever port they reach.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -25,6 +30,8 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::{Instant, Sleep};
+use tokio_rustls::server::TlsStream;
+use tokio_rustls::{Accept, TlsAcceptor};
 
 /// The time limits of one connection.
 #[derive(Debug, Clone, Copy)]
@@ -38,29 +45,21 @@ pub struct Timeouts {
 /// Connections held per client address.
 type PerAddress = Arc<Mutex<HashMap<IpAddr, usize>>>;
 
-/// A TCP listener that hands out at most `max` connections at once, and at most
-/// `max_per_address` to one client.
-pub struct LimitedListener {
-    inner: TcpListener,
+/// The connection bounds of the front: at most `max` connections at once, and at most
+/// `max_per_address` to one client, over all of its listeners.
+#[derive(Clone)]
+pub struct Limits {
     permits: Arc<Semaphore>,
     per_address: PerAddress,
     max_per_address: usize,
-    timeouts: Timeouts,
 }
 
-impl LimitedListener {
-    pub fn new(
-        inner: TcpListener,
-        max: usize,
-        max_per_address: usize,
-        timeouts: Timeouts,
-    ) -> LimitedListener {
-        LimitedListener {
-            inner,
+impl Limits {
+    pub fn new(max: usize, max_per_address: usize) -> Limits {
+        Limits {
             permits: Arc::new(Semaphore::new(max)),
             per_address: Arc::default(),
             max_per_address,
-            timeouts,
         }
     }
 
@@ -77,6 +76,31 @@ impl LimitedListener {
             client,
             per_address: self.per_address.clone(),
         })
+    }
+}
+
+/// A TCP listener that hands out connections within its [`Limits`], over TLS when it has an
+/// acceptor.
+pub struct LimitedListener {
+    inner: TcpListener,
+    limits: Limits,
+    timeouts: Timeouts,
+    tls: Option<TlsAcceptor>,
+}
+
+impl LimitedListener {
+    pub fn new(
+        inner: TcpListener,
+        limits: Limits,
+        timeouts: Timeouts,
+        tls: Option<TlsAcceptor>,
+    ) -> LimitedListener {
+        LimitedListener {
+            inner,
+            limits,
+            timeouts,
+            tls,
+        }
     }
 }
 
@@ -109,6 +133,7 @@ impl axum::serve::Listener for LimitedListener {
 
     async fn accept(&mut self) -> (Conn, SocketAddr) {
         let permit = self
+            .limits
             .permits
             .clone()
             .acquire_owned()
@@ -117,12 +142,16 @@ impl axum::serve::Listener for LimitedListener {
         loop {
             match self.inner.accept().await {
                 Ok((stream, peer)) => {
-                    let Some(slot) = self.admit(peer.ip()) else {
+                    let Some(slot) = self.limits.admit(peer.ip()) else {
                         tracing::debug!("Parsec.1: {peer} holds its share of connections");
                         drop(stream);
                         continue;
                     };
                     let _ = stream.set_nodelay(true);
+                    let stream = match &self.tls {
+                        None => Stream::Plain(stream),
+                        Some(acceptor) => Stream::Handshake(Box::new(acceptor.accept(stream))),
+                    };
                     return (Conn::new(stream, permit, slot, self.timeouts), peer);
                 }
                 Err(e) => {
@@ -175,10 +204,103 @@ enum Phase {
     Body,
 }
 
+/// The bytes of a connection: plain, or TLS (its handshake first, driven by the first read or
+/// write).
+enum Stream {
+    Plain(TcpStream),
+    Handshake(Box<Accept<TcpStream>>),
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl Stream {
+    /// Drives the handshake; `Ready(Ok)` once the stream carries data.
+    fn ready(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if let Stream::Handshake(accept) = self {
+            match Pin::new(&mut **accept).poll(cx) {
+                Poll::Ready(Ok(tls)) => *self = Stream::Tls(Box::new(tls)),
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    fn is_tls(&self) -> bool {
+        !matches!(self, Stream::Plain(_))
+    }
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        std::task::ready!(self.ready(cx))?;
+        match &mut *self {
+            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Tls(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Handshake(_) => unreachable!("ready() finished the handshake"),
+        }
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        std::task::ready!(self.ready(cx))?;
+        match &mut *self {
+            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Tls(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Handshake(_) => unreachable!("ready() finished the handshake"),
+        }
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        std::task::ready!(self.ready(cx))?;
+        match &mut *self {
+            Stream::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            Stream::Tls(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            Stream::Handshake(_) => unreachable!("ready() finished the handshake"),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            Stream::Plain(s) => s.is_write_vectored(),
+            Stream::Tls(s) => s.is_write_vectored(),
+            Stream::Handshake(_) => false,
+        }
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match &mut *self {
+            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
+            Stream::Tls(s) => Pin::new(s).poll_flush(cx),
+            Stream::Handshake(_) => Poll::Ready(Ok(())),
+        }
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match &mut *self {
+            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Tls(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Handshake(_) => Poll::Ready(Ok(())),
+        }
+    }
+}
+
 /// An accepted connection: holds its slots until dropped, and fails once it has been idle for
-/// the limit, or a request's header is late.
+/// the limit, or a request's header (or the TLS handshake) is late.
 pub struct Conn {
-    stream: TcpStream,
+    stream: Stream,
     _permit: OwnedSemaphorePermit,
     _slot: AddressSlot,
     timeouts: Timeouts,
@@ -189,19 +311,26 @@ pub struct Conn {
 
 impl Conn {
     fn new(
-        stream: TcpStream,
+        stream: Stream,
         permit: OwnedSemaphorePermit,
         slot: AddressSlot,
         timeouts: Timeouts,
     ) -> Conn {
         let now = Instant::now();
+        // No byte of a request reaches us before the handshake is done, and nothing during it
+        // moves the clock on: the handshake must end within the header's limit.
+        let first = if stream.is_tls() {
+            timeouts.idle.min(timeouts.header)
+        } else {
+            timeouts.idle
+        };
         Conn {
             stream,
             _permit: permit,
             _slot: slot,
             timeouts,
             phase: Phase::Idle,
-            deadline: Box::pin(tokio::time::sleep_until(now + timeouts.idle)),
+            deadline: Box::pin(tokio::time::sleep_until(now + first)),
             request_started: Arc::new(Mutex::new(now)),
         }
     }

@@ -11,6 +11,7 @@ pub mod multipart;
 mod psa;
 mod service_key;
 mod sessions;
+pub mod tls;
 
 use parsec_wire::ProviderId;
 use std::path::PathBuf;
@@ -30,6 +31,7 @@ use parsec1::RemoteError;
 use parsec_keystore::KeyStore;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 pub use sessions::SqliteSessions;
@@ -182,13 +184,14 @@ struct Front {
     started: Instant,
 }
 
-/// Serves `listener` until `shutdown` turns true, then gives the requests in flight
-/// `shutdown_timeout` to finish.
+/// Serves the plain HTTP `listener`, and `https` (a listener and its TLS acceptor) when given,
+/// until `shutdown` turns true, then gives the requests in flight `shutdown_timeout` to finish.
 pub async fn serve(
     listener: TcpListener,
+    https: Option<(TcpListener, TlsAcceptor)>,
     server: Arc<Parsec1Server>,
     config: &Parsec1Config,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
     let front = Arc::new(Front {
         max_body: config.max_message_size,
@@ -216,23 +219,45 @@ pub async fn serve(
             }
         }
     });
-    let listener = conn::LimitedListener::new(
-        listener,
-        config.max_connections,
-        config.max_connections_per_address,
-        conn::Timeouts {
-            idle: Duration::from_secs(config.idle_timeout),
-            header: Duration::from_secs(config.header_timeout),
-        },
-    );
+    let limits = conn::Limits::new(config.max_connections, config.max_connections_per_address);
+    let timeouts = conn::Timeouts {
+        idle: Duration::from_secs(config.idle_timeout),
+        header: Duration::from_secs(config.header_timeout),
+    };
     let mut stopped = shutdown.clone();
-    let served = axum::serve(
+    let run = |listener: conn::LimitedListener| {
+        let mut shutdown = shutdown.clone();
+        let served = axum::serve(
+            listener,
+            app.clone()
+                .into_make_service_with_connect_info::<conn::Peer>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = shutdown.wait_for(|stop| *stop).await;
+        });
+        tokio::spawn(async move { served.await })
+    };
+    let plain = run(conn::LimitedListener::new(
         listener,
-        app.into_make_service_with_connect_info::<conn::Peer>(),
-    )
-    .with_graceful_shutdown(async move {
-        let _ = shutdown.wait_for(|stop| *stop).await;
+        limits.clone(),
+        timeouts,
+        None,
+    ));
+    let https = https.map(|(listener, acceptor)| {
+        run(conn::LimitedListener::new(
+            listener,
+            limits,
+            timeouts,
+            Some(acceptor),
+        ))
     });
+    let served = async move {
+        let plain = plain.await.map_err(std::io::Error::other)?;
+        match https {
+            Some(https) => https.await.map_err(std::io::Error::other)?.and(plain),
+            None => plain,
+        }
+    };
     let grace = Duration::from_secs(config.shutdown_timeout);
     let served = tokio::select! {
         served = served => served,
