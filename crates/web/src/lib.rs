@@ -1,0 +1,18 @@
+//! The Parsec.1 client for web pages, compiled to WebAssembly (`wasm32-unknown-unknown`).
+//!
+//! The Rust side holds everything that needs the protocol's cryptography: the session flow of
+//! spec parsec1.md §5.5 (resume a stored TSK, make a new TSK for the stored session key, or
+//! register a new session key with its proof of work; one retry when the service lost the TSK),
+//! the checks of the service's key, EtA, BOSS. The page's side ([`js/`](../js)) gives it what
+//! only a page has: `fetch` for the HTTP POSTs, a storage for the session's state (the page's
+//! `localStorage`, encrypted with a password when one is given), WebCrypto for a fast session
+//! key. See `js/parsec1.js` for the API pages use.
+//!
+//! Nothing here is a secret in the page's JavaScript heap except what the page asks for: the
+//! TSK and the session key live in WebAssembly memory and in the storage the page chose.
+
+mod session;
+mod value;
+
+pub use session::Session;
+pub use value::{from_js, to_js};
