@@ -1,0 +1,341 @@
+// Parsec.1 from a web page: the JavaScript API of the parsec-web WebAssembly module.
+//
+//   import { connect } from './parsec1.js';
+//   const session = await connect({
+//     endpoint: 'https://service.example:8443/api/p1',
+//     serviceKeys: ['<the service key address, Safe58>'],
+//     password: 'optional: encrypts the session kept in localStorage',
+//   });
+//   await session.generateKey('my-key');
+//   const signature = await session.signMessage('my-key', new TextEncoder().encode('text'));
+//
+// The WebAssembly module does the protocol (the service's key checked against `serviceKeys`,
+// the session key, the proof of work, the tunnel's cipher); this file gives it the page's
+// fetch, storage and WebCrypto. Errors are `Error`s with a `code`: `unknown_service_key`
+// (the service does not hold a trusted key), `unreachable` (no answer: network, TLS, CORS,
+// timeout), `remote` (the service answered with an error; `remoteCode` is its code), `protocol`,
+// `storage`, `argument`, `page`.
+
+import initWasm, { Session } from './pkg/parsec_web.js';
+import wasmBytes from './pkg/parsec_web_bg.wasm';
+
+let loaded;
+function load() {
+  loaded ??= initWasm({ module_or_path: wasmBytes });
+  return loaded;
+}
+
+function failure(code, message) {
+  const e = new Error(message);
+  e.code = code;
+  return e;
+}
+
+// --- storage -----------------------------------------------------------------------------
+// The session's state is a few strings (session id, TSK, session key). They are kept in
+// memory for the WebAssembly side (which reads and writes synchronously) and written to the
+// backing store after every change, as one entry: JSON, or with a password AES-256-GCM under
+// a PBKDF2-HMAC-SHA256 key (600,000 rounds, as the Rust client's encrypted file).
+
+const PBKDF2_ROUNDS = 600000;
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+function b64(bytes) {
+  let s = '';
+  for (const b of bytes) s += String.fromCharCode(b);
+  return btoa(s);
+}
+
+function unb64(text) {
+  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+}
+
+function subtle() {
+  if (!globalThis.crypto?.subtle) {
+    throw failure('page', 'WebCrypto is not available: the page must be served over HTTPS or from localhost');
+  }
+  return globalThis.crypto.subtle;
+}
+
+async function passwordKey(password, salt) {
+  const base = await subtle().importKey('raw', enc.encode(password), 'PBKDF2', false, ['deriveKey']);
+  return subtle().deriveKey(
+    { name: 'PBKDF2', hash: 'SHA-256', salt, iterations: PBKDF2_ROUNDS },
+    base,
+    { name: 'AES-GCM', length: 256 },
+    false,
+    ['encrypt', 'decrypt'],
+  );
+}
+
+// A backing store: an object with getItem/setItem/removeItem (localStorage, sessionStorage),
+// or 'local', 'session', 'memory'.
+function backing(store) {
+  if (store === undefined || store === 'local') return globalThis.localStorage;
+  if (store === 'session') return globalThis.sessionStorage;
+  if (store === 'memory') {
+    const m = new Map();
+    return {
+      getItem: (k) => (m.has(k) ? m.get(k) : null),
+      setItem: (k, v) => m.set(k, String(v)),
+      removeItem: (k) => m.delete(k),
+    };
+  }
+  if (typeof store?.getItem === 'function' && typeof store?.setItem === 'function') return store;
+  throw failure('argument', "storage must be 'local', 'session', 'memory' or a Storage");
+}
+
+class SessionStorage {
+  constructor(store, name, key, salt, values) {
+    this.store = store;
+    this.name = name;
+    this.key = key; // AES-GCM key, or null without a password
+    this.salt = salt;
+    this.values = values;
+    this.writing = Promise.resolve();
+  }
+
+  static async open(store, name, password) {
+    const text = store.getItem(name);
+    let parsed = null;
+    if (text !== null) {
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = null;
+      }
+    }
+    if (password === undefined || password === null) {
+      if (parsed?.sealed) {
+        throw failure('storage', 'the stored session is encrypted: give its password');
+      }
+      const values = new Map(Object.entries(parsed?.values ?? {}).filter(([, v]) => typeof v === 'string'));
+      return new SessionStorage(store, name, null, null, values);
+    }
+    let salt = parsed?.salt ? unb64(parsed.salt) : crypto.getRandomValues(new Uint8Array(16));
+    let key = await passwordKey(password, salt);
+    let values = new Map();
+    if (parsed?.sealed) {
+      try {
+        const plain = await subtle().decrypt({ name: 'AES-GCM', iv: unb64(parsed.iv) }, key, unb64(parsed.sealed));
+        values = new Map(Object.entries(JSON.parse(dec.decode(plain))));
+      } catch {
+        throw failure('storage', 'wrong password, or the stored session is damaged');
+      }
+    } else if (parsed !== null) {
+      // A session stored without a password is not taken over by an encrypted one.
+      salt = crypto.getRandomValues(new Uint8Array(16));
+      key = await passwordKey(password, salt);
+    }
+    return new SessionStorage(store, name, key, salt, values);
+  }
+
+  // The interface the WebAssembly session calls (synchronously).
+  get(k) {
+    return this.values.has(k) ? this.values.get(k) : null;
+  }
+  set(k, v) {
+    this.values.set(k, v);
+    this.schedule();
+  }
+  remove(k) {
+    if (this.values.delete(k)) this.schedule();
+  }
+
+  schedule() {
+    const snapshot = Object.fromEntries(this.values);
+    this.writing = this.writing.then(() => this.write(snapshot)).catch((e) => {
+      this.failed = e;
+    });
+  }
+
+  async write(snapshot) {
+    if (Object.keys(snapshot).length === 0) {
+      this.store.removeItem(this.name);
+      return;
+    }
+    if (this.key === null) {
+      this.store.setItem(this.name, JSON.stringify({ values: snapshot }));
+      return;
+    }
+    const iv = crypto.getRandomValues(new Uint8Array(12));
+    const sealed = new Uint8Array(
+      await subtle().encrypt({ name: 'AES-GCM', iv }, this.key, enc.encode(JSON.stringify(snapshot))),
+    );
+    this.store.setItem(this.name, JSON.stringify({ salt: b64(this.salt), iv: b64(iv), sealed: b64(sealed) }));
+  }
+
+  // Waits until every change so far is written; fails if a write failed.
+  async flush() {
+    await this.writing;
+    if (this.failed) {
+      const e = this.failed;
+      this.failed = undefined;
+      throw failure('storage', `the session could not be stored: ${e.message ?? e}`);
+    }
+  }
+}
+
+// --- transport -----------------------------------------------------------------------------
+
+function poster(endpoint, timeoutMs) {
+  return async (body) => {
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), timeoutMs);
+    try {
+      const answer = await fetch(endpoint, {
+        method: 'POST',
+        headers: { 'content-type': 'application/octet-stream' },
+        body,
+        signal: abort.signal,
+        credentials: 'omit',
+        cache: 'no-store',
+      });
+      // Answers are BOSS whatever the HTTP status (errors included).
+      return new Uint8Array(await answer.arrayBuffer());
+    } catch (e) {
+      const why = abort.signal.aborted ? `no answer within ${timeoutMs} ms` : e.message || String(e);
+      throw new Error(`${endpoint}: ${why}`);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}
+
+// A new RSA session key by WebCrypto (much faster than in WebAssembly), as its numbers.
+async function webCryptoKey(bits) {
+  const pair = await subtle().generateKey(
+    { name: 'RSA-OAEP', modulusLength: bits, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-1' },
+    true,
+    ['encrypt', 'decrypt'],
+  );
+  const jwk = await subtle().exportKey('jwk', pair.privateKey);
+  const num = (s) => unb64(s.replace(/-/g, '+').replace(/_/g, '/') + '==='.slice((s.length + 3) % 4));
+  return { e: num(jwk.e), p: num(jwk.p), q: num(jwk.q) };
+}
+
+// --- the API ---------------------------------------------------------------------------------
+
+// ECDSA on P-256 with SHA-256: the key type of generateKey's default.
+const ECDSA_P256_SHA256 = {
+  keyType: { eccKeyPair: { curveFamily: 2 } },
+  keyBits: 256,
+  keyPolicy: {
+    keyUsageFlags: { signHash: true, verifyHash: true, signMessage: true, verifyMessage: true, export: false },
+    keyAlgorithm: { asymmetricSignature: { ecdsa: { hashAlg: { specific: 7 } } } },
+  },
+};
+const ECDSA_SHA256 = { ecdsa: { hashAlg: { specific: 7 } } };
+
+export class Parsec1Session {
+  constructor(session, storage, endpoint) {
+    this.session = session;
+    this.storage = storage;
+    this.endpoint = endpoint;
+    this.queue = Promise.resolve();
+  }
+
+  // One call at a time, in order.
+  run(work) {
+    const result = this.queue.then(work);
+    this.queue = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    return result;
+  }
+
+  // A session command with its arguments (an object); its result.
+  call(command, args = {}) {
+    return this.run(async () => {
+      try {
+        return await this.session.call(command, args);
+      } finally {
+        await this.storage.flush();
+      }
+    });
+  }
+
+  // A guest command (no session), e.g. 'info'.
+  guest(command, args = {}) {
+    return this.session.guest(command, args);
+  }
+
+  info() {
+    return this.guest('info');
+  }
+
+  // A signing key (ECDSA P-256 with SHA-256 unless `attributes` say otherwise).
+  async generateKey(name, attributes = ECDSA_P256_SHA256) {
+    await this.call('psaGenerateKey', { keyName: name, attributes });
+  }
+
+  // The public part of a key (for ECC: the uncompressed point).
+  async exportPublicKey(name) {
+    return (await this.call('psaExportPublicKey', { keyName: name })).data;
+  }
+
+  async signMessage(name, message, alg = ECDSA_SHA256) {
+    return (await this.call('psaSignMessage', { keyName: name, alg, message })).signature;
+  }
+
+  async verifyMessage(name, message, signature, alg = ECDSA_SHA256) {
+    await this.call('psaVerifyMessage', { keyName: name, alg, message, signature });
+  }
+
+  async destroyKey(name) {
+    await this.call('psaDestroyKey', { keyName: name });
+  }
+
+  async listKeys() {
+    return (await this.call('listKeys')).keys;
+  }
+
+  get sessionId() {
+    return this.session.sessionId;
+  }
+
+  // Ends the session on the service and forgets it.
+  destroy() {
+    return this.run(async () => {
+      try {
+        await this.session.destroy();
+      } finally {
+        await this.storage.flush();
+      }
+    });
+  }
+}
+
+// Opens (lazily: the first call connects) a session with the service at `endpoint`.
+// options: endpoint, serviceKeys (an address or a list), storage ('local' by default,
+// 'session', 'memory' or a Storage), storageName (default 'parsec1:' + endpoint), password,
+// keyBits (2048 or 4096; default 2048), testMode, timeoutMs (default 30000).
+export async function connect(options) {
+  const { endpoint, password, testMode = false, keyBits = 2048, timeoutMs = 30000 } = options ?? {};
+  if (typeof endpoint !== 'string' || !/^https?:\/\//.test(endpoint)) {
+    throw failure('argument', 'endpoint must be an http:// or https:// URL');
+  }
+  const keys = options.serviceKeys;
+  const serviceKeys = (Array.isArray(keys) ? keys : typeof keys === 'string' ? keys.split(/[\s,]+/) : [])
+    .map((k) => k.trim())
+    .filter((k) => k.length > 0);
+  await load();
+  const storage = await SessionStorage.open(
+    backing(options.storage),
+    options.storageName ?? `parsec1:${endpoint}`,
+    password,
+  );
+  const session = new Session({
+    post: poster(endpoint, timeoutMs),
+    storage,
+    serviceKeys,
+    generateKey: globalThis.crypto?.subtle ? webCryptoKey : undefined,
+    keyBits,
+    testMode,
+  });
+  return new Parsec1Session(session, storage, endpoint);
+}
+
+export { Session as WasmSession };
