@@ -56,12 +56,23 @@ need_apt npm npm
 PARSEC_NODE_MODULES=$(crates/parsec1/tests/node/install.sh "$cache")
 export PARSEC_NODE_MODULES
 
+# The browser client: built for WebAssembly with Debian's rustc-web (crates/web/build.sh
+# installs it, wasm-bindgen-cli and esbuild when missing), and tested in Debian's Chromium
+# driven by playwright-core (no browser download); certutil puts the test CA in the profile.
+need_apt chromium chromium
+need_apt certutil libnss3-tools
+step "browser client (crates/web/build.sh)"
+PARSEC_WEB_BUNDLE=$(crates/web/build.sh)
+PARSEC_WEB_TOOLS=$(crates/web/tools/install.sh "$cache")
+export PARSEC_WEB_BUNDLE PARSEC_WEB_TOOLS
+
 # --- checks ------------------------------------------------------------------------------------
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
 step "cargo clippy"
 cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
+cargo clippy -p parsec-parsec1 -p parsec-web --no-default-features --all-targets --locked -- -D warnings
 
 # Every decoder of untrusted bytes has a fuzz target; each runs briefly here so that they keep
 # building and a shallow crash is caught. Longer runs: cargo fuzz run <target> (see fuzz/).
@@ -86,3 +97,7 @@ done
 
 step "tests"
 cargo nextest run --workspace --all-features --locked --no-fail-fast
+# The protocol crate as the browser client builds it: without aws-lc (RustCrypto's blinded
+# RSA and HMAC).
+step "parsec1 without aws-lc (the WebAssembly build's code paths)"
+cargo nextest run -p parsec-parsec1 --no-default-features --locked --no-fail-fast

@@ -1,0 +1,166 @@
+'use strict';
+// Drives Debian's Chromium (headless, through playwright-core; no browser download) through
+// the example page examples/browser/index.html against a running Parsec service, and prints
+// one JSON object with what each scenario showed. The Rust test crates/service/tests/browser.rs
+// starts the service, runs this, and checks the results (signatures with openssl).
+//
+//   node browser_driver.cjs <config.json>
+//
+// config: { modules, page_dir, bundle, home, http_page_port, https_page_port, server_cert,
+//           server_key, http_endpoint, https_endpoint, service_key, other_key, dead_endpoint,
+//           screenshot }
+// `home` holds the browser profile's NSS database, where the test CA is trusted (made by the
+// Rust test with certutil): Chromium reads $HOME/.pki/nssdb.
+
+const fs = require('fs');
+const http = require('http');
+const https = require('https');
+const path = require('path');
+
+const config = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
+const { chromium } = require(path.join(config.modules, 'playwright-core'));
+
+// --- a static server for the page (any static server would do) ---------------------------
+function files(req, res) {
+  const url = new URL(req.url, 'http://x');
+  const name = url.pathname === '/' ? '/index.html' : url.pathname;
+  const file = name === '/parsec1.js' ? config.bundle : path.join(config.page_dir, path.normalize(name));
+  const type = name.endsWith('.js') ? 'text/javascript' : name.endsWith('.html') ? 'text/html' : 'application/octet-stream';
+  fs.readFile(file, (err, data) => {
+    if (err) {
+      res.writeHead(404);
+      res.end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store' });
+    res.end(data);
+  });
+}
+
+function listen(server, port) {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve(server));
+  });
+}
+
+// --- scenarios ---------------------------------------------------------------------------------
+async function show(page, url, form) {
+  await page.goto(url);
+  if (form) {
+    await page.waitForFunction(() => document.body.dataset.state === 'ready');
+    for (const [id, value] of Object.entries(form)) await page.fill('#' + id, value);
+    await page.click('#sign');
+    await page.waitForFunction(() => document.body.dataset.state === 'working');
+  }
+  await page.waitForFunction(() => ['signed', 'error'].includes(document.body.dataset.state), null, {
+    timeout: 90000,
+  });
+  const text = (id) => page.textContent('#' + id);
+  return {
+    state: await page.evaluate(() => document.body.dataset.state),
+    signature: await text('signature'),
+    publicKey: await text('public-key'),
+    message: await page.inputValue('#message'),
+    error: await text('error'),
+    status: await text('status'),
+    sessionId: ((await text('status')).match(/session (\S+),/) || [])[1] || null,
+  };
+}
+
+function pageUrl(base, endpoint, key, extra = '') {
+  return `${base}/index.html?endpoint=${encodeURIComponent(endpoint)}&serviceKey=${encodeURIComponent(key)}${extra}`;
+}
+
+async function main() {
+  const httpServer = await listen(http.createServer(files), config.http_page_port);
+  const httpsServer = await listen(
+    https.createServer({ cert: fs.readFileSync(config.server_cert), key: fs.readFileSync(config.server_key) }, files),
+    config.https_page_port,
+  );
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    env: { ...process.env, HOME: config.home },
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  const results = {};
+  const preflights = [];
+  const run = async (name, url, form, keep) => {
+    const context = keep ?? (await browser.newContext());
+    const page = await context.newPage();
+    page.on('pageerror', (e) => console.error(`${name}: page error: ${e.message}`));
+    page.on('console', (m) => console.error(`${name}: console: ${m.text()}`));
+    page.on('request', (r) => {
+      if (r.method() === 'OPTIONS') preflights.push(name);
+    });
+    try {
+      results[name] = await show(page, url, form);
+    } catch (e) {
+      results[name] = { state: 'driver-failed', error: String(e) };
+    }
+    if (name === 'https' && config.screenshot) {
+      await page.screenshot({ path: config.screenshot, fullPage: true });
+    }
+    await page.close();
+    if (!keep) await context.close();
+    return context;
+  };
+  const httpsBase = `https://localhost:${config.https_page_port}`;
+  const httpBase = `http://127.0.0.1:${config.http_page_port}`;
+  // 1. An HTTPS page (trusted through the profile's CA) calling the service over HTTPS.
+  await run('https', pageUrl(httpsBase, config.https_endpoint, config.service_key));
+  // 2. A plain page on 127.0.0.1 calling the service over http://127.0.0.1; then the same
+  //    page again in the same profile: the stored session is resumed (same session id).
+  const kept = await browser.newContext();
+  await run('http', pageUrl(httpBase, config.http_endpoint, config.service_key), null, kept);
+  await run('http_again', pageUrl(httpBase, config.http_endpoint, config.service_key, '&message=again'), null, kept);
+  results.http_storage = await (async () => {
+    const page = await kept.newPage();
+    await page.goto(`${httpBase}/index.html`);
+    const stored = await page.evaluate(() => Object.keys(localStorage).map((k) => [k, localStorage.getItem(k)]));
+    await page.close();
+    return stored;
+  })();
+  await kept.close();
+  // 3. A password: the session is stored encrypted; the wrong password is refused in words.
+  const sealed = await browser.newContext();
+  const form = { endpoint: config.http_endpoint, serviceKey: config.service_key, password: 'correct horse' };
+  await run('password', `${httpBase}/index.html`, form, sealed);
+  await run('password_again', `${httpBase}/index.html`, form, sealed);
+  await run('password_wrong', `${httpBase}/index.html`, { ...form, password: 'wrong' }, sealed);
+  results.password_storage = await (async () => {
+    const page = await sealed.newPage();
+    await page.goto(`${httpBase}/index.html`);
+    const stored = await page.evaluate(() => Object.keys(localStorage).map((k) => [k, localStorage.getItem(k)]));
+    await page.close();
+    return stored;
+  })();
+  await sealed.close();
+  // 4. The wrong service key (a real key address, of another key).
+  await run('wrong_key', pageUrl(httpBase, config.http_endpoint, config.other_key));
+  // 5. Nothing listening at the endpoint.
+  await run('unreachable', pageUrl(httpBase, config.dead_endpoint, config.service_key));
+  // 6. A page from an origin the service does not allow (localhost is not 127.0.0.1).
+  await run(
+    'origin_refused',
+    pageUrl(`http://localhost:${config.http_page_port}`, config.http_endpoint, config.service_key),
+  );
+  results.preflights = preflights;
+  await browser.close();
+  httpServer.close();
+  httpsServer.close();
+  process.stdout.write(JSON.stringify(results) + '\n');
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
