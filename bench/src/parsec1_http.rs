@@ -4,6 +4,10 @@
 //! bench/run-parsec1-http.sh; prints a Markdown table.
 //!
 //! Usage: parsec1-http-bench <path to the release `parsec` binary> [seconds per case, 10]
+//!
+//! With `--browser <node_modules> <parsec1.js>` after the seconds (bench/run-browser.sh): the
+//! browser client in Chromium (bench/browser/) beside our Rust client against the same daemon
+//! in the same run: session set-up time and round trips per second, with their ratios.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::{Child, Command, Stdio};
@@ -36,6 +40,13 @@ fn main() -> Result<()> {
         .context("usage: parsec1-http-bench <parsec binary> [seconds]")?;
     let seconds: u64 = args.get(2).map_or(Ok(10), |s| s.parse())?;
     let run_for = Duration::from_secs(seconds);
+    if args.get(3).map(String::as_str) == Some("--browser") {
+        let (modules, bundle) = match (args.get(4), args.get(5)) {
+            (Some(m), Some(b)) => (m, b),
+            _ => bail!("usage: parsec1-http-bench <parsec> <seconds> --browser <node_modules> <parsec1.js>"),
+        };
+        return browser_side_by_side(binary, run_for, modules, bundle);
+    }
 
     println!("| measure | value |");
     println!("|---|---|");
@@ -132,6 +143,105 @@ fn main() -> Result<()> {
         );
     }
     drop(daemon);
+    Ok(())
+}
+
+/// Sessions whose set-up is timed on each side.
+const SETUPS: usize = 5;
+
+/// The browser client (bench/browser/run.cjs) and our Rust client against one daemon: session
+/// set-up (new 2048-bit session key, registration with the proof of work the service asks,
+/// createTSK, first call) and `psaGenerateRandom` round trips from one client.
+fn browser_side_by_side(
+    binary: &str,
+    run_for: Duration,
+    modules: &str,
+    bundle: &str,
+) -> Result<()> {
+    let daemon = Daemon::start(binary)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let trusted = FixedServiceKeys(vec![daemon.service_key.clone()]);
+    let random = || Value::dict([("size", Value::Int(32))]);
+    let (native_setup, native_rate) = rt.block_on(async {
+        let mut setups = Vec::new();
+        let mut last = None;
+        for _ in 0..SETUPS {
+            let session = Session::new(
+                HttpTransport::new(&daemon.url)?,
+                MemoryStorage::new(),
+                trusted.clone(),
+                Options {
+                    key_bits: 2048,
+                    test_mode: false,
+                },
+            );
+            let started = Instant::now();
+            session
+                .call_value("getSessionInfo", Value::dict::<&str>([]))
+                .await?;
+            setups.push(started.elapsed().as_secs_f64() * 1e3);
+            last = Some(session);
+        }
+        let session = last.context("no session")?;
+        for _ in 0..50 {
+            session.call_value("psaGenerateRandom", random()).await?;
+        }
+        let started = Instant::now();
+        let mut calls = 0u64;
+        while started.elapsed() < run_for {
+            session.call_value("psaGenerateRandom", random()).await?;
+            calls += 1;
+        }
+        anyhow::Ok((
+            median(setups),
+            calls as f64 / started.elapsed().as_secs_f64(),
+        ))
+    })?;
+    let driver = concat!(env!("CARGO_MANIFEST_DIR"), "/browser/run.cjs");
+    let out = Command::new("node")
+        .args([
+            driver,
+            modules,
+            bundle,
+            &daemon.url,
+            &daemon.service_key.to_string(),
+            &SETUPS.to_string(),
+            &run_for.as_secs().to_string(),
+        ])
+        .stderr(Stdio::inherit())
+        .output()
+        .context("cannot run node")?;
+    if !out.status.success() {
+        bail!("the browser driver failed");
+    }
+    let page: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    if let Some(e) = page.get("error") {
+        bail!("the page failed: {e}");
+    }
+    let browser_setup = page["setupMedianMs"].as_f64().context("setupMedianMs")?;
+    let browser_rate = page["roundTripsPerSecond"]
+        .as_f64()
+        .context("roundTripsPerSecond")?;
+    let bare = page["bareFetchPerSecond"]
+        .as_f64()
+        .context("bareFetchPerSecond")?;
+    println!("| measure (one client, same daemon, same run) | browser client in Chromium | Rust client | browser / Rust |");
+    println!("|---|---|---|---|");
+    println!(
+        "| session set-up, median of {SETUPS} (2048-bit session key, proof of work, createTSK) | {browser_setup:.0} ms | {native_setup:.0} ms | {:.2} |",
+        browser_setup / native_setup
+    );
+    println!(
+        "| `psaGenerateRandom` round trips | {browser_rate:.0} per s | {native_rate:.0} per s | {:.2} |",
+        browser_rate / native_rate
+    );
+    println!(
+        "| the page's bare `fetch` POSTs of the same size (no client), for scale | {bare:.0} per s | | browser client / bare fetch: {:.2} |",
+        browser_rate / bare
+    );
     Ok(())
 }
 

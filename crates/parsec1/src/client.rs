@@ -86,8 +86,19 @@ fn random_bytes(buf: &mut [u8]) -> Result<(), ClientError> {
     Ok(())
 }
 
-/// Starts registering `sck` as a new session key: returns the `requestSCK` call.
+/// Starts registering `sck` as a session key: returns the `requestSCK` call.
 pub fn register(sck: PrivateKey, test_mode: bool) -> Result<(AwaitingPowTask, Vec<u8>), Error> {
+    register_with_max_pow(sck, test_mode, MAX_POW_LENGTH)
+}
+
+/// Like [`register`], refusing a proof of work longer than `max_pow` bits (the `requestSCK`
+/// answer is not authenticated: a client that cannot spare the CPU time, such as a web page's
+/// main thread, asks for less than [`MAX_POW_LENGTH`]).
+pub fn register_with_max_pow(
+    sck: PrivateKey,
+    test_mode: bool,
+    max_pow: u32,
+) -> Result<(AwaitingPowTask, Vec<u8>), Error> {
     let address = sck.public_key().long_address()?;
     let call = message::encode_call(
         "requestSCK",
@@ -96,12 +107,19 @@ pub fn register(sck: PrivateKey, test_mode: bool) -> Result<(AwaitingPowTask, Ve
             ("testMode", Value::Bool(test_mode)),
         ]),
     );
-    Ok((AwaitingPowTask { sck }, call))
+    Ok((
+        AwaitingPowTask {
+            sck,
+            max_pow: max_pow.min(MAX_POW_LENGTH),
+        },
+        call,
+    ))
 }
 
 /// Waits for the `requestSCK` answer.
 pub struct AwaitingPowTask {
     sck: PrivateKey,
+    max_pow: u32,
 }
 
 impl AwaitingPowTask {
@@ -124,7 +142,7 @@ impl AwaitingPowTask {
             .and_then(Value::as_int)
             .and_then(|l| u32::try_from(l).ok())
             .ok_or_else(|| malformed("POWTask `length` missing"))?;
-        if length > MAX_POW_LENGTH {
+        if length > self.max_pow {
             return Err(ClientError::PowTooHard(length));
         }
         let source = bin(task, "source")?;

@@ -227,9 +227,16 @@ fn the_example_page_signs_in_chromium_over_https_and_http() {
         "{wrong_key}"
     );
     assert_eq!(text(wrong_key, "signature"), "");
+    // Both failures look alike to a page (fetch says only "Failed to fetch"); the browser's
+    // console tells them apart: nothing listening, and a preflight the service refused.
+    let console = |name: &str| results[name]["console"].to_string();
     let unreachable = &results["unreachable"];
     assert!(
         text(unreachable, "error").starts_with("Service unreachable"),
+        "{unreachable}"
+    );
+    assert!(
+        console("unreachable").contains("ERR_CONNECTION_REFUSED"),
         "{unreachable}"
     );
     // A page of an origin the service does not list: the preflight fails, nothing is sent.
@@ -238,6 +245,13 @@ fn the_example_page_signs_in_chromium_over_https_and_http() {
         text(refused, "error").starts_with("Service unreachable"),
         "{refused}"
     );
+    assert!(
+        console("origin_refused").contains("CORS policy"),
+        "{refused}"
+    );
+    for name in ["https", "http", "wrong_key"] {
+        assert!(!console(name).contains("CORS"), "{name}: {}", console(name));
+    }
     // The daemon still serves everyone else.
     assert!(p1.daemon.stderr().contains("Parsec.1 over HTTPS"));
 }

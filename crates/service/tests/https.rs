@@ -169,3 +169,35 @@ fn a_stalled_handshake_holds_up_no_one_and_is_closed_in_time() {
     }
     client(&p1, &https, &ca.cert).ping().unwrap();
 }
+
+/// HTTP and HTTPS share one set of connection limits: a client holding its share on one port
+/// gets no more on the other.
+#[test]
+fn http_and_https_share_the_connection_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = TestCa::new(dir.path(), "ca");
+    let served = ca.issue(dir.path(), "server");
+    let p1 = common::p1::start(&format!(
+        "{}max_connections_per_address = 2\nidle_timeout = 30\nheader_timeout = 30\n",
+        served.parsec1_keys()
+    ));
+    let https = p1.https.clone().unwrap();
+    let tls_authority = https
+        .strip_prefix("https://")
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let held: Vec<TcpStream> = (0..2)
+        .map(|_| TcpStream::connect(p1.authority()).unwrap())
+        .collect();
+    // Give the front time to accept and count both.
+    std::thread::sleep(Duration::from_millis(300));
+    let third = TcpStream::connect(&tls_authority).unwrap();
+    let waited = closed_after(third);
+    assert!(waited < Duration::from_secs(2), "{waited:?}");
+    drop(held);
+    std::thread::sleep(Duration::from_millis(300));
+    client(&p1, &https, &ca.cert).ping().unwrap();
+}

@@ -223,13 +223,53 @@ fn lost_tsk_and_killed_session_recover_transparently() {
         s.storage().get(TSK).unwrap()
     );
 
-    // The session is killed on the service: the next call makes a new session key and
-    // session. Its identity is the new key, so the old keys are not its own.
+    // The session is killed on the service: the next call registers the same session key
+    // again, in a new session. The identity is the key, so its keys are still its own.
     rt.block_on(s.destroy()).unwrap();
     assert_eq!(s.storage().get(SID), None);
-    let names = key_names(&rt, &other);
-    assert!(names.is_empty(), "{names:?}");
+    let sck = other.storage().get(SCK).unwrap();
+    assert_eq!(key_names(&rt, &other), ["k"]);
     assert_ne!(other.storage().get(SID).unwrap(), sid);
+    assert_eq!(
+        other.storage().get(SCK).unwrap(),
+        sck,
+        "the same session key"
+    );
+}
+
+/// An error answer to `createTSK` (here the guest rate limit; on plain HTTP anyone on the path
+/// can forge one) is reported, and never costs the stored session key: the next call, once
+/// the service takes requests again, goes on in the same session with the same keys.
+#[test]
+fn an_error_answer_to_create_tsk_keeps_the_session_key() {
+    let p1 = start("guest_requests_per_second = 1\nguest_burst = 3\n");
+    let rt = runtime();
+    let s = session(&p1, MemoryStorage::new());
+    // requestSCK, registerSCK and createTSK: the burst is spent.
+    rt.block_on(s.call_value("getSessionInfo", empty()))
+        .unwrap();
+    let other = session(&p1, MemoryStorage::new());
+    for key in [SID, SCK] {
+        other
+            .storage()
+            .set(key, &s.storage().get(key).unwrap())
+            .unwrap();
+    }
+    other
+        .storage()
+        .set(TSK, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")
+        .unwrap();
+    let e = rt
+        .block_on(other.call_value("getSessionInfo", empty()))
+        .unwrap_err();
+    assert!(e.to_string().contains("parsec_too_many_requests"), "{e}");
+    for key in [SID, SCK] {
+        assert_eq!(other.storage().get(key), s.storage().get(key), "{key} kept");
+    }
+    std::thread::sleep(Duration::from_millis(2100));
+    rt.block_on(other.call_value("getSessionInfo", empty()))
+        .unwrap();
+    assert_eq!(other.storage().get(SID), s.storage().get(SID));
 }
 
 #[test]

@@ -124,9 +124,12 @@ class SessionStorage {
         throw failure('storage', 'wrong password, or the stored session is damaged');
       }
     } else if (parsed !== null) {
-      // A session stored without a password is not taken over by an encrypted one.
-      salt = crypto.getRandomValues(new Uint8Array(16));
-      key = await passwordKey(password, salt);
+      // Writing an encrypted session over it would lose the stored session key (and with it
+      // the service's keys of this application): the page must decide.
+      throw failure(
+        'storage',
+        'a session is stored here without a password: open it without one, or destroy it first',
+      );
     }
     return new SessionStorage(store, name, key, salt, values);
   }
@@ -179,6 +182,9 @@ class SessionStorage {
 
 // --- transport -----------------------------------------------------------------------------
 
+// Largest answer read (the service's max_message_size is at most 96 KiB).
+const MAX_ANSWER = 16 * 1024 * 1024;
+
 function poster(endpoint, timeoutMs) {
   return async (body) => {
     const abort = new AbortController();
@@ -192,8 +198,12 @@ function poster(endpoint, timeoutMs) {
         credentials: 'omit',
         cache: 'no-store',
       });
-      // Answers are BOSS whatever the HTTP status (errors included).
-      return new Uint8Array(await answer.arrayBuffer());
+      // Answers are BOSS whatever the HTTP status (errors included), and small.
+      const length = Number(answer.headers.get('content-length') ?? 0);
+      if (length > MAX_ANSWER) throw new Error(`an answer of ${length} bytes`);
+      const bytes = new Uint8Array(await answer.arrayBuffer());
+      if (bytes.length > MAX_ANSWER) throw new Error(`an answer of ${bytes.length} bytes`);
+      return bytes;
     } catch (e) {
       const why = abort.signal.aborted ? `no answer within ${timeoutMs} ms` : e.message || String(e);
       throw new Error(`${endpoint}: ${why}`);
@@ -322,13 +332,20 @@ export async function connect(options) {
     .map((k) => k.trim())
     .filter((k) => k.length > 0);
   await load();
+  // One stored session per endpoint, however its URL is spelled (default port, case).
+  let normalized;
+  try {
+    normalized = new URL(endpoint).href;
+  } catch {
+    throw failure('argument', `endpoint ${endpoint} is not a URL`);
+  }
   const storage = await SessionStorage.open(
     backing(options.storage),
-    options.storageName ?? `parsec1:${endpoint}`,
+    options.storageName ?? `parsec1:${normalized}`,
     password,
   );
   const session = new Session({
-    post: poster(endpoint, timeoutMs),
+    post: poster(normalized, timeoutMs),
     storage,
     serviceKeys,
     generateKey: globalThis.crypto?.subtle ? webCryptoKey : undefined,

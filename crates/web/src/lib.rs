@@ -8,8 +8,10 @@
 //! `localStorage`, encrypted with a password when one is given), WebCrypto for a fast session
 //! key. See `js/parsec1.js` for the API pages use.
 //!
-//! Nothing here is a secret in the page's JavaScript heap except what the page asks for: the
-//! TSK and the session key live in WebAssembly memory and in the storage the page chose.
+//! The session's secrets (TSK, session key) are in WebAssembly memory while they are used and,
+//! as text, in the storage object the page gives (the JavaScript API keeps them in a `Map`
+//! and writes them to `localStorage`, encrypted when the page gives a password): a script of
+//! the page's origin can read them, as it could read anything else the page holds.
 
 mod session;
 mod value;

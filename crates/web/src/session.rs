@@ -9,6 +9,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use js_sys::{Array, Function, Promise, Reflect, Uint8Array};
 use parsec1::client::{self as p1, ClientError};
+use parsec1::message::codes;
 use parsec1::{KeyAddress, PrivateKey, RemoteError, SymmetricKey};
 use parsec_boss::Value;
 use wasm_bindgen::prelude::*;
@@ -21,6 +22,13 @@ use crate::value::{from_js, to_js};
 const SID: &str = ".p1.SID";
 const TSK: &str = ".p1.TSK";
 const SCK: &str = ".p1.SCK";
+/// The address of the service key that made the stored TSK: a TSK is resumed only while that
+/// key is still trusted.
+const SIGNER: &str = ".p1.TSK.signer";
+
+/// Longest proof of work done for a service: it runs on the page's thread, and the
+/// `requestSCK` answer that asks for it is not authenticated (20 bits: about a second).
+const MAX_POW: u32 = 20;
 
 /// Why a call failed, as the page sees it: an `Error` whose `code` is one of these, and, for
 /// `remote`, whose `remoteCode` is the service's error code.
@@ -230,7 +238,7 @@ impl Session {
                 .call_value("destroySession", &Value::dict::<&str>([]))
                 .await;
             *inner.live.borrow_mut() = None;
-            for key in [TSK, SID, SCK] {
+            for key in [TSK, SIGNER, SID, SCK] {
                 inner.remove(key).map_err(Failure::into_js)?;
             }
             Ok(JsValue::UNDEFINED)
@@ -293,14 +301,16 @@ impl Inner {
     }
 
     fn set(&self, key: &str, value: &str) -> Result<(), Failure> {
-        let set = function(&self.storage, "set").expect("checked in the constructor");
+        let set = function(&self.storage, "set")
+            .ok_or_else(|| Failure::Page("storage.set is gone".into()))?;
         set.call2(&self.storage, &key.into(), &value.into())
             .map(drop)
             .map_err(|e| page_error("storage.set", e))
     }
 
     fn remove(&self, key: &str) -> Result<(), Failure> {
-        let remove = function(&self.storage, "remove").expect("checked in the constructor");
+        let remove = function(&self.storage, "remove")
+            .ok_or_else(|| Failure::Page("storage.remove is gone".into()))?;
         remove
             .call1(&self.storage, &key.into())
             .map(drop)
@@ -334,9 +344,13 @@ impl Inner {
 
     /// Steps 2–4 of spec §5.5.
     async fn establish(&self) -> Result<Live, Failure> {
-        // 2. Resume a stored TSK.
+        // 2. Resume a stored TSK, made by a key that is still trusted.
         if let (Some(sid), Some(tsk)) = (self.storage_get(SID), self.storage_get(TSK)) {
-            if let Some(tsk) = decode_tsk(&tsk) {
+            let signer = self
+                .storage_get(SIGNER)
+                .and_then(|text| KeyAddress::parse(&text).ok());
+            let trusted = signer.is_some_and(|s| self.keys.borrow().contains(&s));
+            if let (true, Some(tsk)) = (trusted, decode_tsk(&tsk)) {
                 let sealed = p1::seal(&tsk, &sid, "getSessionInfo", Value::dict::<&str>([]))?;
                 match p1::open(&tsk, &self.post(&sealed).await?) {
                     Ok(Ok(_)) => {
@@ -352,20 +366,26 @@ impl Inner {
             self.remove(TSK)?;
         }
         // 3. A new TSK for the stored session key.
-        if let (Some(sid), Some(sck)) = (self.storage_get(SID), self.storage_get(SCK)) {
-            if let Some(sck) = decode_sck(&sck) {
-                match self.new_tsk(&sck, &sid).await {
-                    Ok(live) => return Ok(live),
-                    Err(Failure::Remote(_)) => {}
-                    Err(e) => return Err(e),
+        let stored = self.storage_get(SCK).and_then(|text| decode_sck(&text));
+        if let (Some(sid), Some(sck)) = (self.storage_get(SID), &stored) {
+            match self.new_tsk(sck, &sid).await {
+                Ok(live) => return Ok(live),
+                // The service lost the session: register the same key again (step 4), which
+                // keeps the remote application's identity, and so its keys.
+                Err(Failure::Remote(e)) if e.code == codes::SESSION_NOT_FOUND => {
+                    self.remove(SID)?;
                 }
+                // Anything else (a busy service, no answer) is reported: an unauthenticated
+                // error answer must never cost the session key.
+                Err(e) => return Err(e),
             }
-            self.remove(SCK)?;
-            self.remove(SID)?;
         }
-        // 4. A new session key and session.
-        let sck = self.new_session_key().await?;
-        let (state, call) = p1::register(sck, self.test_mode)?;
+        // 4. A session for the stored session key, else for a new one.
+        let sck = match stored {
+            Some(sck) => sck,
+            None => self.new_session_key().await?,
+        };
+        let (state, call) = p1::register_with_max_pow(sck, self.test_mode, MAX_POW)?;
         let answer = self.post(&call).await?;
         let (state, call) = state.receive(&answer)?;
         let registered = state.receive(&self.post(&call).await?)?;
@@ -428,6 +448,7 @@ impl Inner {
             match state.receive(&self.post(&call).await?) {
                 Ok(tsk) => {
                     self.set(TSK, &BASE64.encode(tsk.key.as_bytes()))?;
+                    self.set(SIGNER, &tsk.service_address.to_string())?;
                     return Ok(Live {
                         session_id: sid.to_string(),
                         tsk: tsk.key,

@@ -9,17 +9,23 @@ use js_sys::{Array, Object, Reflect, Uint8Array};
 use parsec_boss::{Time, Value};
 use wasm_bindgen::{JsCast, JsValue};
 
-/// Deepest nesting taken from a page (BOSS decoders stop at a similar depth).
+/// Deepest nesting taken from a page (BOSS decoders stop at a similar depth), and most values
+/// in all (an array shared at every level would otherwise be visited 2^depth times).
 const MAX_DEPTH: usize = 64;
+const MAX_VALUES: usize = 100_000;
 
 /// The BOSS value of a JavaScript value.
 pub fn from_js(v: &JsValue) -> Result<Value, String> {
-    convert(v, 0)
+    convert(v, 0, &mut 0)
 }
 
-fn convert(v: &JsValue, depth: usize) -> Result<Value, String> {
+fn convert(v: &JsValue, depth: usize, seen: &mut usize) -> Result<Value, String> {
     if depth > MAX_DEPTH {
         return Err(format!("arguments nested deeper than {MAX_DEPTH}"));
+    }
+    *seen += 1;
+    if *seen > MAX_VALUES {
+        return Err(format!("arguments of more than {MAX_VALUES} values"));
     }
     if v.is_null() || v.is_undefined() {
         return Ok(Value::Null);
@@ -65,7 +71,7 @@ fn convert(v: &JsValue, depth: usize) -> Result<Value, String> {
         let items: Array = v.clone().unchecked_into();
         return items
             .iter()
-            .map(|item| convert(&item, depth + 1))
+            .map(|item| convert(&item, depth + 1, seen))
             .collect::<Result<Vec<_>, _>>()
             .map(Value::List);
     }
@@ -75,7 +81,7 @@ fn convert(v: &JsValue, depth: usize) -> Result<Value, String> {
         for entry in Object::entries(object).iter() {
             let entry: Array = entry.unchecked_into();
             let key = entry.get(0).as_string().unwrap_or_default();
-            pairs.push((Value::Text(key), convert(&entry.get(1), depth + 1)?));
+            pairs.push((Value::Text(key), convert(&entry.get(1), depth + 1, seen)?));
         }
         return Ok(Value::Dict(pairs));
     }
@@ -103,7 +109,13 @@ pub fn to_js(v: &Value) -> JsValue {
                     Value::Text(s) => JsValue::from_str(s),
                     other => to_js(other),
                 };
-                let _ = Reflect::set(&object, &key, &to_js(v));
+                // Defined, not assigned: a key `__proto__` in an answer stays a key.
+                let field = Object::new();
+                let _ = Reflect::set(&field, &"value".into(), &to_js(v));
+                for flag in ["writable", "enumerable", "configurable"] {
+                    let _ = Reflect::set(&field, &flag.into(), &JsValue::TRUE);
+                }
+                let _ = Reflect::define_property(&object, &key, &field);
             }
             object.into()
         }

@@ -96,13 +96,18 @@ async function main() {
   const run = async (name, url, form, keep) => {
     const context = keep ?? (await browser.newContext());
     const page = await context.newPage();
+    const consoleLines = [];
     page.on('pageerror', (e) => console.error(`${name}: page error: ${e.message}`));
-    page.on('console', (m) => console.error(`${name}: console: ${m.text()}`));
+    page.on('console', (m) => {
+      consoleLines.push(m.text());
+      console.error(`${name}: console: ${m.text()}`);
+    });
     page.on('request', (r) => {
       if (r.method() === 'OPTIONS') preflights.push(name);
     });
     try {
       results[name] = await show(page, url, form);
+      results[name].console = consoleLines;
     } catch (e) {
       results[name] = { state: 'driver-failed', error: String(e) };
     }

@@ -275,7 +275,7 @@ fn secrets_leave_no_copy_in_freed_memory_in_the_parsec1_tunnel() {
     let url = format!("http://{}{}", listener.local_addr().unwrap(), p1.path);
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let serving = rt.spawn(async move {
-        parsec_service::front::parsec1::serve(listener, Arc::new(server), &p1, stopped).await
+        parsec_service::front::parsec1::serve(listener, None, Arc::new(server), &p1, stopped).await
     });
     let found = watch_client(&[
         ("PARSEC_WIPING_URL", url),

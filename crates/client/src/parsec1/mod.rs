@@ -18,6 +18,7 @@ use std::future::Future;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use parsec1::client::{self as p1, ClientError};
+use parsec1::message::codes;
 use parsec1::{KeyAddress, PrivateKey, RemoteError, SymmetricKey};
 use parsec_boss::Value;
 use parsec_psa::{OpResult, Operation};
@@ -270,22 +271,32 @@ impl<S: Storage, K: ServiceKeys> Session<S, K> {
             self.storage.remove(TSK)?;
         }
         // 3. A new TSK for the stored session key.
-        if let (Some(sid), Some(sck)) = (self.storage.get(SID), self.storage.get(SCK)) {
-            if let Some(sck) = decode_sck(&sck) {
-                match self.new_tsk(&sck, &sid).await {
-                    Ok(live) => return Ok(live),
-                    Err(Error::Remote(_)) | Err(Error::Protocol(ClientError::Remote(_))) => {}
-                    Err(e) => return Err(e),
+        let stored = self.storage.get(SCK).and_then(|text| decode_sck(&text));
+        if let (Some(sid), Some(sck)) = (self.storage.get(SID), &stored) {
+            match self.new_tsk(sck, &sid).await {
+                Ok(live) => return Ok(live),
+                // The service lost the session: register the same key again (step 4), which
+                // keeps the remote application's identity, and so its keys.
+                Err(Error::Protocol(ClientError::Remote(e)))
+                    if e.code == codes::SESSION_NOT_FOUND =>
+                {
+                    self.storage.remove(SID)?;
                 }
+                // Anything else (a busy service, a network error) is reported; an
+                // unauthenticated error answer must never cost the session key.
+                Err(e) => return Err(e),
             }
-            self.storage.remove(SCK)?;
-            self.storage.remove(SID)?;
         }
-        // 4. A new session key and session.
-        let bits = self.options.key_bits;
-        let sck = tokio::task::spawn_blocking(move || PrivateKey::generate(bits))
-            .await
-            .map_err(|e| std::io::Error::other(e.to_string()))??;
+        // 4. A session for the stored session key, else for a new one.
+        let sck = match stored {
+            Some(sck) => sck,
+            None => {
+                let bits = self.options.key_bits;
+                tokio::task::spawn_blocking(move || PrivateKey::generate(bits))
+                    .await
+                    .map_err(|e| std::io::Error::other(e.to_string()))??
+            }
+        };
         let (state, call) = p1::register(sck, self.options.test_mode)?;
         let answer = self.post(&call).await?;
         // The proof of work is CPU time: off the runtime's threads.

@@ -280,6 +280,13 @@ impl Parsec1Config {
             service_contract: s.path_value("service_contract")?,
             provider: s.integer("provider", 1, 255)?.map(|v| v as u8),
         };
+        // Each listener holds a connection slot while it waits for the next client.
+        if config.tls.is_some() && config.max_connections < 2 {
+            return Err(s.error(
+                "max_connections",
+                "with HTTPS beside HTTP, at least 2 (each listener waits with one slot)",
+            ));
+        }
         warnings.extend(s.unread().iter().map(|k| unknown_key_warning(k)));
         Ok(enabled.then_some(config))
     }

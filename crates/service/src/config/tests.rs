@@ -360,6 +360,11 @@ fn parsec1_bad_values_name_the_key() {
         ("listen = \"localhost\"", "parsec1.listen"),
         ("tls_listen = \"localhost:1\"", "parsec1.tls_listen"),
         (
+            "max_connections = 1\ntls_listen = \"127.0.0.1:9443\"\n\
+             tls_certificate = \"c.pem\"\ntls_private_key = \"k.pem\"",
+            "parsec1.max_connections",
+        ),
+        (
             "tls_certificate = \"c.pem\"\ntls_private_key = \"k.pem\"",
             "parsec1.tls_listen",
         ),

@@ -210,6 +210,8 @@ enum Stream {
     Plain(TcpStream),
     Handshake(Box<Accept<TcpStream>>),
     Tls(Box<TlsStream<TcpStream>>),
+    /// The handshake failed (polling tokio-rustls's `Accept` again would panic).
+    Failed,
 }
 
 impl Stream {
@@ -218,9 +220,18 @@ impl Stream {
         if let Stream::Handshake(accept) = self {
             match Pin::new(&mut **accept).poll(cx) {
                 Poll::Ready(Ok(tls)) => *self = Stream::Tls(Box::new(tls)),
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Ready(Err(e)) => {
+                    *self = Stream::Failed;
+                    return Poll::Ready(Err(e));
+                }
                 Poll::Pending => return Poll::Pending,
             }
+        }
+        if let Stream::Failed = self {
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::ConnectionAborted,
+                "the TLS handshake failed",
+            )));
         }
         Poll::Ready(Ok(()))
     }
@@ -240,7 +251,9 @@ impl AsyncRead for Stream {
         match &mut *self {
             Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
             Stream::Tls(s) => Pin::new(s).poll_read(cx, buf),
-            Stream::Handshake(_) => unreachable!("ready() finished the handshake"),
+            Stream::Handshake(_) | Stream::Failed => {
+                unreachable!("ready() finished the handshake or failed")
+            }
         }
     }
 }
@@ -255,7 +268,9 @@ impl AsyncWrite for Stream {
         match &mut *self {
             Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
             Stream::Tls(s) => Pin::new(s).poll_write(cx, buf),
-            Stream::Handshake(_) => unreachable!("ready() finished the handshake"),
+            Stream::Handshake(_) | Stream::Failed => {
+                unreachable!("ready() finished the handshake or failed")
+            }
         }
     }
 
@@ -268,7 +283,9 @@ impl AsyncWrite for Stream {
         match &mut *self {
             Stream::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
             Stream::Tls(s) => Pin::new(s).poll_write_vectored(cx, bufs),
-            Stream::Handshake(_) => unreachable!("ready() finished the handshake"),
+            Stream::Handshake(_) | Stream::Failed => {
+                unreachable!("ready() finished the handshake or failed")
+            }
         }
     }
 
@@ -276,7 +293,7 @@ impl AsyncWrite for Stream {
         match self {
             Stream::Plain(s) => s.is_write_vectored(),
             Stream::Tls(s) => s.is_write_vectored(),
-            Stream::Handshake(_) => false,
+            Stream::Handshake(_) | Stream::Failed => false,
         }
     }
 
@@ -284,7 +301,7 @@ impl AsyncWrite for Stream {
         match &mut *self {
             Stream::Plain(s) => Pin::new(s).poll_flush(cx),
             Stream::Tls(s) => Pin::new(s).poll_flush(cx),
-            Stream::Handshake(_) => Poll::Ready(Ok(())),
+            Stream::Handshake(_) | Stream::Failed => Poll::Ready(Ok(())),
         }
     }
 
@@ -292,7 +309,7 @@ impl AsyncWrite for Stream {
         match &mut *self {
             Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
             Stream::Tls(s) => Pin::new(s).poll_shutdown(cx),
-            Stream::Handshake(_) => Poll::Ready(Ok(())),
+            Stream::Handshake(_) | Stream::Failed => Poll::Ready(Ok(())),
         }
     }
 }
