@@ -185,7 +185,15 @@ fn the_example_page_signs_in_chromium_over_https_and_http() {
         .unwrap_or_else(|e| panic!("driver output: {e}: {stderr}"));
 
     // Over HTTPS and over HTTP, the page signs; openssl checks each signature.
-    for name in ["https", "http", "http_again", "password", "password_again"] {
+    for name in [
+        "https",
+        "http",
+        "http_again",
+        "tab_a",
+        "tab_b",
+        "password",
+        "password_again",
+    ] {
         check_signed(name, &results[name], dir.path());
     }
     assert!(
@@ -196,6 +204,10 @@ fn the_example_page_signs_in_chromium_over_https_and_http() {
     let (first, again) = (&results["http"], &results["http_again"]);
     assert_eq!(first["sessionId"], again["sessionId"], "{first} {again}");
     assert_eq!(first["publicKey"], again["publicKey"]);
+    // Two tabs opening one stored session at once share it (Web Locks serialise them).
+    let (a, b) = (&results["tab_a"], &results["tab_b"]);
+    assert_eq!(a["sessionId"], b["sessionId"], "{a} {b}");
+    assert_eq!(a["publicKey"], b["publicKey"]);
     // Another origin's profile has a session (and so a key) of its own.
     assert_ne!(results["https"]["sessionId"], first["sessionId"]);
     assert_ne!(results["https"]["publicKey"], first["publicKey"]);

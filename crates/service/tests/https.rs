@@ -111,6 +111,12 @@ fn bad_certificate_files_stop_start_up_with_the_reason() {
     }
 }
 
+/// host:port of an https:// URL.
+fn authority_of(url: &str) -> String {
+    let rest = url.strip_prefix("https://").unwrap();
+    rest.split('/').next().unwrap().to_string()
+}
+
 /// Reads until the server closes; how long that took.
 fn closed_after(mut stream: TcpStream) -> Duration {
     let start = Instant::now();
@@ -136,13 +142,7 @@ fn a_stalled_handshake_holds_up_no_one_and_is_closed_in_time() {
         served.parsec1_keys()
     ));
     let https = p1.https.clone().unwrap();
-    let authority = https
-        .strip_prefix("https://")
-        .unwrap()
-        .split('/')
-        .next()
-        .unwrap()
-        .to_string();
+    let authority = authority_of(&https);
     // Silent connections, and one that sends half a ClientHello and stops.
     let silent: Vec<TcpStream> = (0..4)
         .map(|_| TcpStream::connect(&authority).unwrap())
@@ -182,13 +182,7 @@ fn http_and_https_share_the_connection_limits() {
         served.parsec1_keys()
     ));
     let https = p1.https.clone().unwrap();
-    let tls_authority = https
-        .strip_prefix("https://")
-        .unwrap()
-        .split('/')
-        .next()
-        .unwrap()
-        .to_string();
+    let tls_authority = authority_of(&https);
     let held: Vec<TcpStream> = (0..2)
         .map(|_| TcpStream::connect(p1.authority()).unwrap())
         .collect();

@@ -206,16 +206,7 @@ fn lost_tsk_and_killed_session_recover_transparently() {
 
     // A stored TSK the service does not know (lost): a new TSK, same session and keys.
     let other = session(&p1, MemoryStorage::new());
-    for key in [SID, SCK] {
-        other
-            .storage()
-            .set(key, &s.storage().get(key).unwrap())
-            .unwrap();
-    }
-    other
-        .storage()
-        .set(TSK, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")
-        .unwrap();
+    copy_with_a_lost_tsk(s.storage(), other.storage());
     assert_eq!(key_names(&rt, &other), ["k"]);
     assert_eq!(other.storage().get(SID).unwrap(), sid);
     assert_ne!(
@@ -237,6 +228,15 @@ fn lost_tsk_and_killed_session_recover_transparently() {
     );
 }
 
+/// Copies the session id and key of `from` into `to`, with a TSK the service does not know.
+fn copy_with_a_lost_tsk(from: &MemoryStorage, to: &MemoryStorage) {
+    for key in [SID, SCK] {
+        to.set(key, &from.get(key).unwrap()).unwrap();
+    }
+    to.set(TSK, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")
+        .unwrap();
+}
+
 /// An error answer to `createTSK` (here the guest rate limit; on plain HTTP anyone on the path
 /// can forge one) is reported, and never costs the stored session key: the next call, once
 /// the service takes requests again, goes on in the same session with the same keys.
@@ -249,16 +249,7 @@ fn an_error_answer_to_create_tsk_keeps_the_session_key() {
     rt.block_on(s.call_value("getSessionInfo", empty()))
         .unwrap();
     let other = session(&p1, MemoryStorage::new());
-    for key in [SID, SCK] {
-        other
-            .storage()
-            .set(key, &s.storage().get(key).unwrap())
-            .unwrap();
-    }
-    other
-        .storage()
-        .set(TSK, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")
-        .unwrap();
+    copy_with_a_lost_tsk(s.storage(), other.storage());
     let e = rt
         .block_on(other.call_value("getSessionInfo", empty()))
         .unwrap_err();

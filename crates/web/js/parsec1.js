@@ -87,7 +87,8 @@ function backing(store) {
 }
 
 class SessionStorage {
-  constructor(store, name, key, salt, values) {
+  constructor(store, name, key, salt, values, password) {
+    this.password = password;
     this.store = store;
     this.name = name;
     this.key = key; // AES-GCM key, or null without a password
@@ -97,6 +98,18 @@ class SessionStorage {
   }
 
   static async open(store, name, password) {
+    const { key, salt, values } = await SessionStorage.read(store, name, password);
+    return new SessionStorage(store, name, key, salt, values, password);
+  }
+
+  // The entry as stored now (another tab of the origin may have written it since).
+  async reload() {
+    await this.writing;
+    const { key, salt, values } = await SessionStorage.read(this.store, this.name, this.password, this.key, this.salt);
+    Object.assign(this, { key, salt, values });
+  }
+
+  static async read(store, name, password, knownKey = null, knownSalt = null) {
     const text = store.getItem(name);
     let parsed = null;
     if (text !== null) {
@@ -111,10 +124,11 @@ class SessionStorage {
         throw failure('storage', 'the stored session is encrypted: give its password');
       }
       const values = new Map(Object.entries(parsed?.values ?? {}).filter(([, v]) => typeof v === 'string'));
-      return new SessionStorage(store, name, null, null, values);
+      return { key: null, salt: null, values };
     }
-    let salt = parsed?.salt ? unb64(parsed.salt) : crypto.getRandomValues(new Uint8Array(16));
-    let key = await passwordKey(password, salt);
+    const salt = parsed?.salt ? unb64(parsed.salt) : (knownSalt ?? crypto.getRandomValues(new Uint8Array(16)));
+    const same = knownKey !== null && knownSalt !== null && b64(knownSalt) === b64(salt);
+    const key = same ? knownKey : await passwordKey(password, salt);
     let values = new Map();
     if (parsed?.sealed) {
       try {
@@ -131,7 +145,7 @@ class SessionStorage {
         'a session is stored here without a password: open it without one, or destroy it first',
       );
     }
-    return new SessionStorage(store, name, key, salt, values);
+    return { key, salt, values };
   }
 
   // The interface the WebAssembly session calls (synchronously).
@@ -246,9 +260,20 @@ export class Parsec1Session {
     this.queue = Promise.resolve();
   }
 
-  // One call at a time, in order.
+  // One call at a time, in order; and, where the browser has Web Locks, one at a time among
+  // all the tabs of the origin that share this stored session, each starting from the state
+  // the last one stored (two tabs registering at once would otherwise each make a session key,
+  // and the one written last would win).
   run(work) {
-    const result = this.queue.then(work);
+    const locks = globalThis.navigator?.locks;
+    const exclusive = locks
+      ? () =>
+          locks.request(`parsec1-session:${this.storage.name}`, async () => {
+            await this.storage.reload();
+            return work();
+          })
+      : work;
+    const result = this.queue.then(exclusive);
     this.queue = result.then(
       () => undefined,
       () => undefined,

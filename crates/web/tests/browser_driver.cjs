@@ -68,6 +68,15 @@ async function show(page, url, form) {
   };
 }
 
+// What a profile keeps in the localStorage of `base`'s origin.
+async function stored(context, base) {
+  const page = await context.newPage();
+  await page.goto(`${base}/index.html`);
+  const entries = await page.evaluate(() => Object.keys(localStorage).map((k) => [k, localStorage.getItem(k)]));
+  await page.close();
+  return entries;
+}
+
 function pageUrl(base, endpoint, key, extra = '') {
   return `${base}/index.html?endpoint=${encodeURIComponent(endpoint)}&serviceKey=${encodeURIComponent(key)}${extra}`;
 }
@@ -127,27 +136,32 @@ async function main() {
   const kept = await browser.newContext();
   await run('http', pageUrl(httpBase, config.http_endpoint, config.service_key), null, kept);
   await run('http_again', pageUrl(httpBase, config.http_endpoint, config.service_key, '&message=again'), null, kept);
-  results.http_storage = await (async () => {
-    const page = await kept.newPage();
-    await page.goto(`${httpBase}/index.html`);
-    const stored = await page.evaluate(() => Object.keys(localStorage).map((k) => [k, localStorage.getItem(k)]));
-    await page.close();
-    return stored;
-  })();
+  results.http_storage = await stored(kept, httpBase);
   await kept.close();
+  // 2b. Two tabs of one origin opening the same stored session at once: one session key, one
+  //     session, both signing with the same key.
+  const twins = await browser.newContext();
+  const twinUrl = pageUrl(httpBase, config.http_endpoint, config.service_key, '&message=twins');
+  [results.tab_a, results.tab_b] = await Promise.all(
+    [0, 1].map(async () => {
+      const page = await twins.newPage();
+      try {
+        return await show(page, twinUrl);
+      } catch (e) {
+        return { state: 'driver-failed', error: String(e) };
+      } finally {
+        await page.close();
+      }
+    }),
+  );
+  await twins.close();
   // 3. A password: the session is stored encrypted; the wrong password is refused in words.
   const sealed = await browser.newContext();
   const form = { endpoint: config.http_endpoint, serviceKey: config.service_key, password: 'correct horse' };
   await run('password', `${httpBase}/index.html`, form, sealed);
   await run('password_again', `${httpBase}/index.html`, form, sealed);
   await run('password_wrong', `${httpBase}/index.html`, { ...form, password: 'wrong' }, sealed);
-  results.password_storage = await (async () => {
-    const page = await sealed.newPage();
-    await page.goto(`${httpBase}/index.html`);
-    const stored = await page.evaluate(() => Object.keys(localStorage).map((k) => [k, localStorage.getItem(k)]));
-    await page.close();
-    return stored;
-  })();
+  results.password_storage = await stored(sealed, httpBase);
   await sealed.close();
   // 4. The wrong service key (a real key address, of another key).
   await run('wrong_key', pageUrl(httpBase, config.http_endpoint, config.other_key));
