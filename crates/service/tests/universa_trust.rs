@@ -28,11 +28,13 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
+/// Short enough for the "pending past the deadline" case, long enough for a check while the
+/// other tests load both cores (3 s was seen to run out there).
 fn net_options() -> NetworkOptions {
     NetworkOptions {
         trust: 0.5,
-        request_timeout: Duration::from_secs(3),
-        deadline: Duration::from_secs(3),
+        request_timeout: Duration::from_secs(5),
+        deadline: Duration::from_secs(8),
         pending_pause: Duration::from_millis(100),
     }
 }
@@ -161,10 +163,12 @@ fn an_approved_contract_is_trusted_and_every_refusal_names_its_reason() {
     let once = connects() - before;
     assert!(once >= 2, "a check asks at least the quorum: {once}");
     rt.block_on(keys.check()).unwrap();
-    assert_eq!(
-        connects() - before,
-        2 * once,
-        "the second check made sessions of its own"
+    // At least the quorum's worth again (how many more nodes connected before the check
+    // stopped waiting for them varies from run to run).
+    let second = connects() - before - once;
+    assert!(
+        second >= 2,
+        "the second check made sessions of its own: {second}"
     );
 
     // Revoked, declined, unknown to the network: refused, with the reason.

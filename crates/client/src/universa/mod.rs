@@ -105,20 +105,3 @@ fn describe_refusal(state: &str, votes: usize) -> String {
     };
     format!("{what}: {votes} node(s) answered {state}")
 }
-
-impl TrustError {
-    /// The refusal for these negative answers (the most frequent state named).
-    pub(crate) fn refused(states: &[String]) -> TrustError {
-        let mut best = (String::new(), 0);
-        for s in states {
-            let n = states.iter().filter(|t| *t == s).count();
-            if n > best.1 {
-                best = (s.clone(), n);
-            }
-        }
-        TrustError::Refused {
-            state: best.0,
-            votes: states.len(),
-        }
-    }
-}

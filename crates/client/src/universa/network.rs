@@ -15,6 +15,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use parsec1::universa::node::{state_vote, Tally, Verdict, Vote};
 use parsec1::PrivateKey;
 use parsec_boss::Value;
 use tokio::task::JoinSet;
@@ -77,13 +78,6 @@ pub struct Network {
     options: NetworkOptions,
 }
 
-/// What one node said of an item.
-enum Vote {
-    Approved,
-    Negative(String),
-    Failed(String),
-}
-
 impl Network {
     /// A network of the topology's nodes. Makes the client key its nodes know us by (an RSA
     /// key of this process, never stored).
@@ -128,18 +122,21 @@ impl Network {
 
     /// APPROVED answers needed.
     pub fn needed(&self) -> usize {
-        let n = self.nodes.len() as f64;
-        ((n * self.options.trust).ceil() as usize).max(1)
+        self.tally().needed()
     }
 
     /// Negative answers that refuse.
     pub fn refusing(&self) -> usize {
-        self.nodes.len() / 10 + 1
+        self.tally().refusing()
+    }
+
+    fn tally(&self) -> Tally {
+        Tally::new(self.nodes.len(), self.options.trust)
     }
 
     /// Checks that the item of HashId `id` is APPROVED by the quorum.
     pub async fn check_approved(&self, id: &[u8]) -> Result<(), TrustError> {
-        let (needed, refusing) = (self.needed(), self.refusing());
+        let mut tally = self.tally();
         let params = Value::dict([("itemId", parsec1::universa::hash_id_value(id))]);
         let pause = self.options.pending_pause;
         let mut asks = JoinSet::new();
@@ -147,43 +144,42 @@ impl Network {
             let params = params.clone();
             asks.spawn(async move { ask_state(&node, params, pause).await });
         }
-        let (mut approved, mut negative, mut failed) = (0, Vec::new(), Vec::new());
         let deadline = tokio::time::Instant::now() + self.options.deadline;
-        loop {
+        let verdict = loop {
             let joined = match tokio::time::timeout_at(deadline, asks.join_next()).await {
                 Ok(Some(joined)) => joined,
-                Ok(None) => break,
+                Ok(None) => break tally.not_enough(),
                 Err(_) => {
                     return Err(TrustError::Timeout {
-                        approved,
-                        needed,
+                        approved: tally.approved(),
+                        needed: tally.needed(),
                         after: self.options.deadline,
                     })
                 }
             };
-            match joined.unwrap_or_else(|e| Vote::Failed(e.to_string())) {
-                Vote::Approved => approved += 1,
-                Vote::Negative(state) => negative.push(state),
-                Vote::Failed(reason) => failed.push(reason),
+            match tally.add(joined.unwrap_or_else(|e| Vote::Failed(e.to_string()))) {
+                Verdict::Open => {}
+                decided => break decided,
             }
-            if approved >= needed {
-                return Ok(());
-            }
-            if negative.len() >= refusing {
-                return Err(TrustError::refused(&negative));
-            }
-            let open = self.nodes.len() - approved - negative.len() - failed.len();
-            if approved + open < needed {
-                break;
-            }
+        };
+        match verdict {
+            Verdict::Approved => Ok(()),
+            Verdict::Refused { state, votes } => Err(TrustError::Refused { state, votes }),
+            Verdict::NotEnough {
+                approved,
+                needed,
+                failed,
+                of,
+                last,
+            } => Err(TrustError::NotEnoughNodes {
+                approved,
+                needed,
+                failed,
+                of,
+                last,
+            }),
+            Verdict::Open => unreachable!("the loop ends on a decision"),
         }
-        Err(TrustError::NotEnoughNodes {
-            approved,
-            needed,
-            failed: failed.len(),
-            of: self.nodes.len(),
-            last: failed.last().cloned().unwrap_or_default(),
-        })
     }
 
     /// The name contracts the nodes hold for `name` (`queryNameContract {name, type: "UNS2"}`),
@@ -230,25 +226,9 @@ async fn ask_state(node: &Node, params: Value, pause: Duration) -> Vote {
             Ok(a) => a,
             Err(e) => return Vote::Failed(e.to_string()),
         };
-        let Some(item) = answer.get("itemResult") else {
-            return Vote::Failed(format!("{}: no itemResult", node.info.name));
-        };
-        if item
-            .get("errors")
-            .and_then(Value::as_list)
-            .is_some_and(|e| !e.is_empty())
-        {
-            return Vote::Failed(format!("{}: the query failed", node.info.name));
-        }
-        let Some(state) = item.get("state").and_then(Value::as_str) else {
-            return Vote::Failed(format!("{}: no state", node.info.name));
-        };
-        match state {
-            "APPROVED" => return Vote::Approved,
-            s if s.starts_with("PENDING") || s.starts_with("LOCKED") => {
-                tokio::time::sleep(pause).await;
-            }
-            s => return Vote::Negative(s.to_string()),
+        match state_vote(&node.info.name, &answer) {
+            Vote::Pending => tokio::time::sleep(pause).await,
+            vote => return vote,
         }
     }
 }

@@ -54,48 +54,19 @@ fn write_cache(path: &std::path::Path, bytes: &[u8]) {
     }
 }
 
-/// The checks made here on a contract (the network's APPROVED is checked apart): it reads,
-/// every signature verifies, it belongs to `origin` (when given), it has a readable `parsec`
-/// section, and its signers play the roles that allow them: a root's issuer; for a revision,
-/// the owner or a permission's role of the revision before it when the pack carries it (when
-/// it does not, the network's approval stands for that check: it approves only what the
-/// previous revision allowed).
+/// The checks made here on a contract (see [`universa::check_contract`]; the network's
+/// APPROVED is checked apart), as a [`TrustError`].
 pub fn check_contract(
     pack: &Pack,
     origin: Option<&[u8]>,
 ) -> Result<(Contract, ParsecSection), TrustError> {
-    let sealed = &pack.contract;
-    let (contract, signers) =
-        universa::open(sealed).map_err(|e| TrustError::BadContract(e.to_string()))?;
-    if let Some(expected) = origin {
-        let got = contract.origin_of(sealed);
-        if got != expected {
-            return Err(TrustError::WrongOrigin {
-                expected: hash_id::to_base64(expected),
-                got: hash_id::to_base64(&got),
-            });
-        }
-    }
-    let previous = match contract.parent.as_deref().and_then(|id| pack.find(id)) {
-        Some(p) => Some(
-            universa::open(p)
-                .map_err(|e| TrustError::BadContract(format!("the previous revision: {e}")))?
-                .0,
-        ),
-        None => None,
-    };
-    if contract.origin.is_none() || previous.is_some() {
-        contract
-            .check_signers(&signers, previous.as_ref())
-            .map_err(|e| TrustError::BadContract(e.to_string()))?;
-    }
-    let section = contract
-        .parsec
-        .as_ref()
-        .ok_or_else(|| TrustError::BadContract("the contract has no parsec section".into()))?;
-    let section =
-        ParsecSection::read(section).map_err(|e| TrustError::BadContract(e.to_string()))?;
-    Ok((contract, section))
+    universa::check_contract(pack, origin).map_err(|refusal| match refusal {
+        universa::Refusal::WrongOrigin { expected, got } => TrustError::WrongOrigin {
+            expected: hash_id::to_base64(&expected),
+            got: hash_id::to_base64(&got),
+        },
+        universa::Refusal::Bad(reason) => TrustError::BadContract(reason),
+    })
 }
 
 fn usable(section: &ParsecSection, test_mode: bool) -> Result<Vec<KeyAddress>, TrustError> {

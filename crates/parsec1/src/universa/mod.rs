@@ -11,7 +11,9 @@
 //!   SHA3-384 (MGF1-SHA-1, maximum salt). Every signature present must verify and every digest
 //!   present must match `data`.
 
+mod check;
 mod contract;
+pub mod node;
 mod roles;
 mod signature;
 mod write;
@@ -21,6 +23,7 @@ use parsec_boss::{Limits, Value};
 use crate::error::{Error, Result};
 use crate::hash_id;
 
+pub use check::{check_contract, Refusal};
 pub use contract::{open, Contract, ParsecSection, Permission, UnsName};
 pub use roles::{Quorum, Role};
 pub use signature::{fingerprint, sign, verify, Signer};
