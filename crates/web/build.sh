@@ -49,7 +49,7 @@ rm -rf "$stage"
 mkdir -p "$stage"
 "$bindgen" --target web --out-dir "$stage/pkg" \
   "$root/target/wasm/wasm32-unknown-unknown/release/parsec_web.wasm"
-cp "$root/crates/web/js/parsec1.js" "$stage/"
+cp "$root/crates/web/js/parsec1.js" "$root/crates/client/src/universa/mainnet.json" "$stage/"
 "$modules/.bin/esbuild" "$stage/parsec1.js" --bundle --format=esm --target=es2020 \
   --loader:.wasm=binary --legal-comments=none --log-level=warning --outfile="$out/parsec1.js"
 printf '%s\n' "$out/parsec1.js"

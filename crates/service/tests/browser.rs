@@ -296,3 +296,88 @@ fn the_cors_preflight_admits_only_the_configured_origins() {
     let other = preflight("https://evil.example");
     assert!(!other.contains("access-control-allow-origin"), "{other}");
 }
+
+/// Parsec 1.2 in the page: the service is trusted by the origin of its Universa contract,
+/// which the page checks (signatures, origin, roles) and asks the test's Universa nodes about
+/// (a double of four loopback nodes speaking the node protocol, with CORS). Approved: the page
+/// signs; revoked, or another origin: refused in words.
+#[test]
+fn the_example_page_trusts_a_service_by_its_contract() {
+    use parsec1::universa::{self, NewContract, ParsecSection, Sealed};
+    let bundle = env_path("PARSEC_WEB_BUNDLE");
+    let modules = env_path("PARSEC_WEB_TOOLS");
+    let dir = tempfile::tempdir().unwrap();
+    let net = common::universa::UniversaNet::start(4);
+    let p1 = common::p1::start("");
+    let owner = parsec1::PrivateKey::generate(2048).unwrap();
+    let now = parsec_boss::Time::now();
+    let spec = NewContract {
+        parsec: ParsecSection {
+            service_name: "parsec-rs under a browser test".into(),
+            short_service_name: None,
+            service_description: None,
+            service_key_addresses: vec![(p1.service_key.clone(), false)],
+            http: vec![p1.url.clone()],
+            https: Vec::new(),
+        },
+        owner: owner.public_key().long_address().unwrap(),
+        uns2_name: None,
+        created_at: now,
+        expires_at: now.plus_seconds(86400),
+    };
+    let bytes = universa::create(&spec, &owner).unwrap();
+    let contract_path = dir.path().join("service.unicon");
+    std::fs::write(&contract_path, &bytes).unwrap();
+    let config = std::fs::read_to_string(&p1.daemon.config_path).unwrap();
+    p1.daemon
+        .reload(&format!("{config}\nservice_contract = {contract_path:?}\n"));
+    let root = Sealed::read(&bytes).unwrap();
+    net.set_state(&root.hash_id, "APPROVED");
+
+    let page = |origin: &[u8]| -> Value {
+        let config = serde_json::json!({
+            "modules": modules,
+            "page_dir": Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/browser"),
+            "bundle": bundle,
+            "home": dir.path(),
+            "http_page_port": free_port(),
+            "http_endpoint": p1.url,
+            "contract": parsec1::hash_id::to_base64(origin),
+            "topology_file": net.topology_file,
+        });
+        let path = dir.path().join("contract-driver.json");
+        std::fs::write(&path, config.to_string()).unwrap();
+        let driver = Path::new(env!("CARGO_MANIFEST_DIR")).join("../web/tests/browser_driver.cjs");
+        let out = Command::new("node")
+            .arg(&driver)
+            .arg(&path)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "driver failed: {stderr}");
+        let results: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("driver output: {e}: {stderr}"));
+        results["contract"].clone()
+    };
+
+    // Approved on the network: the page trusts the contract's key and signs.
+    let approved = page(&root.hash_id);
+    check_signed("contract", &approved, dir.path());
+    let asked: usize = net.nodes.iter().map(|n| n.connects()).sum();
+    assert!(asked >= 2, "the page asked at least the quorum: {asked}");
+    // Another origin: refused before the network is asked.
+    let other = page(&parsec1::hash_id::hash_id(b"another contract"));
+    assert_eq!(text(&other, "state"), "error", "{other}");
+    assert!(text(&other, "error").starts_with("Not trusted"), "{other}");
+    assert!(text(&other, "error").contains("wrong origin"), "{other}");
+    // Revoked on the network: refused, with the reason.
+    net.set_state(&root.hash_id, "REVOKED");
+    let revoked = page(&root.hash_id);
+    assert_eq!(text(&revoked, "state"), "error", "{revoked}");
+    assert!(
+        text(&revoked, "error").starts_with("Not trusted"),
+        "{revoked}"
+    );
+    assert!(text(&revoked, "error").contains("revoked"), "{revoked}");
+    assert_eq!(text(&revoked, "signature"), "");
+}

@@ -13,11 +13,14 @@
 // the session key, the proof of work, the tunnel's cipher); this file gives it the page's
 // fetch, storage and WebCrypto. Errors are `Error`s with a `code`: `unknown_service_key`
 // (the service does not hold a trusted key), `unreachable` (no answer: network, TLS, CORS,
-// timeout), `remote` (the service answered with an error; `remoteCode` is its code), `protocol`,
-// `storage`, `argument`, `page`.
+// timeout), `remote` (the service answered with an error; `remoteCode` is its code),
+// `not_trusted` (Parsec 1.2: the service's contract, or the network's word on it, refused),
+// `protocol`, `storage`, `argument`, `page`.
 
 import initWasm, { Session } from './pkg/parsec_web.js';
 import wasmBytes from './pkg/parsec_web_bg.wasm';
+// The public Universa mainnet's nodes (universa-core's list, as the Rust client bundles it).
+import mainnet from './mainnet.json';
 
 let loaded;
 function load() {
@@ -227,6 +230,26 @@ function poster(endpoint, timeoutMs) {
   };
 }
 
+// POSTs to a Universa node: the BOSS parameters as the multipart file field `requestData`.
+function filePoster(timeoutMs) {
+  return async (url, bytes) => {
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), timeoutMs);
+    try {
+      const form = new FormData();
+      form.append('requestData', new Blob([bytes]), 'requestData');
+      const answer = await fetch(url, { method: 'POST', body: form, signal: abort.signal, credentials: 'omit', cache: 'no-store' });
+      const data = new Uint8Array(await answer.arrayBuffer());
+      if (data.length > MAX_ANSWER) throw new Error(`an answer of ${data.length} bytes`);
+      return data;
+    } catch (e) {
+      throw new Error(abort.signal.aborted ? `no answer within ${timeoutMs} ms` : e.message || String(e));
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}
+
 // A new RSA session key by WebCrypto (much faster than in WebAssembly), as its numbers.
 async function webCryptoKey(bits) {
   const pair = await subtle().generateKey(
@@ -344,7 +367,11 @@ export class Parsec1Session {
 }
 
 // Opens (lazily: the first call connects) a session with the service at `endpoint`.
-// options: endpoint, serviceKeys (an address or a list), storage ('local' by default,
+// The service is trusted by `serviceKeys` (Parsec 1.1: addresses known in advance), or by
+// `contract` (Parsec 1.2: the origin of its Universa contract, Base64; checked on the nodes of
+// `topology`, universa-core's `{list: [...]}` format, by default the public mainnet, with
+// `trustLevel`, default 0.5, and `networkDeadlineMs`, default 30000).
+// options: endpoint, serviceKeys (an address or a list) or contract, storage ('local' by default,
 // 'session', 'memory' or a Storage), storageName (default 'parsec1:' + endpoint), password,
 // keyBits (2048 or 4096; default 2048), testMode, timeoutMs (default 30000).
 export async function connect(options) {
@@ -369,10 +396,20 @@ export async function connect(options) {
     options.storageName ?? `parsec1:${normalized}`,
     password,
   );
+  const trust = options.contract
+    ? {
+        contract: options.contract,
+        topology: options.topology ?? mainnet,
+        postFile: filePoster(Math.min(timeoutMs, 10000)),
+        trustLevel: options.trustLevel ?? 0.5,
+        networkDeadlineMs: options.networkDeadlineMs ?? 30000,
+        serviceKeys: serviceKeys.length > 0 ? serviceKeys : undefined,
+      }
+    : { serviceKeys };
   const session = new Session({
     post: poster(normalized, timeoutMs),
     storage,
-    serviceKeys,
+    ...trust,
     generateKey: globalThis.crypto?.subtle ? webCryptoKey : undefined,
     keyBits,
     testMode,

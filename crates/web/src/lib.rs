@@ -14,6 +14,7 @@
 //! the page's origin can read them, as it could read anything else the page holds.
 
 mod session;
+mod universa;
 mod value;
 
 pub use session::Session;

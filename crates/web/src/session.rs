@@ -16,6 +16,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 use zeroize::Zeroizing;
 
+use crate::universa::{ContractSource, Network};
 use crate::value::{from_js, to_js};
 
 /// Storage keys, as uparsecjs and our Rust client name them.
@@ -42,6 +43,8 @@ enum Failure {
     Remote(RemoteError),
     /// The answer broke the protocol (not BOSS, a bad signature, a wrong nonce).
     Protocol(String),
+    /// The service's contract is not trusted (Parsec 1.2): the reason in words.
+    NotTrusted(String),
     /// The page's storage or key generator failed.
     Page(String),
     /// The caller's arguments.
@@ -59,6 +62,7 @@ impl Failure {
                 Some(e.code.clone()),
             ),
             Failure::Protocol(m) => ("protocol", m, None),
+            Failure::NotTrusted(m) => ("not_trusted", m, None),
             Failure::Page(m) => ("page", m, None),
             Failure::Argument(m) => ("argument", m, None),
         };
@@ -99,8 +103,12 @@ struct Inner {
     storage: JsValue,
     /// The trusted service keys.
     keys: RefCell<Vec<KeyAddress>>,
-    /// `() → Promise<string[]>`: a fresh list after the service refused ours (Parsec 1.2).
+    /// `() → Promise<string[]>`: a fresh list after the service refused ours.
     refresh_keys: Option<Function>,
+    /// Parsec 1.2: the keys come from the service's contract, checked with the network.
+    contract: Option<ContractSource>,
+    /// The key this page is known by to the Universa nodes (made on first use, never stored).
+    network_key: RefCell<Option<PrivateKey>>,
     /// `(bits) → Promise<{e, p, q}>`: a new session key (WebCrypto is much faster than RSA
     /// key generation in WebAssembly); without it the key is made here.
     generate_key: Option<Function>,
@@ -158,7 +166,10 @@ fn addresses(list: &JsValue) -> Result<Vec<KeyAddress>, Failure> {
 #[wasm_bindgen]
 impl Session {
     /// `options`: `{post, storage, serviceKeys: string[], refreshKeys?, generateKey?,
-    /// keyBits?: 2048|4096 (default 2048), testMode?: boolean}`.
+    /// keyBits?: 2048|4096 (default 2048), testMode?: boolean}`; for Parsec 1.2 instead of
+    /// `serviceKeys`: `contract` (the origin's HashId, Base64), `topology` (`{list: [...]}`),
+    /// `postFile(url, bytes) → Promise<Uint8Array>`, `trustLevel?` (default 0.5),
+    /// `networkDeadlineMs?` (default 30000).
     #[wasm_bindgen(constructor)]
     pub fn new(options: JsValue) -> Result<Session, JsValue> {
         let post = function(&options, "post")
@@ -172,7 +183,31 @@ impl Session {
                 .into_js());
             }
         }
-        let keys = addresses(&get(&options, "serviceKeys")).map_err(Failure::into_js)?;
+        let contract = match get(&options, "contract").as_string() {
+            None => None,
+            Some(origin) => {
+                let post_file = function(&options, "postFile").ok_or_else(|| {
+                    Failure::Argument("options.postFile must be a function".into()).into_js()
+                })?;
+                let network = Network::new(
+                    &get(&options, "topology"),
+                    get(&options, "trustLevel").as_f64().unwrap_or(0.5),
+                    get(&options, "networkDeadlineMs")
+                        .as_f64()
+                        .unwrap_or(30_000.0),
+                    post_file,
+                )
+                .map_err(|e| Failure::Argument(format!("Universa topology: {e}")).into_js())?;
+                Some(
+                    ContractSource::new(&origin, network)
+                        .map_err(|e| Failure::Argument(e).into_js())?,
+                )
+            }
+        };
+        let keys = match (&contract, get(&options, "serviceKeys")) {
+            (Some(_), list) if list.is_undefined() => Vec::new(),
+            (_, list) => addresses(&list).map_err(Failure::into_js)?,
+        };
         let key_bits = match get(&options, "keyBits").as_f64() {
             None => 2048,
             Some(b) if b == 2048.0 || b == 4096.0 => b as usize,
@@ -189,6 +224,8 @@ impl Session {
                 storage,
                 keys: RefCell::new(keys),
                 refresh_keys: function(&options, "refreshKeys"),
+                contract,
+                network_key: RefCell::new(None),
                 generate_key: function(&options, "generateKey"),
                 key_bits,
                 test_mode: get(&options, "testMode").as_bool().unwrap_or(false),
@@ -395,11 +432,33 @@ impl Inner {
     }
 
     async fn new_session_key(&self) -> Result<PrivateKey, Failure> {
+        self.new_key(self.key_bits).await
+    }
+
+    /// The service's keys from its contract (Parsec 1.2), checked with the network.
+    async fn contract_keys(&self, source: &ContractSource) -> Result<Vec<KeyAddress>, Failure> {
+        let call = parsec1::message::encode_call("getServiceContract", Value::dict::<&str>([]));
+        let answer = parsec1::message::decode_answer(&self.post(&call).await?)
+            .map_err(|e| Failure::Protocol(e.to_string()))?
+            .map_err(|e| {
+                Failure::NotTrusted(format!("the service's contract: {}: {}", e.code, e.text))
+            })?;
+        let existing = self.network_key.borrow_mut().take();
+        let key = match existing {
+            Some(key) => key,
+            None => self.new_key(2048).await?,
+        };
+        let checked = source.check(&answer, &key, self.test_mode).await;
+        *self.network_key.borrow_mut() = Some(key);
+        checked.map_err(Failure::NotTrusted)
+    }
+
+    async fn new_key(&self, bits: usize) -> Result<PrivateKey, Failure> {
         let Some(generate) = &self.generate_key else {
-            return Ok(PrivateKey::generate(self.key_bits)?);
+            return Ok(PrivateKey::generate(bits)?);
         };
         let promise = generate
-            .call1(&JsValue::NULL, &JsValue::from_f64(self.key_bits as f64))
+            .call1(&JsValue::NULL, &JsValue::from_f64(bits as f64))
             .map_err(|e| page_error("generateKey", e))?;
         let parts = JsFuture::from(Promise::resolve(&promise))
             .await
@@ -417,11 +476,10 @@ impl Inner {
             part("q")?,
         ]));
         let key = PrivateKey::from_value(&list)?;
-        if key.public_key().bits() != self.key_bits {
+        if key.public_key().bits() != bits {
             return Err(Failure::Page(format!(
-                "generateKey made a key of {} bits, not {}",
+                "generateKey made a key of {} bits, not {bits}",
                 key.public_key().bits(),
-                self.key_bits
             )));
         }
         Ok(key)
@@ -431,7 +489,14 @@ impl Inner {
     async fn new_tsk(&self, sck: &PrivateKey, sid: &str) -> Result<Live, Failure> {
         let mut refused = String::new();
         for refresh in [false, true] {
-            if refresh {
+            if let Some(source) = &self.contract {
+                // Checked for the first TSK of this page, and again when the service refused
+                // the keys (a revision may have rotated them).
+                if refresh || self.keys.borrow().is_empty() {
+                    let keys = self.contract_keys(source).await?;
+                    *self.keys.borrow_mut() = keys;
+                }
+            } else if refresh {
                 let Some(refresh_keys) = &self.refresh_keys else {
                     break;
                 };

@@ -9,6 +9,9 @@
 // config: { modules, page_dir, bundle, home, http_page_port, https_page_port, server_cert,
 //           server_key, http_endpoint, https_endpoint, service_key, other_key, dead_endpoint,
 //           screenshot }
+// or, for Parsec 1.2, { modules, page_dir, bundle, home, http_page_port, http_endpoint,
+//           contract, topology_file }: one page trusting the service by its contract, the
+//           topology (the test's Universa nodes) served beside the page as /topology.json.
 // `home` holds the browser profile's NSS database, where the test CA is trusted (made by the
 // Rust test with certutil): Chromium reads $HOME/.pki/nssdb.
 
@@ -24,7 +27,12 @@ const { chromium } = require(path.join(config.modules, 'playwright-core'));
 function files(req, res) {
   const url = new URL(req.url, 'http://x');
   const name = url.pathname === '/' ? '/index.html' : url.pathname;
-  const file = name === '/parsec1.js' ? config.bundle : path.join(config.page_dir, path.normalize(name));
+  const file =
+    name === '/parsec1.js'
+      ? config.bundle
+      : name === '/topology.json'
+        ? config.topology_file
+        : path.join(config.page_dir, path.normalize(name));
   const type = name.endsWith('.js') ? 'text/javascript' : name.endsWith('.html') ? 'text/html' : 'application/octet-stream';
   fs.readFile(file, (err, data) => {
     if (err) {
@@ -83,6 +91,10 @@ function pageUrl(base, endpoint, key, extra = '') {
 
 async function main() {
   const httpServer = await listen(http.createServer(files), config.http_page_port);
+  if (config.contract) {
+    await contractOnly(httpServer);
+    return;
+  }
   const httpsServer = await listen(
     https.createServer({ cert: fs.readFileSync(config.server_cert), key: fs.readFileSync(config.server_key) }, files),
     config.https_page_port,
@@ -177,6 +189,31 @@ async function main() {
   httpServer.close();
   httpsServer.close();
   process.stdout.write(JSON.stringify(results) + '\n');
+}
+
+// Parsec 1.2: the page trusts the service by its contract, checked on the test's nodes.
+async function contractOnly(httpServer) {
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const page = await browser.newPage();
+  const lines = [];
+  page.on('console', (m) => lines.push(m.text()));
+  const base = `http://127.0.0.1:${config.http_page_port}`;
+  const url = `${base}/index.html?endpoint=${encodeURIComponent(config.http_endpoint)}` +
+    `&contract=${encodeURIComponent(config.contract)}&topology=${encodeURIComponent(base + '/topology.json')}`;
+  let result;
+  try {
+    result = await show(page, url);
+    result.console = lines;
+  } catch (e) {
+    result = { state: 'driver-failed', error: String(e), console: lines };
+  }
+  await browser.close();
+  httpServer.close();
+  process.stdout.write(JSON.stringify({ contract: result }) + '\n');
 }
 
 main().catch((e) => {

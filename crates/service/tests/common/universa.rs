@@ -93,7 +93,11 @@ pub struct UniversaNet {
 
 fn boss(v: &Value) -> Response {
     (
-        [(header::CONTENT_TYPE, "application/octet-stream")],
+        [
+            (header::CONTENT_TYPE, "application/octet-stream"),
+            // Pages of any origin may read the answers (a browser client asks the nodes).
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+        ],
         parsec_boss::encode(v).unwrap(),
     )
         .into_response()
