@@ -199,8 +199,38 @@ class SessionStorage {
 
 // --- transport -----------------------------------------------------------------------------
 
-// Largest answer read (the service's max_message_size is at most 96 KiB).
+// Largest answer read from the service (its max_message_size is at most 96 KiB), and from a
+// Universa node (the protocol decodes at most 1 MiB).
 const MAX_ANSWER = 16 * 1024 * 1024;
+const MAX_NODE_ANSWER = 1024 * 1024;
+
+// The body of `answer`, refused (and the transfer stopped) beyond `max` bytes, whatever the
+// sender declares.
+async function readCapped(answer, max) {
+  const declared = Number(answer.headers.get('content-length') ?? 0);
+  if (declared > max) throw new Error(`an answer of ${declared} bytes`);
+  if (!answer.body) return new Uint8Array(await answer.arrayBuffer());
+  const reader = answer.body.getReader();
+  const chunks = [];
+  let length = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    length += value.length;
+    if (length > max) {
+      await reader.cancel();
+      throw new Error(`an answer of more than ${max} bytes`);
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
 
 function poster(endpoint, timeoutMs) {
   return async (body) => {
@@ -216,11 +246,7 @@ function poster(endpoint, timeoutMs) {
         cache: 'no-store',
       });
       // Answers are BOSS whatever the HTTP status (errors included), and small.
-      const length = Number(answer.headers.get('content-length') ?? 0);
-      if (length > MAX_ANSWER) throw new Error(`an answer of ${length} bytes`);
-      const bytes = new Uint8Array(await answer.arrayBuffer());
-      if (bytes.length > MAX_ANSWER) throw new Error(`an answer of ${bytes.length} bytes`);
-      return bytes;
+      return await readCapped(answer, MAX_ANSWER);
     } catch (e) {
       const why = abort.signal.aborted ? `no answer within ${timeoutMs} ms` : e.message || String(e);
       throw new Error(`${endpoint}: ${why}`);
@@ -239,9 +265,7 @@ function filePoster(timeoutMs) {
       const form = new FormData();
       form.append('requestData', new Blob([bytes]), 'requestData');
       const answer = await fetch(url, { method: 'POST', body: form, signal: abort.signal, credentials: 'omit', cache: 'no-store' });
-      const data = new Uint8Array(await answer.arrayBuffer());
-      if (data.length > MAX_ANSWER) throw new Error(`an answer of ${data.length} bytes`);
-      return data;
+      return await readCapped(answer, MAX_NODE_ANSWER);
     } catch (e) {
       throw new Error(abort.signal.aborted ? `no answer within ${timeoutMs} ms` : e.message || String(e));
     } finally {
@@ -396,6 +420,10 @@ export async function connect(options) {
     options.storageName ?? `parsec1:${normalized}`,
     password,
   );
+  if (options.contract && serviceKeys.length > 0) {
+    // Which would be trusted? Pinned keys would bypass the contract's checks.
+    throw failure('argument', 'give serviceKeys (Parsec 1.1) or contract (Parsec 1.2), not both');
+  }
   const trust = options.contract
     ? {
         contract: options.contract,
@@ -403,7 +431,6 @@ export async function connect(options) {
         postFile: filePoster(Math.min(timeoutMs, 10000)),
         trustLevel: options.trustLevel ?? 0.5,
         networkDeadlineMs: options.networkDeadlineMs ?? 30000,
-        serviceKeys: serviceKeys.length > 0 ? serviceKeys : undefined,
       }
     : { serviceKeys };
   const session = new Session({

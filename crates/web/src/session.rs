@@ -31,6 +31,11 @@ const SIGNER: &str = ".p1.TSK.signer";
 /// `requestSCK` answer that asks for it is not authenticated (20 bits: about a second).
 const MAX_POW: u32 = 20;
 
+/// How long a checked contract's keys are trusted before the service and the network are
+/// asked again (as the Rust client's default): a key the owner rotated out stops being
+/// trusted by long-lived pages.
+const RECHECK_MS: f64 = 300_000.0;
+
 /// Why a call failed, as the page sees it: an `Error` whose `code` is one of these, and, for
 /// `remote`, whose `remoteCode` is the service's error code.
 #[derive(Debug)]
@@ -109,6 +114,8 @@ struct Inner {
     contract: Option<ContractSource>,
     /// The key this page is known by to the Universa nodes (made on first use, never stored).
     network_key: RefCell<Option<PrivateKey>>,
+    /// When the contract's keys were last checked (`Date.now()`, ms).
+    checked_at: Cell<f64>,
     /// `(bits) → Promise<{e, p, q}>`: a new session key (WebCrypto is much faster than RSA
     /// key generation in WebAssembly); without it the key is made here.
     generate_key: Option<Function>,
@@ -189,12 +196,24 @@ impl Session {
                 let post_file = function(&options, "postFile").ok_or_else(|| {
                     Failure::Argument("options.postFile must be a function".into()).into_js()
                 })?;
+                let number = |name: &str, default: f64, max: f64| -> Result<f64, JsValue> {
+                    let v = get(&options, name);
+                    if v.is_undefined() {
+                        return Ok(default);
+                    }
+                    v.as_f64()
+                        .filter(|n| n.is_finite() && *n > 0.0 && *n <= max)
+                        .ok_or_else(|| {
+                            Failure::Argument(format!(
+                                "{name} must be a number above 0, at most {max}"
+                            ))
+                            .into_js()
+                        })
+                };
                 let network = Network::new(
                     &get(&options, "topology"),
-                    get(&options, "trustLevel").as_f64().unwrap_or(0.5),
-                    get(&options, "networkDeadlineMs")
-                        .as_f64()
-                        .unwrap_or(30_000.0),
+                    number("trustLevel", 0.5, 1.0)?,
+                    number("networkDeadlineMs", 30_000.0, 600_000.0)?,
                     post_file,
                 )
                 .map_err(|e| Failure::Argument(format!("Universa topology: {e}")).into_js())?;
@@ -226,6 +245,7 @@ impl Session {
                 refresh_keys: function(&options, "refreshKeys"),
                 contract,
                 network_key: RefCell::new(None),
+                checked_at: Cell::new(f64::NEG_INFINITY),
                 generate_key: function(&options, "generateKey"),
                 key_bits,
                 test_mode: get(&options, "testMode").as_bool().unwrap_or(false),
@@ -381,6 +401,9 @@ impl Inner {
 
     /// Steps 2–4 of spec §5.5.
     async fn establish(&self) -> Result<Live, Failure> {
+        // 1.2: the contract's keys first (checked once per page and again when stale), so that
+        // a stored TSK made by one of them can be resumed.
+        self.contract_keys_if_stale(false).await?;
         // 2. Resume a stored TSK, made by a key that is still trusted.
         if let (Some(sid), Some(tsk)) = (self.storage_get(SID), self.storage_get(TSK)) {
             let signer = self
@@ -433,6 +456,21 @@ impl Inner {
 
     async fn new_session_key(&self) -> Result<PrivateKey, Failure> {
         self.new_key(self.key_bits).await
+    }
+
+    /// With a contract (Parsec 1.2): checks it when never checked, stale, or `force`d, and
+    /// trusts its keys from then on.
+    async fn contract_keys_if_stale(&self, force: bool) -> Result<(), Failure> {
+        let Some(source) = &self.contract else {
+            return Ok(());
+        };
+        let now = js_sys::Date::now();
+        if force || self.keys.borrow().is_empty() || now - self.checked_at.get() > RECHECK_MS {
+            let keys = self.contract_keys(source).await?;
+            *self.keys.borrow_mut() = keys;
+            self.checked_at.set(now);
+        }
+        Ok(())
     }
 
     /// The service's keys from its contract (Parsec 1.2), checked with the network.
@@ -489,13 +527,9 @@ impl Inner {
     async fn new_tsk(&self, sck: &PrivateKey, sid: &str) -> Result<Live, Failure> {
         let mut refused = String::new();
         for refresh in [false, true] {
-            if let Some(source) = &self.contract {
-                // Checked for the first TSK of this page, and again when the service refused
-                // the keys (a revision may have rotated them).
-                if refresh || self.keys.borrow().is_empty() {
-                    let keys = self.contract_keys(source).await?;
-                    *self.keys.borrow_mut() = keys;
-                }
+            if self.contract.is_some() {
+                // Again when the service refused the keys (a revision may have rotated them).
+                self.contract_keys_if_stale(refresh).await?;
             } else if refresh {
                 let Some(refresh_keys) = &self.refresh_keys else {
                     break;

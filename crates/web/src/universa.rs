@@ -97,7 +97,7 @@ impl Network {
                 })
                 .and_then(|k| PublicKey::unpack(&k).ok())
                 .ok_or_else(|| format!("node {number}: `key` is not a packed RSA key"))?;
-            let url = ["direct_urls", "domain_urls"]
+            let urls: Vec<String> = ["direct_urls", "domain_urls"]
                 .iter()
                 .flat_map(|field| {
                     let urls = get(&node, field);
@@ -108,7 +108,15 @@ impl Network {
                     }
                 })
                 .filter_map(|u| u.as_string())
-                .find(|u| !u.is_empty())
+                .filter(|u| !u.is_empty())
+                .collect();
+            // HTTPS first: an HTTPS page may not call plain HTTP, and plain HTTP is open to
+            // anyone on the path (the answers are signed and encrypted, but can be withheld).
+            let url = urls
+                .iter()
+                .find(|u| u.starts_with("https://"))
+                .or_else(|| urls.first())
+                .cloned()
                 .ok_or_else(|| format!("node {number}: no URL"))?;
             // One node listed twice would vote twice.
             if nodes.iter().any(|n| n.key == key || n.url == url) {

@@ -206,7 +206,8 @@ async function contractOnly(httpServer) {
     `&contract=${encodeURIComponent(config.contract)}&topology=${encodeURIComponent(base + '/topology.json')}`;
   let result;
   try {
-    result = await show(page, url);
+    // With ?topology= the page waits for the button (the fields come from the query).
+    result = await show(page, url, {});
     result.console = lines;
   } catch (e) {
     result = { state: 'driver-failed', error: String(e), console: lines };

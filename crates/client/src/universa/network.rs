@@ -82,6 +82,12 @@ impl Network {
     /// A network of the topology's nodes. Makes the client key its nodes know us by (an RSA
     /// key of this process, never stored).
     pub async fn new(topology: Topology, options: NetworkOptions) -> Result<Network, TrustError> {
+        if !(options.trust > 0.0 && options.trust <= 1.0) {
+            return Err(TrustError::Topology(format!(
+                "trust level {}: expected a number above 0, at most 1",
+                options.trust
+            )));
+        }
         let key = tokio::task::spawn_blocking(|| PrivateKey::generate(2048))
             .await
             .map_err(|e| TrustError::Topology(e.to_string()))?
@@ -229,6 +235,26 @@ async fn ask_state(node: &Node, params: Value, pause: Duration) -> Vote {
         match state_vote(&node.info.name, &answer) {
             Vote::Pending => tokio::time::sleep(pause).await,
             vote => return vote,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn trust_levels_out_of_range_are_refused() {
+        for bad in [0.0, -0.5, 1.5, f64::NAN] {
+            let options = NetworkOptions {
+                trust: bad,
+                ..NetworkOptions::default()
+            };
+            let e = Network::new(Topology::mainnet(), options).await.err();
+            assert!(
+                matches!(e, Some(TrustError::Topology(ref t)) if t.contains("trust level")),
+                "{bad}: {e:?}"
+            );
         }
     }
 }

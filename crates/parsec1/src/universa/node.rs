@@ -271,8 +271,14 @@ pub enum Verdict {
 }
 
 impl Tally {
-    /// A tally over `n` nodes with the trust level `trust` (in (0, 1]).
+    /// A tally over `n` nodes with the trust level `trust` (in (0, 1]; anything else, NaN
+    /// included, is taken as 1: every node must approve, never fewer than meant).
     pub fn new(n: usize, trust: f64) -> Tally {
+        let trust = if trust > 0.0 && trust <= 1.0 {
+            trust
+        } else {
+            1.0
+        };
         Tally {
             n,
             needed: ((n as f64 * trust).ceil() as usize).max(1),
@@ -371,6 +377,10 @@ mod tests {
         let t = Tally::new(33, 0.5);
         assert_eq!((t.needed(), t.refusing()), (17, 4));
         assert_eq!(Tally::new(1, 0.01).needed(), 1);
+        // Out-of-range levels ask for every node, never fewer.
+        for bad in [f64::NAN, 0.0, -1.0, 2.0] {
+            assert_eq!(Tally::new(4, bad).needed(), 4, "{bad}");
+        }
     }
 
     #[test]
