@@ -131,6 +131,21 @@ fn check_signed(name: &str, r: &Value, dir: &Path) {
     );
 }
 
+/// Runs the Chromium driver with `config` (written into `dir`); what the page showed.
+fn run_driver(dir: &Path, config: &Value) -> Value {
+    let path = dir.join("driver.json");
+    std::fs::write(&path, config.to_string()).unwrap();
+    let driver = Path::new(env!("CARGO_MANIFEST_DIR")).join("../web/tests/browser_driver.cjs");
+    let out = Command::new("node")
+        .arg(&driver)
+        .arg(&path)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "driver failed: {stderr}");
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("driver output: {e}: {stderr}"))
+}
+
 #[test]
 fn the_example_page_signs_in_chromium_over_https_and_http() {
     let bundle = env_path("PARSEC_WEB_BUNDLE");
@@ -171,18 +186,7 @@ fn the_example_page_signs_in_chromium_over_https_and_http() {
         "dead_endpoint": format!("http://127.0.0.1:{}/api/p1", free_port()),
         "screenshot": screenshot,
     });
-    let config_path = dir.path().join("driver.json");
-    std::fs::write(&config_path, config.to_string()).unwrap();
-    let driver = Path::new(env!("CARGO_MANIFEST_DIR")).join("../web/tests/browser_driver.cjs");
-    let out = Command::new("node")
-        .arg(&driver)
-        .arg(&config_path)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "driver failed: {stderr}");
-    let results: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("driver output: {e}: {stderr}"));
+    let results = run_driver(dir.path(), &config);
 
     // Over HTTPS and over HTTP, the page signs; openssl checks each signature.
     for name in [
@@ -345,19 +349,7 @@ fn the_example_page_trusts_a_service_by_its_contract() {
             "contract": parsec1::hash_id::to_base64(origin),
             "topology_file": net.topology_file,
         });
-        let path = dir.path().join("contract-driver.json");
-        std::fs::write(&path, config.to_string()).unwrap();
-        let driver = Path::new(env!("CARGO_MANIFEST_DIR")).join("../web/tests/browser_driver.cjs");
-        let out = Command::new("node")
-            .arg(&driver)
-            .arg(&path)
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "driver failed: {stderr}");
-        let results: Value = serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("driver output: {e}: {stderr}"));
-        results["contract"].clone()
+        run_driver(dir.path(), &config)["contract"].clone()
     };
 
     // Approved on the network: the page trusts the contract's key and signs.
