@@ -18,7 +18,7 @@ use parsec_psa::ops;
 use parsec_psa::{AsymmetricSignature, Hash, OpResult, Operation, SignHash};
 use parsec_rs_client::parsec1::{
     decode_sck, decode_tsk, Error, FileStorage, FixedServiceKeys, HttpTransport, MemoryStorage,
-    Options, ServiceKeys, Session, Storage, SCK, SID, TSK,
+    Options, ServiceKeys, Session, Storage, SCK, SID, SIGNER, TSK,
 };
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -226,6 +226,44 @@ fn lost_tsk_and_killed_session_recover_transparently() {
         sck,
         "the same session key"
     );
+}
+
+/// A stored TSK is resumed only while the key that made it is trusted: with its signer's
+/// address replaced by another key's, the client makes a new TSK instead.
+#[test]
+fn a_stored_tsk_is_resumed_only_while_its_signer_is_trusted() {
+    let p1 = start("");
+    let rt = runtime();
+    let s = session(&p1, MemoryStorage::new());
+    rt.block_on(s.call_value("getSessionInfo", empty()))
+        .unwrap();
+    assert_eq!(
+        s.storage().get(SIGNER).unwrap(),
+        p1.service_key.to_string(),
+        "the TSK's signer is stored"
+    );
+    let copy = |signer: &str| {
+        let other = session(&p1, MemoryStorage::new());
+        for key in [SID, SCK, TSK] {
+            other
+                .storage()
+                .set(key, &s.storage().get(key).unwrap())
+                .unwrap();
+        }
+        other.storage().set(SIGNER, signer).unwrap();
+        rt.block_on(other.call_value("getSessionInfo", empty()))
+            .unwrap();
+        other.storage().get(TSK).unwrap()
+    };
+    let tsk = s.storage().get(TSK).unwrap();
+    assert_eq!(copy(&p1.service_key.to_string()), tsk, "resumed");
+    let stranger = PrivateKey::generate(2048)
+        .unwrap()
+        .public_key()
+        .long_address()
+        .unwrap()
+        .to_string();
+    assert_ne!(copy(&stranger), tsk, "not resumed: a new TSK");
 }
 
 /// Copies the session id and key of `from` into `to`, with a TSK the service does not know.

@@ -37,6 +37,9 @@ pub const TSK: &str = ".p1.TSK";
 /// Storage key of the SCK (the session's RSA private key, packed, Base64), as uparsecjs
 /// names it.
 pub const SCK: &str = ".p1.SCK";
+/// Storage key of the address of the service key that made the stored TSK: a stored TSK is
+/// resumed only while the key source still trusts that key.
+pub const SIGNER: &str = ".p1.TSK.signer";
 
 /// The source of the service keys a client trusts (Parsec 1.1: a fixed list; 1.2/1.3: from
 /// a service contract). `refresh` asks for a fresh list after the service refused all.
@@ -241,7 +244,7 @@ impl<S: Storage, K: ServiceKeys> Session<S, K> {
             .call_value("destroySession", Value::dict::<&str>([]))
             .await;
         *self.live.lock().await = None;
-        for key in [TSK, SID, SCK] {
+        for key in [TSK, SIGNER, SID, SCK] {
             self.storage.remove(key)?;
         }
         Ok(())
@@ -253,9 +256,18 @@ impl<S: Storage, K: ServiceKeys> Session<S, K> {
 
     /// Steps 2–4 of spec §5.5.
     async fn establish(&self) -> Result<Live, Error> {
-        // 2. Resume a stored TSK.
+        // 2. Resume a stored TSK, made by a key the source still trusts (a key dropped from
+        // the list, or rotated out of a service contract, no longer serves).
         if let (Some(sid), Some(tsk)) = (self.storage.get(SID), self.storage.get(TSK)) {
-            if let Some(tsk) = decode_tsk(&tsk) {
+            let signer = self
+                .storage
+                .get(SIGNER)
+                .and_then(|text| KeyAddress::parse(&text).ok());
+            let trusted = match signer {
+                Some(signer) => self.keys.addresses(false).await?.contains(&signer),
+                None => false,
+            };
+            if let (true, Some(tsk)) = (trusted, decode_tsk(&tsk)) {
                 let sealed = p1::seal(&tsk, &sid, "getSessionInfo", Value::dict::<&str>([]))?;
                 match p1::open(&tsk, &self.post(&sealed).await?) {
                     Ok(Ok(_)) => {
@@ -319,6 +331,7 @@ impl<S: Storage, K: ServiceKeys> Session<S, K> {
             match state.receive(&self.post(&call).await?) {
                 Ok(tsk) => {
                     self.storage.set(TSK, &BASE64.encode(tsk.key.as_bytes()))?;
+                    self.storage.set(SIGNER, &tsk.service_address.to_string())?;
                     return Ok(Live {
                         session_id: sid.to_string(),
                         tsk: tsk.key,
