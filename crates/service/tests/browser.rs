@@ -232,12 +232,12 @@ fn the_example_page_signs_in_chromium_over_https_and_http() {
         "the encrypted session is resumed with its password"
     );
     let wrong = &results["password_wrong"];
-    assert_eq!(text(wrong, "state"), "error");
+    assert_eq!(text(wrong, "state"), "error", "{wrong}");
     assert!(text(wrong, "error").contains("wrong password"), "{wrong}");
 
     // Errors in words.
     let wrong_key = &results["wrong_key"];
-    assert_eq!(text(wrong_key, "state"), "error");
+    assert_eq!(text(wrong_key, "state"), "error", "{wrong_key}");
     assert!(
         text(wrong_key, "error").starts_with("Wrong service key"),
         "{wrong_key}"

@@ -58,8 +58,9 @@ async function show(page, url, form) {
   if (form) {
     await page.waitForFunction(() => document.body.dataset.state === 'ready');
     for (const [id, value] of Object.entries(form)) await page.fill('#' + id, value);
+    // The page was just loaded ('ready'): after the click, the next final state is this run's.
+    // (Waiting to see 'working' in between can miss it: it may last less than a poll.)
     await page.click('#sign');
-    await page.waitForFunction(() => document.body.dataset.state === 'working');
   }
   await page.waitForFunction(() => ['signed', 'error'].includes(document.body.dataset.state), null, {
     timeout: 90000,
