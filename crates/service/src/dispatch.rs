@@ -4,124 +4,50 @@
 //! The rules that differ per operation (core or crypto, admin only, identity needed) come from
 //! one table, [`parsec_wire::Opcode`]; what a provider serves comes from its declaration.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use parsec_psa::{DecodeError, OpResult, Operation};
 use parsec_wire::{Opcode, ProviderId, RawHeader, RequestHeader, Response, ResponseHeader, Status};
 
 use crate::auth::{AppId, Authenticators, Peer};
 use crate::config::Config;
-use crate::config::{ProviderConfig, ProviderSettings, ProviderType};
-use crate::front::unix::Limits;
-use crate::providers::core::Core;
-use crate::providers::pkcs11;
-use crate::providers::software::Software;
-use crate::providers::Provider;
-use anyhow::Context as _;
-use parsec_keystore::KeyStore;
+use crate::providers::{Provider, Providers};
 
-/// One configuration's worth of service: authenticators, providers (crypto providers in config
-/// order, core last) and limits. Rebuilt whole on reload.
-pub struct Service {
+/// The limits a front end applies to one request.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub body_len: usize,
+    pub timeout: Duration,
+}
+
+/// One configuration's worth of dispatching: authenticators, providers (crypto providers in
+/// config order, core last) and limits. Rebuilt whole on reload.
+pub struct Dispatcher {
     auth: Authenticators,
-    providers: Vec<Arc<dyn Provider>>,
-    /// The hardware providers among them, with the settings they were opened with.
-    hardware: Vec<(ProviderConfig, Arc<dyn Provider>)>,
+    providers: Providers,
     limits: Limits,
     buffer_size_limit: usize,
 }
 
-impl Service {
-    /// Builds the service a configuration describes, over the store opened for it.
-    pub fn new(config: &Config, store: Option<Arc<dyn KeyStore>>) -> anyhow::Result<Service> {
-        Service::rebuild(config, store, None)
-    }
-
-    /// Like [`Service::new`], on reload: hardware providers of `previous` are kept (a device is
-    /// opened once per process), with a warning when their settings changed.
-    pub fn rebuild(
-        config: &Config,
-        store: Option<Arc<dyn KeyStore>>,
-        previous: Option<&Service>,
-    ) -> anyhow::Result<Service> {
-        let auth = Authenticators::new(config.authenticators.clone());
-        let mut providers: Vec<Arc<dyn Provider>> = Vec::new();
-        let mut hardware = Vec::new();
-        for p in &config.providers {
-            let Some(store) = &store else {
-                anyhow::bail!("provider `{}` needs a key store", p.name)
-            };
-            let kept = previous.and_then(|s| s.hardware.iter().find(|(c, _)| c.kind == p.kind));
-            if let Some((old, provider)) = kept {
-                if old.settings != p.settings {
-                    tracing::warn!(
-                        "provider `{}`: changes to its settings take effect only after a restart",
-                        p.name
-                    );
-                }
-                providers.push(provider.clone());
-                hardware.push((old.clone(), provider.clone()));
-                continue;
-            }
-            let (allow_deprecated, buffer_size_limit) =
-                (config.core.allow_deprecated, config.core.buffer_size_limit);
-            let provider: Arc<dyn Provider> = match (p.kind, &p.settings) {
-                (ProviderType::Software, _) => Arc::new(Software::new(
-                    store.clone(),
-                    allow_deprecated,
-                    buffer_size_limit,
-                )),
-                (ProviderType::Pkcs11, ProviderSettings::Pkcs11(settings)) => {
-                    let provider =
-                        pkcs11::open(settings, store.clone(), allow_deprecated, buffer_size_limit)
-                            .with_context(|| format!("provider `{}`", p.name))?;
-                    let provider: Arc<dyn Provider> = Arc::new(provider);
-                    hardware.push((p.clone(), provider.clone()));
-                    provider
-                }
-                #[cfg(feature = "tpm")]
-                (ProviderType::Tpm, ProviderSettings::Tpm(settings)) => {
-                    let opened = crate::providers::tpm::open(
-                        settings,
-                        store.clone(),
-                        allow_deprecated,
-                        buffer_size_limit,
-                    )
-                    .with_context(|| format!("provider `{}`", p.name))?;
-                    let Some(provider) = opened else { continue };
-                    let provider: Arc<dyn Provider> = Arc::new(provider);
-                    hardware.push((p.clone(), provider.clone()));
-                    provider
-                }
-                #[cfg(not(feature = "tpm"))]
-                (ProviderType::Tpm, _) => anyhow::bail!(
-                    "provider `{}`: this build has no TPM provider; build with \
-                     `cargo build --release --features tpm` (needs libtss2-dev)",
-                    p.name
-                ),
-                _ => {
-                    tracing::warn!(
-                        "provider `{}` ({:?}) is not available in this version of the service: skipped",
-                        p.name,
-                        p.kind
-                    );
-                    continue;
-                }
-            };
-            providers.push(provider);
-        }
-        let core = Core::new(&providers, auth.infos(), store);
-        providers.push(Arc::new(core));
-        Ok(Service {
+impl Dispatcher {
+    /// Dispatches to `providers` (opened by [`Providers::open`] for the same `config`), with
+    /// `auth` authenticating requests.
+    pub fn new(config: &Config, auth: Authenticators, providers: Providers) -> Dispatcher {
+        Dispatcher {
             auth,
             providers,
-            hardware,
             limits: Limits {
                 body_len: config.core.body_len_limit,
                 timeout: config.listener.timeout,
             },
             buffer_size_limit: config.core.buffer_size_limit,
-        })
+        }
+    }
+
+    /// The providers dispatched to, for a rebuild that keeps their devices open.
+    pub fn providers(&self) -> &Providers {
+        &self.providers
     }
 
     /// The limits the front end applies to requests.
@@ -150,11 +76,11 @@ impl Service {
     /// Whether `opcode` may take long in any provider: key generation (RSA takes up to
     /// seconds), or any operation of a slow device (a TPM).
     pub fn may_block(&self, opcode: Opcode) -> bool {
-        self.providers.iter().any(|p| p.blocks(opcode))
+        self.providers.all().iter().any(|p| p.blocks(opcode))
     }
 
     fn provider(&self, id: ProviderId) -> Option<&Arc<dyn Provider>> {
-        self.providers.iter().find(|p| p.info().id == id)
+        self.providers.get(id)
     }
 
     fn process(
@@ -192,7 +118,7 @@ impl Service {
     }
 }
 
-impl Service {
+impl Dispatcher {
     /// Runs an operation for a remote application (Parsec.1), authenticated by its session.
     /// Crypto operations go to `provider`, or to the first crypto provider; core operations to
     /// the core provider. Remote applications are never administrators.
@@ -214,6 +140,7 @@ impl Service {
                 Some(id) => self.provider(id),
                 None => self
                     .providers
+                    .all()
                     .first()
                     .filter(|p| p.info().id != ProviderId::Core),
             }
@@ -235,30 +162,30 @@ fn run(
     provider.execute(app, operation)
 }
 
-/// Opcodes a provider may list: those an upstream client can parse.
-pub fn listable(opcodes: &[Opcode]) -> Vec<Opcode> {
-    opcodes
-        .iter()
-        .copied()
-        .filter(|op| op.upstream_client_knows())
-        .collect()
+/// The dispatcher in force, swapped whole on reload. Requests in flight keep the snapshot they
+/// started with.
+pub struct Current {
+    current: RwLock<Arc<Dispatcher>>,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+impl Current {
+    pub fn new(dispatcher: Dispatcher) -> Current {
+        Current {
+            current: RwLock::new(Arc::new(dispatcher)),
+        }
+    }
 
-    #[test]
-    fn opcodes_upstream_clients_cannot_parse_are_never_listed() {
-        let served = [
-            Opcode::PsaSignHash,
-            Opcode::PsaMacCompute,
-            Opcode::PsaMacVerify,
-            Opcode::CanDoCrypto,
-        ];
-        assert_eq!(
-            listable(&served),
-            [Opcode::PsaSignHash, Opcode::CanDoCrypto]
-        );
+    /// The dispatcher for the next request.
+    pub fn get(&self) -> Arc<Dispatcher> {
+        // A poisoned lock only means a panic elsewhere while swapping: the Arc is still whole.
+        self.current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Replaces the dispatcher for all later requests.
+    pub fn replace(&self, dispatcher: Dispatcher) {
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(dispatcher);
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! Request path: bytes from a front end ([`front`]) → [`parsec_wire`] header checks →
 //! authenticator ([`auth`]) → dispatcher ([`dispatch`]) → provider ([`providers`]) → encoded
-//! answer. [`server`] owns the daemon's life (socket, signals, reload, systemd).
+//! answer. [`service`] opens what a configuration describes and serves listeners it is given;
+//! the binary binds them ([`socket`]), handles signals and talks to systemd.
 
 pub mod auth;
 pub mod config;
@@ -10,5 +11,6 @@ pub mod dispatch;
 pub mod front;
 
 pub mod providers;
-pub mod server;
+pub mod service;
+pub mod socket;
 pub mod store;

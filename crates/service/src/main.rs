@@ -1,10 +1,15 @@
 //! `parsec`: the daemon binary (named as upstream's, so units and scripts keep working).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
+use anyhow::{bail, Context};
 use clap::Parser;
 use parsec_service::config::{Config, Loaded};
+use parsec_service::service::{Listeners, Service};
+use sd_notify::NotifyState;
+use tokio::signal::unix::{signal, SignalKind};
 
 /// The Parsec platform security service.
 ///
@@ -85,7 +90,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result = runtime.block_on(parsec_service::server::run(config, args.config));
+    let result = runtime.block_on(daemon(config, args.config));
     // Whatever is still running (a Parsec.1 request past its shutdown_timeout) ends here:
     // dropping the runtime would wait for it without limit.
     runtime.shutdown_timeout(std::time::Duration::from_millis(500));
@@ -94,6 +99,146 @@ fn main() -> ExitCode {
         Err(e) => {
             tracing::error!("{e:#}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// The daemon's life: open the service, bind (or inherit) its sockets, serve until SIGTERM or
+/// SIGINT, reload on SIGHUP, and tell systemd about each step.
+async fn daemon(config: Config, config_path: Option<PathBuf>) -> anyhow::Result<()> {
+    // aws-lc seeds its random generator on first use, which takes tens of milliseconds: do it
+    // now, beside start-up, rather than in the first client's request.
+    std::thread::Builder::new()
+        .name("rng-warm-up".into())
+        .spawn(|| {
+            let mut byte = [0u8; 1];
+            let _ = aws_lc_rs::rand::fill(&mut byte);
+        })?;
+    // Providers first: a device that cannot be opened stops start-up before the socket
+    // exists, so no client ever connects to a service about to exit. A live service on the
+    // path is refused before that, so a second daemon never opens the first one's devices.
+    let socket_path = config.listener.socket_path.clone();
+    if std::env::var_os("LISTEN_FDS").is_none()
+        && std::os::unix::net::UnixStream::connect(&socket_path).is_ok()
+    {
+        bail!(
+            "another service is already listening on {}",
+            socket_path.display()
+        );
+    }
+    let service = Arc::new(Service::open(config)?);
+    let unix = parsec_service::socket::listen(&socket_path)?;
+    let endpoint = match &unix.bound_path {
+        Some(p) => std::path::absolute(p).unwrap_or_else(|_| p.clone()),
+        None => socket_path.clone(),
+    };
+    println!("PARSEC_SERVICE_ENDPOINT=unix:{}", endpoint.display());
+    tracing::info!("listening on {}", endpoint.display());
+    let (parsec1, parsec1_tls) = bind_parsec1(&service).await?;
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    let reloads = {
+        let service = service.clone();
+        tokio::spawn(async move {
+            while hup.recv().await.is_some() {
+                reload(&service, config_path.as_deref());
+            }
+        })
+    };
+    let shutdown = async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+        tracing::info!("stopping");
+        notify(NotifyState::Stopping);
+    };
+    let listeners = Listeners {
+        unix: unix.listener,
+        shut_unix_on_stop: unix.bound_path.is_some(),
+        parsec1,
+        parsec1_tls,
+    };
+    notify(NotifyState::Ready);
+    let result = parsec_service::service::run(service, listeners, shutdown).await;
+    reloads.abort();
+    if let Some(path) = unix.bound_path {
+        let _ = std::fs::remove_file(path);
+    }
+    result?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Binds the Parsec.1 listeners `[parsec1]` names and prints their endpoints.
+async fn bind_parsec1(
+    service: &Service,
+) -> anyhow::Result<(
+    Option<tokio::net::TcpListener>,
+    Option<tokio::net::TcpListener>,
+)> {
+    let (Some(p1), Some(endpoints)) = (&service.config().parsec1, service.parsec1_endpoints())
+    else {
+        return Ok((None, None));
+    };
+    let listener = tokio::net::TcpListener::bind(p1.listen)
+        .await
+        .with_context(|| format!("cannot listen on {} (parsec1.listen)", p1.listen))?;
+    let url = format!("http://{}{}", listener.local_addr()?, p1.path);
+    let https = match &p1.tls {
+        None => None,
+        Some(tls) => Some(
+            tokio::net::TcpListener::bind(tls.listen)
+                .await
+                .with_context(|| format!("cannot listen on {} (parsec1.tls_listen)", tls.listen))?,
+        ),
+    };
+    println!("PARSEC1_ENDPOINT={url}");
+    if let Some(listener) = &https {
+        let url = format!("https://{}{}", listener.local_addr()?, p1.path);
+        println!("PARSEC1_HTTPS_ENDPOINT={url}");
+        tracing::info!("Parsec.1 over HTTPS on {url}");
+    }
+    println!("PARSEC1_SERVICE_KEY={}", endpoints.service_key);
+    tracing::info!("Parsec.1 on {url}, service key {}", endpoints.service_key);
+    if let Some(contract) = endpoints.service_contract {
+        println!("PARSEC1_SERVICE_CONTRACT={contract}");
+    }
+    Ok((Some(listener), https))
+}
+
+/// SIGHUP: the HTTPS pair is read again, and the config file when there is one.
+fn reload(service: &Service, path: Option<&Path>) {
+    service.reload_tls();
+    let Some(path) = path else {
+        tracing::info!("SIGHUP: running with the embedded configuration, nothing to reload");
+        return;
+    };
+    if let Ok(now) = NotifyState::monotonic_usec_now() {
+        if std::env::var_os("NOTIFY_SOCKET").is_some() {
+            let _ = sd_notify::notify(&[NotifyState::Reloading, now]);
+        }
+    }
+    let result = Config::from_file(path)
+        .map_err(anyhow::Error::from)
+        .and_then(|loaded| {
+            for w in &loaded.warnings {
+                tracing::warn!("{w}");
+            }
+            service.reload(&loaded.config)
+        });
+    match result {
+        Ok(()) => tracing::info!("configuration reloaded from {}", path.display()),
+        Err(e) => tracing::error!("reload failed, keeping the running configuration: {e:#}"),
+    }
+    notify(NotifyState::Ready);
+}
+
+fn notify(state: NotifyState<'_>) {
+    if std::env::var_os("NOTIFY_SOCKET").is_some() {
+        if let Err(e) = sd_notify::notify(&[state]) {
+            tracing::warn!("sd_notify failed: {e}");
         }
     }
 }

@@ -9,9 +9,9 @@ use std::sync::Arc;
 use common::direct_client;
 use parsec_keystore::{KeyId, KeyRecord, KeyStore, MasterKey, SqliteStore};
 use parsec_service::config::Config;
-use parsec_service::dispatch::Service;
 use parsec_service::front::unix::{Front, PoolSize};
-use parsec_service::server::{listen, Shared};
+use parsec_service::service::Service;
+use parsec_service::socket::listen;
 use parsec_wire::ProviderId;
 
 /// The service on a temp socket, served by the front end's threads.
@@ -29,13 +29,13 @@ impl InProcess {
         let config = Config::parse(&text).unwrap().config;
         let listener = listen(&config.listener.socket_path).unwrap();
         let store: Arc<dyn KeyStore> = store;
-        let shared = Arc::new(Shared::new(Service::new(&config, Some(store)).unwrap()));
+        let service = Service::with_store(config, Some(store)).unwrap();
         let size = PoolSize {
             floor: 2,
             max_connections: 16,
             max_per_uid: 16,
         };
-        let front = Front::start(listener.listener, shared, size).unwrap();
+        let front = Front::start(listener.listener, service.dispatcher().clone(), size).unwrap();
         InProcess {
             _dir: dir,
             socket,

@@ -18,9 +18,9 @@ use parsec_psa::ops;
 use parsec_psa::{Aead, AeadWithDefaultLengthTag, KeyAttributes, OpResult, Operation};
 use parsec_rs_client::parsec1::{FixedServiceKeys, HttpTransport, MemoryStorage, Options, Session};
 use parsec_service::config::Config;
-use parsec_service::dispatch::Service;
 use parsec_service::front::unix::{Front, PoolSize};
-use parsec_service::server::{listen, Shared};
+use parsec_service::service::{Listeners, Service};
+use parsec_service::socket::listen;
 
 /// 16 bytes no other data in the test contains.
 const MARKER: &[u8; 16] = b"\x8fWIPE\x01ME\x7fPLEASE\x93";
@@ -233,15 +233,13 @@ fn secrets_leave_no_copy_in_freed_memory_on_the_socket() {
     let socket = dir.path().join("parsec.sock");
     let config = Config::parse(&config_text(&socket, "")).unwrap().config;
     let listener = listen(&config.listener.socket_path).unwrap();
-    let shared = Arc::new(Shared::new(
-        Service::new(&config, Some(memory_store())).unwrap(),
-    ));
+    let service = Service::with_store(config, Some(memory_store())).unwrap();
     let size = PoolSize {
         floor: 2,
         max_connections: 8,
         max_per_uid: 8,
     };
-    let front = Front::start(listener.listener, shared, size).unwrap();
+    let front = Front::start(listener.listener, service.dispatcher().clone(), size).unwrap();
     let found = watch_client(&[("PARSEC_WIPING_SOCKET", socket.display().to_string())]);
     front.stop(true);
     assert_eq!(found, 0, "blocks freed with the secret still in them");
@@ -258,30 +256,32 @@ fn secrets_leave_no_copy_in_freed_memory_in_the_parsec1_tunnel() {
     );
     let config = Config::parse(&text).unwrap().config;
     let p1 = config.parsec1.clone().unwrap();
-    let store = memory_store();
-    let shared = Arc::new(Shared::new(
-        Service::new(&config, Some(store.clone())).unwrap(),
-    ));
+    let service = Arc::new(Service::with_store(config, Some(memory_store())).unwrap());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
-    let server = parsec_service::front::parsec1::build(&p1, &store, None, shared).unwrap();
-    let service_key = server.service_address().to_string();
+    let service_key = service.parsec1_endpoints().unwrap().service_key;
     let listener = rt
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .unwrap();
     let url = format!("http://{}{}", listener.local_addr().unwrap(), p1.path);
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let serving = rt.spawn(async move {
-        parsec_service::front::parsec1::serve(listener, None, Arc::new(server), &p1, stopped).await
-    });
+    let listeners = Listeners {
+        unix: listen(&socket).unwrap().listener,
+        shut_unix_on_stop: true,
+        parsec1: Some(listener),
+        parsec1_tls: None,
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = rt.spawn(parsec_service::service::run(service, listeners, async {
+        let _ = stopped.await;
+    }));
     let found = watch_client(&[
         ("PARSEC_WIPING_URL", url),
         ("PARSEC_WIPING_KEY", service_key),
     ]);
-    let _ = stop.send(true);
+    let _ = stop.send(());
     rt.block_on(serving).unwrap().unwrap();
     assert_eq!(found, 0, "blocks freed with the secret still in them");
 }

@@ -39,7 +39,7 @@ use parsec_wire::{HeaderError, RawHeader, Response, HEADER_LEN};
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::auth::Peer;
-use crate::server::Shared;
+use crate::dispatch::{Current, Limits};
 
 /// What the front hands each framed request to: the running service (a stand-in in tests).
 pub trait Handler: Send + Sync + 'static {
@@ -49,13 +49,13 @@ pub trait Handler: Send + Sync + 'static {
     fn handle(&self, raw: &RawHeader, body: &[u8], auth: &[u8], peer: Peer) -> Response;
 }
 
-impl Handler for Shared {
+impl Handler for Current {
     fn limits(&self) -> Limits {
-        self.current().limits()
+        self.get().limits()
     }
 
     fn handle(&self, raw: &RawHeader, body: &[u8], auth: &[u8], peer: Peer) -> Response {
-        self.current().handle(raw, body, auth, peer)
+        self.get().handle(raw, body, auth, peer)
     }
 }
 
@@ -93,13 +93,6 @@ const POLL_NEXT: Duration = Duration::from_micros(50);
 
 /// A tolerance on timeouts: a socket timeout that ends within this much of a deadline is kept.
 const SLACK: Duration = Duration::from_millis(1);
-
-/// The limits a front end applies to one request.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    pub body_len: usize,
-    pub timeout: Duration,
-}
 
 /// What reading the next request gave.
 enum Next {

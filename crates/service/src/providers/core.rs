@@ -10,10 +10,10 @@ use parsec_psa::ops::{
 use parsec_psa::{OpResult, Operation};
 use parsec_wire::{Opcode, ProviderId, Status};
 
+use super::listable;
 use super::{Provider, ProviderInfo};
 use crate::auth::{self, AppId};
 use crate::config::AuthKind;
-use crate::dispatch::listable;
 use parsec_psa::glob::Pattern;
 
 /// How ListClients and DeleteClient name a remote application: this prefix, then the long

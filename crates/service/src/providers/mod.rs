@@ -14,10 +14,15 @@ pub mod software;
 #[cfg(feature = "tpm")]
 pub mod tpm;
 
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use parsec_keystore::KeyStore;
 use parsec_psa::{OpResult, Operation};
 use parsec_wire::{Opcode, ProviderId, Status};
 
-use crate::auth::AppId;
+use crate::auth::{AppId, AuthenticatorInfo};
+use crate::config::{Config, ProviderConfig, ProviderSettings, ProviderType};
 
 /// What ListProviders reports for one provider.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,4 +50,126 @@ pub trait Provider: Send + Sync {
     /// Called after every key of `app` was deleted from the store (DeleteClient): forget
     /// anything held about them.
     fn delete_client(&self, _app: &AppId) {}
+}
+
+/// The providers of one configuration: crypto providers in config order, core last.
+pub struct Providers {
+    all: Vec<Arc<dyn Provider>>,
+    /// The hardware providers among them, with the settings they were opened with.
+    hardware: Vec<(ProviderConfig, Arc<dyn Provider>)>,
+}
+
+impl Providers {
+    /// Opens the providers `config` names over `store`, and the core provider that reports
+    /// them and `authenticators`. On reload, the hardware providers of `previous` are kept (a
+    /// device is opened once per process), with a warning when their settings changed.
+    pub fn open(
+        config: &Config,
+        store: Option<Arc<dyn KeyStore>>,
+        authenticators: Vec<AuthenticatorInfo>,
+        previous: Option<&Providers>,
+    ) -> anyhow::Result<Providers> {
+        let mut all: Vec<Arc<dyn Provider>> = Vec::new();
+        let mut hardware = Vec::new();
+        for p in &config.providers {
+            let Some(store) = &store else {
+                anyhow::bail!("provider `{}` needs a key store", p.name)
+            };
+            let kept = previous.and_then(|s| s.hardware.iter().find(|(c, _)| c.kind == p.kind));
+            if let Some((old, provider)) = kept {
+                if old.settings != p.settings {
+                    tracing::warn!(
+                        "provider `{}`: changes to its settings take effect only after a restart",
+                        p.name
+                    );
+                }
+                all.push(provider.clone());
+                hardware.push((old.clone(), provider.clone()));
+                continue;
+            }
+            let (allow_deprecated, buffer_size_limit) =
+                (config.core.allow_deprecated, config.core.buffer_size_limit);
+            let provider: Arc<dyn Provider> = match (p.kind, &p.settings) {
+                (ProviderType::Software, _) => Arc::new(software::Software::new(
+                    store.clone(),
+                    allow_deprecated,
+                    buffer_size_limit,
+                )),
+                (ProviderType::Pkcs11, ProviderSettings::Pkcs11(settings)) => {
+                    let provider =
+                        pkcs11::open(settings, store.clone(), allow_deprecated, buffer_size_limit)
+                            .with_context(|| format!("provider `{}`", p.name))?;
+                    let provider: Arc<dyn Provider> = Arc::new(provider);
+                    hardware.push((p.clone(), provider.clone()));
+                    provider
+                }
+                #[cfg(feature = "tpm")]
+                (ProviderType::Tpm, ProviderSettings::Tpm(settings)) => {
+                    let opened =
+                        tpm::open(settings, store.clone(), allow_deprecated, buffer_size_limit)
+                            .with_context(|| format!("provider `{}`", p.name))?;
+                    let Some(provider) = opened else { continue };
+                    let provider: Arc<dyn Provider> = Arc::new(provider);
+                    hardware.push((p.clone(), provider.clone()));
+                    provider
+                }
+                #[cfg(not(feature = "tpm"))]
+                (ProviderType::Tpm, _) => anyhow::bail!(
+                    "provider `{}`: this build has no TPM provider; build with \
+                     `cargo build --release --features tpm` (needs libtss2-dev)",
+                    p.name
+                ),
+                _ => {
+                    tracing::warn!(
+                        "provider `{}` ({:?}) is not available in this version of the service: skipped",
+                        p.name,
+                        p.kind
+                    );
+                    continue;
+                }
+            };
+            all.push(provider);
+        }
+        let core = core::Core::new(&all, authenticators, store);
+        all.push(Arc::new(core));
+        Ok(Providers { all, hardware })
+    }
+
+    /// Every provider, crypto providers in config order, core last.
+    pub fn all(&self) -> &[Arc<dyn Provider>] {
+        &self.all
+    }
+
+    /// The provider of `id`.
+    pub fn get(&self, id: ProviderId) -> Option<&Arc<dyn Provider>> {
+        self.all.iter().find(|p| p.info().id == id)
+    }
+}
+
+/// Opcodes a provider may list: those an upstream client can parse.
+pub fn listable(opcodes: &[Opcode]) -> Vec<Opcode> {
+    opcodes
+        .iter()
+        .copied()
+        .filter(|op| op.upstream_client_knows())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opcodes_upstream_clients_cannot_parse_are_never_listed() {
+        let served = [
+            Opcode::PsaSignHash,
+            Opcode::PsaMacCompute,
+            Opcode::PsaMacVerify,
+            Opcode::CanDoCrypto,
+        ];
+        assert_eq!(
+            listable(&served),
+            [Opcode::PsaSignHash, Opcode::CanDoCrypto]
+        );
+    }
 }

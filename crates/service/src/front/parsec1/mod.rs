@@ -37,7 +37,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 pub use sessions::SqliteSessions;
 
 use crate::config::Parsec1Config;
-use crate::server::Shared;
+use crate::dispatch::Current;
 
 /// The server type the service runs.
 pub type Parsec1Server = Server<Box<dyn SessionStore>>;
@@ -51,7 +51,7 @@ pub fn build(
     config: &Parsec1Config,
     key_store: &Arc<dyn KeyStore>,
     key_db: Option<PathBuf>,
-    shared: Arc<Shared>,
+    shared: Arc<Current>,
 ) -> anyhow::Result<Parsec1Server> {
     let service_key = service_key::load_or_create(key_store.as_ref(), config.service_key_bits)?;
     let sessions_path = match (&config.session_store, key_db) {

@@ -18,7 +18,7 @@ use parsec_wire::{Opcode, ProviderId, Status};
 
 use crate::auth::AppId;
 use crate::config::AuthKind;
-use crate::server::Shared;
+use crate::dispatch::Current;
 
 fn status_error(status: Status) -> RemoteError {
     RemoteError::new(status.remote_code(), status.to_string())
@@ -30,7 +30,7 @@ fn status_error(status: Status) -> RemoteError {
 /// crypto provider).
 pub fn register(
     commands: &mut Commands,
-    shared: Arc<Shared>,
+    shared: Arc<Current>,
     default_provider: Option<ProviderId>,
 ) {
     for opcode in Opcode::ALL {
@@ -41,7 +41,7 @@ pub fn register(
         // Key generation (RSA: up to seconds), every operation of a slow device (a TPM), and
         // listing keys (up to max_keys_per_session_key names matched against a pattern): they
         // run where they do not hold up other requests, as on the socket.
-        let heavy = opcode == Opcode::ListKeys || shared.current().may_block(opcode);
+        let heavy = opcode == Opcode::ListKeys || shared.get().may_block(opcode);
         commands.register_raw_with(opcode.remote_name(), heavy, move |caller, args| {
             call(&shared, caller, opcode, args, default_provider)
         });
@@ -49,7 +49,7 @@ pub fn register(
 }
 
 fn call(
-    shared: &Shared,
+    shared: &Current,
     caller: &Caller<'_>,
     opcode: Opcode,
     args: Value,
@@ -83,7 +83,7 @@ fn call(
         name: caller.address_text.to_string(),
     };
     let result = shared
-        .current()
+        .get()
         .execute_remote(&app, provider, operation)
         .map_err(status_error)?;
     // JavaScript-safe integers: a result field of 2^31 or more is an error, not a wrong number.

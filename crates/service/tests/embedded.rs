@@ -1,0 +1,100 @@
+//! The service as a library: two services in one process, each on its own socket and store,
+//! driven by the upstream client. Neither sees the other's keys, and stopping one leaves the
+//! other serving.
+
+mod common;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use common::{discovering_client, ecdsa_p256, software_config, ECDSA_SHA256};
+use parsec_service::config::Config;
+use parsec_service::service::{Listeners, Service};
+use tokio::sync::oneshot;
+
+struct Running {
+    _dir: tempfile::TempDir,
+    socket: PathBuf,
+    stop: Option<oneshot::Sender<()>>,
+    serving: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+/// Opens a service with the software provider in its own directory and serves it on `rt`.
+fn start(rt: &tokio::runtime::Runtime) -> Running {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("parsec.sock");
+    let text = software_config(
+        &socket,
+        dir.path(),
+        "[authenticator]\nauth_type = \"Direct\"\n",
+    );
+    let config = Config::parse(&text).unwrap().config;
+    let service = Arc::new(Service::open(config).unwrap());
+    let unix = parsec_service::socket::listen(&socket).unwrap();
+    let listeners = Listeners {
+        unix: unix.listener,
+        shut_unix_on_stop: true,
+        parsec1: None,
+        parsec1_tls: None,
+    };
+    let (stop, stopped) = oneshot::channel::<()>();
+    let serving = rt.spawn(parsec_service::service::run(service, listeners, async {
+        let _ = stopped.await;
+    }));
+    Running {
+        _dir: dir,
+        socket,
+        stop: Some(stop),
+        serving,
+    }
+}
+
+impl Running {
+    fn stop(&mut self, rt: &tokio::runtime::Runtime) {
+        let _ = self.stop.take().unwrap().send(());
+        rt.block_on(&mut self.serving).unwrap().unwrap();
+    }
+}
+
+#[test]
+fn two_services_run_in_one_process_on_separate_sockets_and_stores() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut a = start(&rt);
+    let mut b = start(&rt);
+
+    let on_a = discovering_client(&a.socket, Some("app"));
+    let on_b = discovering_client(&b.socket, Some("app"));
+    on_a.ping().unwrap();
+    on_b.ping().unwrap();
+
+    // The same application, the same key name, on each service: two different keys.
+    on_a.psa_generate_key("k", ecdsa_p256()).unwrap();
+    assert!(
+        on_b.list_keys().unwrap().is_empty(),
+        "B sees none of A's keys"
+    );
+    on_b.psa_generate_key("k", ecdsa_p256()).unwrap();
+    let a_public = on_a.psa_export_public_key("k").unwrap();
+    let b_public = on_b.psa_export_public_key("k").unwrap();
+    assert_ne!(a_public, b_public, "each service made its own key");
+    let hash = [7u8; 32];
+    let signature = on_a.psa_sign_hash("k", &hash, ECDSA_SHA256).unwrap();
+    on_a.psa_verify_hash("k", &hash, ECDSA_SHA256, &signature)
+        .unwrap();
+    assert!(
+        on_b.psa_verify_hash("k", &hash, ECDSA_SHA256, &signature)
+            .is_err(),
+        "A's signature does not verify under B's key"
+    );
+
+    // Stopping A leaves B serving; A's socket is gone.
+    a.stop(&rt);
+    assert!(std::os::unix::net::UnixStream::connect(&a.socket).is_err());
+    on_b.ping().unwrap();
+    assert_eq!(on_b.list_keys().unwrap().len(), 1);
+    b.stop(&rt);
+}
