@@ -8,6 +8,7 @@ mod hardware;
 mod parsec1;
 mod reader;
 
+pub use crate::auth::{AuthKind, AuthenticatorConfig};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -91,37 +92,6 @@ fn data_dir() -> PathBuf {
         .or_else(|| non_empty("HOME").map(|h| h.join(".local").join("share")))
         .map(|d| d.join("parsec"))
         .unwrap_or_else(|| PathBuf::from("parsec-data"))
-}
-
-/// Kinds of authenticator that can be configured.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum AuthKind {
-    Direct,
-    UnixPeerCredentials,
-    JwtSvid,
-    /// A remote application over a Parsec.1 session, named by its session key's long address.
-    /// Not a configurable authenticator: `[parsec1]` enables it.
-    Parsec1,
-}
-
-impl AuthKind {
-    /// The name used in config files.
-    pub fn config_name(self) -> &'static str {
-        match self {
-            AuthKind::Direct => "Direct",
-            AuthKind::UnixPeerCredentials => "UnixPeerCredentials",
-            AuthKind::JwtSvid => "JwtSvid",
-            AuthKind::Parsec1 => "Parsec1",
-        }
-    }
-}
-
-/// One `[authenticator]` (or one entry of `[[authenticator]]`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct AuthenticatorConfig {
-    pub kind: AuthKind,
-    /// Application names (decimal UIDs for UnixPeerCredentials) that may call admin operations.
-    pub admins: Vec<String>,
 }
 
 /// One `[[key_manager]]`.

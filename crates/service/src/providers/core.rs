@@ -12,13 +12,9 @@ use parsec_wire::{Opcode, ProviderId, Status};
 
 use super::listable;
 use super::{Provider, ProviderInfo};
-use crate::auth::{self, AppId};
-use crate::config::AuthKind;
+use crate::auth::{self, AppId, AuthKind};
 use parsec_psa::glob::Pattern;
 
-/// How ListClients and DeleteClient name a remote application: this prefix, then the long
-/// address of its session key.
-pub const REMOTE_PREFIX: &str = "parsec1:";
 use crate::providers::software::store_status;
 
 /// Upstream's UUID for the core provider (clients parse it).
@@ -174,7 +170,7 @@ impl Core {
         let remote = store
             .list_clients(AuthKind::Parsec1.store_tag())
             .map_err(store_status)?;
-        clients.extend(remote.into_iter().map(|r| format!("{REMOTE_PREFIX}{r}")));
+        clients.extend(remote.iter().map(|r| auth::parsec1::listed(r)));
         Ok(clients)
     }
 
@@ -182,11 +178,8 @@ impl Core {
     /// authenticator, or a remote one named `parsec1:<session key address>`. Succeeds when it
     /// has none, as upstream.
     fn delete_client(&self, admin: &AppId, client: String) -> Result<(), Status> {
-        let target = match client.strip_prefix(REMOTE_PREFIX) {
-            Some(remote) => AppId {
-                auth: AuthKind::Parsec1,
-                name: remote.to_string(),
-            },
+        let target = match auth::parsec1::from_listed(&client) {
+            Some(remote) => remote,
             None => AppId {
                 auth: admin.auth,
                 name: client,

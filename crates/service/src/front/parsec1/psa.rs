@@ -6,7 +6,7 @@
 //! provider; the default is `[parsec1] provider`, else the first crypto provider.
 //!
 //! The caller's identity is the long address of its session key, under an authenticator kind
-//! of its own ([`AuthKind::Parsec1`]): it shares no key with any local application.
+//! of its own ([`crate::auth::AuthKind::Parsec1`]): it shares no key with any local application.
 
 use std::sync::Arc;
 
@@ -16,8 +16,6 @@ use parsec1::RemoteError;
 use parsec_boss::{EncodeOptions, Limits, Value};
 use parsec_wire::{Opcode, ProviderId, Status};
 
-use crate::auth::AppId;
-use crate::config::AuthKind;
 use crate::dispatch::Current;
 
 fn status_error(status: Status) -> RemoteError {
@@ -78,10 +76,7 @@ fn call(
         .map_err(|e| RemoteError::new(codes::BAD_ARGUMENTS, e.to_string()))?;
     let operation = parsec_psa::deserialize_operation(opcode, &mut de)
         .map_err(|e| RemoteError::new(codes::BAD_ARGUMENTS, e.to_string()))?;
-    let app = AppId {
-        auth: AuthKind::Parsec1,
-        name: caller.address_text.to_string(),
-    };
+    let app = crate::auth::parsec1::remote_app(&caller.address_text);
     let result = shared
         .get()
         .execute_remote(&app, provider, operation)

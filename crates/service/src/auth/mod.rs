@@ -1,12 +1,72 @@
 //! Authenticators: from a request's auth type and auth bytes to an application identity.
 //!
+//! Each authenticator is one file implementing [`Authenticator`]: [`none`] (auth type 0, no
+//! identity), [`direct`], [`unix_peer`]; and [`parsec1`], the identity of remote applications
+//! over a Parsec.1 session, which no socket request can select. Adding one (JWT, JWT-SVID) is
+//! a new file, a variant of [`AuthKind`] and its config entry.
+//!
 //! Several authenticators may be enabled at once; each request is checked by the one its auth
 //! type names. Identities of different authenticators never meet: `AppId` carries the kind, so
 //! Direct "1000" and UID 1000 are different applications with different keys and admin lists.
+//!
+//! This module imports only the wire crate: config, providers and fronts import it.
+
+pub mod direct;
+pub mod none;
+pub mod parsec1;
+pub mod unix_peer;
 
 use parsec_wire::{AuthType, Status};
 
-use crate::config::{AuthKind, AuthenticatorConfig};
+/// The kinds of identity: one per authenticator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AuthKind {
+    Direct,
+    UnixPeerCredentials,
+    JwtSvid,
+    /// A remote application over a Parsec.1 session, named by its session key's long address.
+    /// Not a configurable authenticator: `[parsec1]` enables it.
+    Parsec1,
+}
+
+impl AuthKind {
+    /// The name used in config files.
+    pub fn config_name(self) -> &'static str {
+        match self {
+            AuthKind::Direct => "Direct",
+            AuthKind::UnixPeerCredentials => "UnixPeerCredentials",
+            AuthKind::JwtSvid => "JwtSvid",
+            AuthKind::Parsec1 => "Parsec1",
+        }
+    }
+
+    /// The auth type byte that selects this authenticator on the socket (none for Parsec.1).
+    pub fn auth_type(self) -> Option<AuthType> {
+        match self {
+            AuthKind::Direct => Some(AuthType::Direct),
+            AuthKind::UnixPeerCredentials => Some(AuthType::UnixPeerCredentials),
+            AuthKind::JwtSvid => Some(AuthType::JwtSvid),
+            AuthKind::Parsec1 => None,
+        }
+    }
+
+    /// The number that keeps this kind's applications apart in the key store: the wire auth
+    /// type, and [`PARSEC1_STORE_TAG`] for remote applications.
+    pub fn store_tag(self) -> u8 {
+        match self.auth_type() {
+            Some(t) => t as u8,
+            None => PARSEC1_STORE_TAG,
+        }
+    }
+}
+
+/// One enabled authenticator, as configured (`[authenticator]` or one `[[authenticator]]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuthenticatorConfig {
+    pub kind: AuthKind,
+    /// Application names (decimal UIDs for UnixPeerCredentials) that may call admin operations.
+    pub admins: Vec<String>,
+}
 
 /// Who sent a request.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -27,15 +87,6 @@ pub struct Peer {
 /// remote application never shares keys with a local one of the same name.
 pub const PARSEC1_STORE_TAG: u8 = 0x81;
 
-/// Longest Direct application name accepted (the auth part allows 65535 bytes).
-pub const MAX_APP_NAME_LEN: usize = 1024;
-
-/// The enabled authenticators, the preferred first.
-#[derive(Debug, Clone)]
-pub struct Authenticators {
-    enabled: Vec<AuthenticatorConfig>,
-}
-
 /// What ListAuthenticators reports for one authenticator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AuthenticatorInfo {
@@ -43,53 +94,64 @@ pub struct AuthenticatorInfo {
     pub description: &'static str,
 }
 
-impl AuthKind {
-    /// The auth type byte that selects this authenticator on the socket (none for Parsec.1).
-    pub fn auth_type(self) -> Option<AuthType> {
-        match self {
-            AuthKind::Direct => Some(AuthType::Direct),
-            AuthKind::UnixPeerCredentials => Some(AuthType::UnixPeerCredentials),
-            AuthKind::JwtSvid => Some(AuthType::JwtSvid),
-            AuthKind::Parsec1 => None,
-        }
-    }
+/// One way of telling who sent a socket request.
+pub trait Authenticator: Send + Sync {
+    /// The auth type byte of the requests it checks.
+    fn auth_type(&self) -> AuthType;
+    /// What ListAuthenticators says of it; `None` for one that is never listed.
+    fn description(&self) -> Option<&'static str>;
+    /// The identity of one request (`Ok(None)`: a request without identity), or
+    /// AuthenticationError.
+    fn authenticate(&self, auth: &[u8], peer: Peer) -> Result<Option<AppId>, Status>;
+}
 
-    /// The number that keeps this kind's applications apart in the key store: the wire auth
-    /// type, and [`PARSEC1_STORE_TAG`] for remote applications.
-    pub fn store_tag(self) -> u8 {
-        match self.auth_type() {
-            Some(t) => t as u8,
-            None => PARSEC1_STORE_TAG,
-        }
-    }
-
-    fn description(self) -> &'static str {
-        match self {
-            AuthKind::Direct => {
-                "Direct authentication: the application states its name. Only for mutually trusted clients."
-            }
-            AuthKind::UnixPeerCredentials => {
-                "Unix peer credentials: the application is identified by the UID of its socket peer."
-            }
-            AuthKind::JwtSvid => "JWT-SVID authentication through the SPIFFE Workload API.",
-            AuthKind::Parsec1 => "Parsec.1: remote applications named by their session key.",
-        }
+/// The authenticator `config` enables; `None` for a kind this build cannot serve.
+fn build(config: &AuthenticatorConfig) -> Option<Box<dyn Authenticator>> {
+    match config.kind {
+        AuthKind::Direct => Some(Box::new(direct::Direct)),
+        AuthKind::UnixPeerCredentials => Some(Box::new(unix_peer::UnixPeer)),
+        // Refused by the config reader; no socket request can select Parsec.1.
+        AuthKind::JwtSvid | AuthKind::Parsec1 => None,
     }
 }
 
+struct Enabled {
+    authenticator: Box<dyn Authenticator>,
+    admins: Vec<String>,
+}
+
+/// The enabled authenticators, the preferred first; requests without identity (auth type 0)
+/// are always accepted, for the operations that need none.
+pub struct Authenticators {
+    enabled: Vec<Enabled>,
+    none: none::NoAuth,
+}
+
 impl Authenticators {
-    pub fn new(enabled: Vec<AuthenticatorConfig>) -> Authenticators {
-        Authenticators { enabled }
+    pub fn new(configs: Vec<AuthenticatorConfig>) -> Authenticators {
+        let enabled = configs
+            .into_iter()
+            .filter_map(|c| {
+                Some(Enabled {
+                    authenticator: build(&c)?,
+                    admins: c.admins,
+                })
+            })
+            .collect();
+        Authenticators {
+            enabled,
+            none: none::NoAuth,
+        }
     }
 
     /// For ListAuthenticators, in preference order.
     pub fn infos(&self) -> Vec<AuthenticatorInfo> {
         self.enabled
             .iter()
-            .filter_map(|a| {
+            .filter_map(|e| {
                 Some(AuthenticatorInfo {
-                    id: a.kind.auth_type()?,
-                    description: a.kind.description(),
+                    id: e.authenticator.auth_type(),
+                    description: e.authenticator.description()?,
                 })
             })
             .collect()
@@ -102,53 +164,25 @@ impl Authenticators {
         auth: &[u8],
         peer: Peer,
     ) -> Result<Option<AppId>, Status> {
-        if auth_type == AuthType::NoAuth {
-            return Ok(None);
+        if auth_type == self.none.auth_type() {
+            return self.none.authenticate(auth, peer);
         }
-        let kind = self
+        let enabled = self
             .enabled
             .iter()
-            .map(|a| a.kind)
-            .find(|k| k.auth_type() == Some(auth_type))
+            .find(|e| e.authenticator.auth_type() == auth_type)
             .ok_or(Status::AuthenticatorNotRegistered)?;
-        let name = match kind {
-            AuthKind::Direct => direct_name(auth)?,
-            AuthKind::UnixPeerCredentials => peer_uid(auth, peer)?.to_string(),
-            // Not configurable yet (the config refuses it); kept so the match stays total.
-            AuthKind::JwtSvid | AuthKind::Parsec1 => {
-                return Err(Status::AuthenticatorNotRegistered)
-            }
-        };
-        Ok(Some(AppId { auth: kind, name }))
+        enabled.authenticator.authenticate(auth, peer)
     }
 
     /// Whether `app` is in its authenticator's admin list.
     pub fn is_admin(&self, app: &AppId) -> bool {
-        self.enabled
-            .iter()
-            .any(|a| a.kind == app.auth && a.admins.contains(&app.name))
-    }
-}
-
-fn direct_name(auth: &[u8]) -> Result<String, Status> {
-    if auth.is_empty() || auth.len() > MAX_APP_NAME_LEN {
-        return Err(Status::AuthenticationError);
-    }
-    let name = std::str::from_utf8(auth).map_err(|_| Status::AuthenticationError)?;
-    // How ListClients and DeleteClient name remote applications: a Direct name of that form
-    // would be listed twice and could never be deleted (the remote one would be).
-    if name.starts_with(crate::providers::core::REMOTE_PREFIX) {
-        return Err(Status::AuthenticationError);
-    }
-    Ok(name.to_string())
-}
-
-fn peer_uid(auth: &[u8], peer: Peer) -> Result<u32, Status> {
-    let claimed: [u8; 4] = auth.try_into().map_err(|_| Status::AuthenticationError)?;
-    let claimed = u32::from_le_bytes(claimed);
-    match peer.uid {
-        Some(uid) if uid == claimed => Ok(uid),
-        _ => Err(Status::AuthenticationError),
+        let Some(auth_type) = app.auth.auth_type() else {
+            return false;
+        };
+        self.enabled.iter().any(|e| {
+            e.authenticator.auth_type() == auth_type && e.admins.iter().any(|a| *a == app.name)
+        })
     }
 }
 
