@@ -180,9 +180,9 @@ impl Authenticators {
         let Some(auth_type) = app.auth.auth_type() else {
             return false;
         };
-        self.enabled.iter().any(|e| {
-            e.authenticator.auth_type() == auth_type && e.admins.iter().any(|a| *a == app.name)
-        })
+        self.enabled
+            .iter()
+            .any(|e| e.authenticator.auth_type() == auth_type && e.admins.contains(&app.name))
     }
 }
 

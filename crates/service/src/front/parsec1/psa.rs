@@ -76,7 +76,7 @@ fn call(
         .map_err(|e| RemoteError::new(codes::BAD_ARGUMENTS, e.to_string()))?;
     let operation = parsec_psa::deserialize_operation(opcode, &mut de)
         .map_err(|e| RemoteError::new(codes::BAD_ARGUMENTS, e.to_string()))?;
-    let app = crate::auth::parsec1::remote_app(&caller.address_text);
+    let app = crate::auth::parsec1::remote_app(caller.address_text);
     let result = shared
         .get()
         .execute_remote(&app, provider, operation)
