@@ -1,6 +1,6 @@
 //! The service as a library: two services in one process, each on its own socket and store,
 //! driven by the upstream client. Neither sees the other's keys, and stopping one leaves the
-//! other serving.
+//! other serving. And the socket-less path the fuzz target drives answers as the socket does.
 
 mod common;
 
@@ -97,4 +97,91 @@ fn two_services_run_in_one_process_on_separate_sockets_and_stores() {
     on_b.ping().unwrap();
     assert_eq!(on_b.list_keys().unwrap().len(), 1);
     b.stop(&rt);
+}
+
+/// `serve_bytes` (what the `service_request` fuzz target drives) gives, byte for byte, the
+/// answers the socket gives to the same bytes: requests kept on one connection, then a
+/// refusal that closes it.
+#[test]
+fn the_bytes_path_answers_as_the_socket_does() {
+    use std::io::{Read, Write};
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("parsec.sock");
+    let text = software_config(
+        &socket,
+        dir.path(),
+        "[authenticator]\nauth_type = \"Direct\"\n",
+    );
+    let config = Config::parse(&text).unwrap().config;
+    let service = Arc::new(Service::open(config).unwrap());
+    let dispatcher = service.dispatcher().clone();
+    let unix = parsec_service::socket::listen(&socket).unwrap();
+    let listeners = Listeners {
+        unix: unix.listener,
+        shut_unix_on_stop: true,
+        parsec1: None,
+        parsec1_tls: None,
+    };
+    let (stop, stopped) = oneshot::channel::<()>();
+    let serving = rt.spawn(parsec_service::service::run(service, listeners, async {
+        let _ = stopped.await;
+    }));
+
+    let request = |opcode: parsec_wire::Opcode, auth: &[u8]| {
+        let raw = parsec_wire::RawHeader {
+            version_maj: 1,
+            auth_type: u8::from(!auth.is_empty()),
+            auth_len: u16::try_from(auth.len()).unwrap(),
+            opcode: opcode.to_u32(),
+            ..parsec_wire::RawHeader::default()
+        };
+        let mut bytes = raw.encode().to_vec();
+        bytes.extend_from_slice(auth);
+        bytes
+    };
+    let mut input = request(parsec_wire::Opcode::Ping, b"");
+    input.extend(request(parsec_wire::Opcode::ListProviders, b""));
+    input.extend(request(parsec_wire::Opcode::ListKeys, b"app"));
+    input.extend_from_slice(b"not a request at all");
+
+    let mut stream = std::os::unix::net::UnixStream::connect(&socket).unwrap();
+    stream.write_all(&input).unwrap();
+    let mut from_socket = Vec::new();
+    stream.read_to_end(&mut from_socket).unwrap();
+    let peer = parsec_service::auth::Peer {
+        uid: Some(rustix_uid()),
+    };
+    let from_bytes = parsec_service::front::unix::serve_bytes(&*dispatcher, &input, peer);
+    assert_eq!(from_bytes, from_socket);
+    // Four answers: three requests and the refusal.
+    let mut rest = from_bytes.as_slice();
+    let mut statuses = Vec::new();
+    while !rest.is_empty() {
+        let head: &[u8; parsec_wire::HEADER_LEN] =
+            rest[..parsec_wire::HEADER_LEN].try_into().unwrap();
+        let (header, body_len) = parsec_wire::Response::decode_header(head, usize::MAX).unwrap();
+        statuses.push(header.status);
+        rest = &rest[parsec_wire::HEADER_LEN + body_len..];
+    }
+    use parsec_wire::Status;
+    assert_eq!(
+        statuses,
+        [
+            Status::Success,
+            Status::Success,
+            Status::Success,
+            Status::InvalidHeader
+        ]
+    );
+    let _ = stop.send(());
+    rt.block_on(serving).unwrap().unwrap();
+}
+
+fn rustix_uid() -> u32 {
+    std::fs::metadata("/proc/self").map_or(0, |m| std::os::unix::fs::MetadataExt::uid(&m))
 }

@@ -372,30 +372,26 @@ impl Request {
     }
 
     /// Decodes the request at the start of `bytes`; returns it and the number of bytes it used.
+    /// The same reader as the service's socket front ([`crate::RequestReader`]).
     pub fn decode_prefix(
         bytes: &[u8],
         body_len_limit: usize,
     ) -> Result<(Request, usize), HeaderError> {
-        let magic: [u8; 4] = take(bytes, 0)?;
-        check_magic(magic)?;
-        check_header_size(take(bytes, 4)?)?;
-        let raw = RawHeader::parse(&take(bytes, 6)?);
-        raw.check_framing(body_len_limit)?;
-        let body_end = HEADER_LEN + raw.body_len();
-        let auth_end = body_end + raw.auth_len();
-        let body = bytes
-            .get(HEADER_LEN..body_end)
-            .ok_or(HeaderError::Truncated)?;
-        let auth = bytes
-            .get(body_end..auth_end)
-            .ok_or(HeaderError::Truncated)?;
-        let header = raw.validate()?;
+        let mut reader = crate::RequestReader::new(body_len_limit);
+        let (used, step) = reader.feed(bytes);
+        match step {
+            crate::Step::Refused(e) => return Err(e),
+            crate::Step::More => return Err(HeaderError::Truncated),
+            crate::Step::Ready => {}
+        }
+        let framed = reader.finish().ok_or(HeaderError::Truncated)?;
+        let header = framed.header.validate()?;
         let request = Request {
             header,
-            body: body.to_vec(),
-            auth: auth.to_vec(),
+            body: framed.body.to_vec(),
+            auth: framed.auth.to_vec(),
         };
-        Ok((request, auth_end))
+        Ok((request, used))
     }
 
     /// Encodes the request (version 1.0, protobuf content and accept types).

@@ -35,7 +35,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use parsec_wire::{HeaderError, RawHeader, Response, HEADER_LEN};
+use parsec_wire::{Framed, HeaderError, RawHeader, RequestReader, Response, Step};
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::auth::Peer;
@@ -102,7 +102,7 @@ enum Next {
     Refused(HeaderError),
     /// A framed request, ready for the dispatcher: body and auth part wiped when dropped (a
     /// body may carry key material or a plaintext).
-    Request(RawHeader, Zeroizing<Vec<u8>>, Zeroizing<Vec<u8>>),
+    Request(Framed),
 }
 
 /// The running front end.
@@ -415,22 +415,7 @@ impl Pool {
         loop {
             let limits = self.handler.limits();
             let next = self.read_request(id, &mut conn, &limits, first, served >= 2);
-            let (mut response, keep_open) = match next {
-                Next::Closed => return,
-                Next::Refused(error) => {
-                    tracing::debug!("refused request: {error}");
-                    (Response::header_error(error), false)
-                }
-                Next::Request(raw, body, auth) => {
-                    (self.handler.handle(&raw, &body, &auth, peer), true)
-                }
-            };
-            // An answer may carry exported key material or a plaintext: both copies are
-            // wiped once written.
-            let encoded = response.encode().map(Zeroizing::new);
-            response.body.zeroize();
-            let Ok(bytes) = encoded else {
-                tracing::error!("response too large to encode");
+            let Some((bytes, keep_open)) = answer(&*self.handler, next, peer) else {
                 return;
             };
             if conn
@@ -478,34 +463,75 @@ impl Pool {
                 Err(_) => return Next::Closed,
             }
         }
-        let mut fixed = [0u8; HEADER_LEN];
-        if !conn.read_exact_by(&mut fixed[..4], deadline) {
-            return Next::Refused(HeaderError::Truncated);
+        // The request through the wire crate's reader: each part checked as it completes.
+        let mut reader = RequestReader::new(limits.body_len);
+        loop {
+            let Some(n) = conn.read_some(reader.space(), deadline) else {
+                return Next::Refused(HeaderError::Truncated);
+            };
+            match reader.filled(n) {
+                Step::More => {}
+                Step::Refused(e) => return Next::Refused(e),
+                Step::Ready => break,
+            }
         }
-        if let Err(e) = parsec_wire::check_magic([fixed[0], fixed[1], fixed[2], fixed[3]]) {
-            return Next::Refused(e);
+        match reader.finish() {
+            Some(framed) => Next::Request(framed),
+            None => Next::Refused(HeaderError::Truncated),
         }
-        if !conn.read_exact_by(&mut fixed[4..6], deadline) {
-            return Next::Refused(HeaderError::Truncated);
+    }
+}
+
+/// The encoded answer to what reading gave, and whether the connection stays open; `None`:
+/// close without an answer. An answer may carry exported key material or a plaintext: both
+/// copies are wiped (the encoded one when the caller drops it).
+fn answer(handler: &dyn Handler, next: Next, peer: Peer) -> Option<(Zeroizing<Vec<u8>>, bool)> {
+    let (mut response, keep_open) = match next {
+        Next::Closed => return None,
+        Next::Refused(error) => {
+            tracing::debug!("refused request: {error}");
+            (Response::header_error(error), false)
         }
-        if let Err(e) = parsec_wire::check_header_size([fixed[4], fixed[5]]) {
-            return Next::Refused(e);
+        Next::Request(r) => (handler.handle(&r.header, &r.body, &r.auth, peer), true),
+    };
+    let encoded = response.encode().map(Zeroizing::new);
+    response.body.zeroize();
+    match encoded {
+        Ok(bytes) => Some((bytes, keep_open)),
+        Err(_) => {
+            tracing::error!("response too large to encode");
+            None
         }
-        let mut rest = [0u8; HEADER_LEN - 6];
-        if !conn.read_exact_by(&mut rest, deadline) {
-            return Next::Refused(HeaderError::Truncated);
+    }
+}
+
+/// Serves one connection's worth of bytes without a socket: the requests in `input`, read by
+/// the same reader and answered by the same code as on the socket, answers concatenated. The
+/// input ending mid-request is answered as a request cut short on the socket is; the input
+/// ending between requests closes. For the fuzz target that drives the whole service.
+pub fn serve_bytes(handler: &dyn Handler, mut input: &[u8], peer: Peer) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let limits = handler.limits();
+        let mut reader = RequestReader::new(limits.body_len);
+        let (used, step) = reader.feed(input);
+        input = &input[used..];
+        let next = match step {
+            Step::More if reader.is_empty() => Next::Closed,
+            Step::More => Next::Refused(HeaderError::Truncated),
+            Step::Refused(e) => Next::Refused(e),
+            Step::Ready => match reader.finish() {
+                Some(framed) => Next::Request(framed),
+                None => Next::Refused(HeaderError::Truncated),
+            },
+        };
+        let Some((bytes, keep_open)) = answer(handler, next, peer) else {
+            return out;
+        };
+        out.extend_from_slice(&bytes);
+        if !keep_open {
+            return out;
         }
-        let raw = RawHeader::parse(&rest);
-        if let Err(e) = raw.check_framing(limits.body_len) {
-            return Next::Refused(e);
-        }
-        // Both lengths are bounded: the body by the limit just checked, the auth part by its u16.
-        let mut body = Zeroizing::new(vec![0u8; raw.body_len()]);
-        let mut auth = Zeroizing::new(vec![0u8; raw.auth_len()]);
-        if !conn.read_exact_by(&mut body, deadline) || !conn.read_exact_by(&mut auth, deadline) {
-            return Next::Refused(HeaderError::Truncated);
-        }
-        Next::Request(raw, body, auth)
     }
 }
 
@@ -618,29 +644,25 @@ impl<'a> Conn<'a> {
         }
     }
 
-    /// Fills `out` before `deadline`; false on timeout, error or end of stream.
-    fn read_exact_by(&mut self, out: &mut [u8], deadline: Instant) -> bool {
-        let mut done = 0;
-        while done < out.len() {
-            if self.buffered() == 0 {
-                if out.len() - done >= self.buf.len() {
-                    // A large part goes straight to its place.
-                    match self.recv(deadline, Some(&mut out[done..])) {
-                        Ok(n) if n > 0 => done += n,
-                        _ => return false,
-                    }
-                    continue;
-                }
-                if !matches!(self.fill(deadline), Ok(n) if n > 0) {
-                    return false;
-                }
+    /// Reads at least one byte into `out` (not empty) before `deadline`: from the buffer, or,
+    /// when it is empty, from the socket (straight into `out` when `out` is at least as large
+    /// as the buffer). `None` on timeout, error or end of stream.
+    fn read_some(&mut self, out: &mut [u8], deadline: Instant) -> Option<usize> {
+        if self.buffered() == 0 {
+            if out.len() >= self.buf.len() {
+                return match self.recv(deadline, Some(out)) {
+                    Ok(n) if n > 0 => Some(n),
+                    _ => None,
+                };
             }
-            let n = self.buffered().min(out.len() - done);
-            out[done..done + n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
-            self.pos += n;
-            done += n;
+            if !matches!(self.fill(deadline), Ok(n) if n > 0) {
+                return None;
+            }
         }
-        true
+        let n = self.buffered().min(out.len());
+        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+        self.pos += n;
+        Some(n)
     }
 
     /// Writes all of `bytes` before `deadline`. The first try does not wait, so the common
@@ -673,7 +695,7 @@ impl<'a> Conn<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use parsec_wire::Opcode;
+    use parsec_wire::{Opcode, HEADER_LEN};
     use std::sync::mpsc;
 
     /// Panics on Ping; answers anything else with a header error (any answer will do).
