@@ -20,9 +20,11 @@
 //! | ECDSA with random k, P-256/384/521 and secp256k1, any hash; all ECDSA verification | aws-lc-rs | P-256 sign 20 µs, verify 66 µs (RustCrypto `p256`: 149 µs, 246 µs). The hash is first brought to the curve's native digest length by bits2int, which leaves ECDSA unchanged |
 //! | Deterministic ECDSA (RFC 6979), same curves, any hash | own HMAC-DRBG (`hmac` + `sha1`/`sha2`/`sha3`) and `ecdsa` hazmat over `p256`/`p384`/`p521`/`k256` | aws-lc-rs has no RFC 6979; the `rfc6979` crate needs hash length = field length (so no P-521, no SHA-384 on P-256) |
 //! | ECDH P-256/384/521, X25519 | aws-lc-rs | fastest; secp256k1 ECDH with `k256`, as aws-lc-rs agreement lacks that curve |
+//! | brainpoolP256r1: ECDH, ECDSA (random k, and RFC 6979 with the own HMAC-DRBG above) | `bp256` and `ecdsa` 0.17 hazmat | aws-lc-rs has no Brainpool curves |
 //! | Hashing for sign/verify message | aws-lc-rs; `sha2`/`sha3` for SHA-512/224 and SHA3-224 | aws-lc-rs lacks those two |
 //!
-//! Not supported (PsaErrorNotSupported): ECC families SECP_R2, SECT_*, Brainpool, FRP;
+//! Not supported (PsaErrorNotSupported): ECC families SECP_R2, SECT_*, FRP, Brainpool other
+//! than P256r1;
 //! SECP_R1 192/224, SECP_K1 192/224, Curve448; RSA sizes outside 1024..=4096 or not a multiple
 //! of 8 (Mbed TLS refuses those too); MD2/MD4/MD5/RIPEMD-160 in any scheme; OAEP labels that are
 //! not UTF-8 where the `rsa` crate does the work (keys below 2048 bits, or OAEP with SHA-224,
@@ -253,8 +255,8 @@ fn rsa_bits_ok(bits: u32) -> bool {
     RSA_BITS.contains(&bits) && bits % 8 == 0
 }
 
-/// Whether keys of this type and size can be used with `alg` here: Brainpool keys serve key
-/// agreement only (no signatures).
+/// Whether keys of this type and size can be used with `alg` here: Brainpool keys serve ECDH
+/// and ECDSA.
 pub fn supports_alg(key_type: KeyType, alg: parsec_psa::Algorithm) -> bool {
     use parsec_psa::{Algorithm, KeyAgreement};
     match key_type {
@@ -263,10 +265,13 @@ pub fn supports_alg(key_type: KeyType, alg: parsec_psa::Algorithm) -> bool {
         }
         | KeyType::EccPublicKey {
             curve_family: EccFamily::BrainpoolPR1,
-        } => matches!(
-            alg,
-            Algorithm::None | Algorithm::KeyAgreement(KeyAgreement::Raw(RawKeyAgreement::Ecdh))
-        ),
+        } => match alg {
+            Algorithm::None | Algorithm::KeyAgreement(KeyAgreement::Raw(RawKeyAgreement::Ecdh)) => {
+                true
+            }
+            Algorithm::AsymmetricSignature(signature) => signature.is_ecc(),
+            _ => false,
+        },
         _ => true,
     }
 }
@@ -701,7 +706,9 @@ pub fn sign_hash(key: &AsymKey, alg: AsymmetricSignature, hash: &[u8]) -> Result
         Inner::EcPair(pair) if alg.is_ecc() => {
             ecc_ops::sign(pair, key.material.expose(), alg, hash_alg, hash)
         }
-        Inner::BrainpoolPair(_) if alg.is_ecc() => Err(UNSUPPORTED),
+        Inner::BrainpoolPair(pair) if alg.is_ecc() => {
+            brainpool::sign(pair, key.material.expose(), alg, hash_alg, hash)
+        }
         _ => Err(INVALID),
     }
 }
@@ -726,7 +733,12 @@ pub fn verify_hash(
         }
         Inner::EcPair(pair) if alg.is_ecc() => ecc_ops::verify(&pair.public, alg, hash, signature),
         Inner::EcPublic(public) if alg.is_ecc() => ecc_ops::verify(public, alg, hash, signature),
-        Inner::BrainpoolPair(_) | Inner::BrainpoolPublic if alg.is_ecc() => Err(UNSUPPORTED),
+        Inner::BrainpoolPair(pair) if alg.is_ecc() => {
+            brainpool::verify(&pair.public, hash, signature)
+        }
+        Inner::BrainpoolPublic if alg.is_ecc() => {
+            brainpool::verify(key.material.expose(), hash, signature)
+        }
         _ => Err(INVALID),
     }
 }

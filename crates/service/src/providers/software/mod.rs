@@ -210,7 +210,7 @@ impl Software {
         if !fits(attributes.key_type, attributes.policy.permitted_algorithms) {
             return Err(Status::PsaErrorInvalidArgument);
         }
-        // A key its one permitted algorithm cannot use here (a brainpool key for ECDSA) is not
+        // A key its one permitted algorithm cannot use here (an ECC key for an RSA scheme) is not
         // made, as CanDoCrypto answers.
         if is_asymmetric(&attributes)
             && !asym::supports_alg(attributes.key_type, attributes.policy.permitted_algorithms)

@@ -119,7 +119,12 @@ fn be_sub(a: &mut [u8], b: &[u8]) {
 }
 
 /// The nonce k of RFC 6979 §3.2 with HMAC over `D`; `x` and `q` are `ceil(qbits/8)` bytes.
-fn rfc6979_k<D>(x: &[u8], q: &[u8], qbits: usize, h1: &[u8]) -> Result<Zeroizing<Vec<u8>>, Status>
+pub(super) fn rfc6979_k<D>(
+    x: &[u8],
+    q: &[u8],
+    qbits: usize,
+    h1: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, Status>
 where
     D: sha2::Digest + sha2::digest::core_api::BlockSizeUser + Clone,
 {

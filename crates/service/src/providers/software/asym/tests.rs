@@ -193,14 +193,16 @@ fn supports_the_listed_types_and_sizes_only() {
     ] {
         assert!(!supports_type(ecc_pair(family), bits), "{family:?} {bits}");
     }
-    // brainpoolP256r1 serves key agreement only.
+    // brainpoolP256r1 serves ECDH and ECDSA, nothing else.
     let bp = ecc_pair(EccFamily::BrainpoolPR1);
     assert!(supports_type(bp, 256) && supports_type(bp, 0));
     let ecdh =
         parsec_psa::Algorithm::KeyAgreement(parsec_psa::KeyAgreement::Raw(RawKeyAgreement::Ecdh));
     assert!(supports_alg(bp, ecdh));
     let ecdsa = parsec_psa::Algorithm::AsymmetricSignature(AsymmetricSignature::EcdsaAny);
-    assert!(!supports_alg(bp, ecdsa));
+    assert!(supports_alg(bp, ecdsa));
+    let pkcs1 = parsec_psa::Algorithm::AsymmetricSignature(AsymmetricSignature::RsaPkcs1v15SignRaw);
+    assert!(!supports_alg(bp, pkcs1));
     assert!(supports_alg(ecc_pair(EccFamily::SecpR1), ecdsa));
     assert!(!supports_type(KeyType::Aes, 128));
     assert!(!supports_type(
