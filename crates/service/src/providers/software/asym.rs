@@ -3,8 +3,8 @@
 //! Pure functions: no I/O and no key store. Key material goes in and out in the PSA export
 //! format: RSA key pair = DER `RSAPrivateKey`, RSA public key = DER `RSAPublicKey` (both
 //! PKCS#1); Weierstrass key pair = the private scalar, big-endian, `ceil(bits/8)` bytes;
-//! Weierstrass public key = `04 || X || Y`; Montgomery (X25519) key pair and public key = 32
-//! bytes little-endian (RFC 7748). Import also takes PKCS#8 / SubjectPublicKeyInfo DER for RSA,
+//! Weierstrass public key = `04 || X || Y`; Montgomery key pair and public key = 32 bytes
+//! (X25519) or 56 bytes (X448), little-endian (RFC 7748). Import also takes PKCS#8 / SubjectPublicKeyInfo DER for RSA,
 //! as Mbed TLS does, and stores the canonical PKCS#1 form. Signatures are PSA's: RSA = one
 //! modulus-sized block, ECDSA = `r || s`, each `ceil(bits/8)` bytes.
 //!
@@ -20,12 +20,13 @@
 //! | ECDSA with random k, P-256/384/521 and secp256k1, any hash; all ECDSA verification | aws-lc-rs | P-256 sign 20 µs, verify 66 µs (RustCrypto `p256`: 149 µs, 246 µs). The hash is first brought to the curve's native digest length by bits2int, which leaves ECDSA unchanged |
 //! | Deterministic ECDSA (RFC 6979), same curves, any hash | own HMAC-DRBG (`hmac` + `sha1`/`sha2`/`sha3`) and `ecdsa` hazmat over `p256`/`p384`/`p521`/`k256` | aws-lc-rs has no RFC 6979; the `rfc6979` crate needs hash length = field length (so no P-521, no SHA-384 on P-256) |
 //! | ECDH P-256/384/521, X25519 | aws-lc-rs | fastest; secp256k1 ECDH with `k256`, as aws-lc-rs agreement lacks that curve |
+//! | X448 (Curve448 keys) | own RFC 7748 ladder (`asym/x448.rs`) over `fiat-crypto`'s proven p448 field arithmetic | aws-lc-rs has no Curve448; RustCrypto's `x448` is a pre-release |
 //! | brainpoolP256r1: ECDH, ECDSA (random k, and RFC 6979 with the own HMAC-DRBG above) | `bp256` and `ecdsa` 0.17 hazmat | aws-lc-rs has no Brainpool curves |
 //! | Hashing for sign/verify message | aws-lc-rs; `sha2`/`sha3` for SHA-512/224 and SHA3-224 | aws-lc-rs lacks those two |
 //!
 //! Not supported (PsaErrorNotSupported): ECC families SECP_R2, SECT_*, FRP, Brainpool other
 //! than P256r1;
-//! SECP_R1 192/224, SECP_K1 192/224, Curve448; RSA sizes outside 1024..=4096 or not a multiple
+//! SECP_R1 192/224, SECP_K1 192/224; RSA sizes outside 1024..=4096 or not a multiple
 //! of 8 (Mbed TLS refuses those too); MD2/MD4/MD5/RIPEMD-160 in any scheme; OAEP labels that are
 //! not UTF-8 where the `rsa` crate does the work (keys below 2048 bits, or OAEP with SHA-224,
 //! SHA-512/x or SHA3), since its label type is a `String`; FFDH.
@@ -79,6 +80,8 @@ enum Inner {
     EcPublic(Box<EcPub>),
     X25519Pair(Box<X25519Pair>),
     X25519Public,
+    X448Pair(Box<x448::Pair>),
+    X448Public,
     BrainpoolPair(Box<brainpool::Pair>),
     BrainpoolPublic,
 }
@@ -207,6 +210,7 @@ impl Curve {
 enum Ecc {
     Weierstrass(Curve),
     X25519,
+    X448,
     Brainpool256,
 }
 
@@ -217,6 +221,7 @@ fn ecc_kind(family: EccFamily, bits: u32) -> Result<Ecc, Status> {
         (EccFamily::SecpR1, 521) => Ecc::Weierstrass(Curve::P521),
         (EccFamily::SecpK1, 256) => Ecc::Weierstrass(Curve::K256),
         (EccFamily::Montgomery, 255) => Ecc::X25519,
+        (EccFamily::Montgomery, 448) => Ecc::X448,
         (EccFamily::BrainpoolPR1, 256) => Ecc::Brainpool256,
         _ => return Err(UNSUPPORTED),
     })
@@ -227,7 +232,7 @@ fn ecc_bits_from_len(family: EccFamily, key_pair: bool, len: usize) -> Result<u3
     if family == EccFamily::Montgomery {
         return match len {
             32 => Ok(255),
-            56 => Err(UNSUPPORTED),
+            56 => Ok(448),
             _ => Err(INVALID),
         };
     }
@@ -340,6 +345,7 @@ pub fn generate(attrs: &KeyAttributes) -> Result<Secret, Status> {
                 clamp_x25519(&mut out);
                 Ok(Secret::new(out))
             }
+            Ecc::X448 => x448::generate(),
             Ecc::Brainpool256 => brainpool::generate(),
         },
         KeyType::RsaPublicKey | KeyType::EccPublicKey { .. } => Err(INVALID),
@@ -371,7 +377,10 @@ pub fn export_public(key: &AsymKey) -> Result<Vec<u8>, Status> {
         Inner::EcPublic(public) => public.point.clone(),
         Inner::X25519Pair(pair) => pair.public.to_vec(),
         Inner::BrainpoolPair(pair) => pair.public.clone(),
-        Inner::X25519Public | Inner::BrainpoolPublic => key.material.expose().to_vec(),
+        Inner::X448Pair(pair) => pair.public.to_vec(),
+        Inner::X25519Public | Inner::X448Public | Inner::BrainpoolPublic => {
+            key.material.expose().to_vec()
+        }
     })
 }
 
@@ -431,6 +440,8 @@ fn parse(key_type: KeyType, bits: u32, data: &[u8]) -> Result<AsymKey, Status> {
                 (Ecc::X25519, _) if data.len() != 32 => return Err(INVALID),
                 (Ecc::X25519, true) => x25519_pair(data)?,
                 (Ecc::X25519, false) => (Secret::from(data), Inner::X25519Public),
+                (Ecc::X448, true) => x448::pair(data)?,
+                (Ecc::X448, false) => x448::public(data)?,
                 (Ecc::Brainpool256, true) => brainpool::pair(data)?,
                 (Ecc::Brainpool256, false) => brainpool::public(data)?,
             };
@@ -653,6 +664,7 @@ macro_rules! with_digest {
 mod brainpool;
 mod ecc_ops;
 mod rsa_ops;
+mod x448;
 
 fn hash_supported(hash: Hash) -> Result<(), Status> {
     match hash {
@@ -798,7 +810,8 @@ pub fn decrypt(
 // ---------------------------------------------------------------------------------------------
 // Key agreement
 
-/// Raw key agreement: the shared secret (ECDH: the x-coordinate; X25519: the RFC 7748 output).
+/// Raw key agreement: the shared secret (ECDH: the x-coordinate; X25519 and X448: the RFC 7748
+/// output).
 /// The peer key is in public key export format.
 pub fn raw_key_agreement(
     key: &AsymKey,
@@ -810,6 +823,9 @@ pub fn raw_key_agreement(
             ecc_ops::ecdh(pair, key.material.expose(), peer_public_key)
         }
         (Inner::X25519Pair(pair), RawKeyAgreement::Ecdh) => ecc_ops::x25519(pair, peer_public_key),
+        (Inner::X448Pair(_), RawKeyAgreement::Ecdh) => {
+            x448::agree(key.material.expose(), peer_public_key)
+        }
         (Inner::BrainpoolPair(pair), RawKeyAgreement::Ecdh) => {
             brainpool::ecdh(pair, peer_public_key)
         }

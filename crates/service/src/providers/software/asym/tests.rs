@@ -189,10 +189,11 @@ fn supports_the_listed_types_and_sizes_only() {
         (EccFamily::SectR2, 163),
         (EccFamily::BrainpoolPR1, 384),
         (EccFamily::Frp, 256),
-        (EccFamily::Montgomery, 448),
+        (EccFamily::Montgomery, 512),
     ] {
         assert!(!supports_type(ecc_pair(family), bits), "{family:?} {bits}");
     }
+    assert!(supports_type(ecc_pair(EccFamily::Montgomery), 448));
     // brainpoolP256r1 serves ECDH and ECDSA, nothing else.
     let bp = ecc_pair(EccFamily::BrainpoolPR1);
     assert!(supports_type(bp, 256) && supports_type(bp, 0));
@@ -387,4 +388,29 @@ fn bench_libraries() {
     time("RSA-2048 OAEP SHA-224 decrypt, aws-lc raw", || {
         drop(decrypt(&rsa, oaep_224, &ciphertext, None).unwrap())
     });
+}
+
+/// X448 through the engine's API: generated keys load, export their public key, and agree
+/// with each other; a 56-byte public key imports as a 448-bit Montgomery key.
+#[test]
+fn x448_keys_generate_load_export_and_agree() {
+    let pair_type = ecc_pair(EccFamily::Montgomery);
+    let a = attrs(pair_type, 448);
+    let load_pair = || {
+        let secret = generate(&a).unwrap();
+        assert_eq!(secret.expose().len(), 56);
+        load(&a, secret.expose()).unwrap()
+    };
+    let (alice, bob) = (load_pair(), load_pair());
+    let (alice_pub, bob_pub) = (export_public(&alice).unwrap(), export_public(&bob).unwrap());
+    assert_eq!(alice_pub.len(), 56);
+    let ab = raw_key_agreement(&alice, RawKeyAgreement::Ecdh, &bob_pub).unwrap();
+    let ba = raw_key_agreement(&bob, RawKeyAgreement::Ecdh, &alice_pub).unwrap();
+    assert_eq!(ab.expose(), ba.expose());
+    assert_ne!(ab.expose(), &[0u8; 56][..]);
+    let public_type = KeyType::EccPublicKey {
+        curve_family: EccFamily::Montgomery,
+    };
+    assert_eq!(import(&attrs(public_type, 0), &bob_pub).unwrap().0, 448);
+    assert!(raw_key_agreement(&alice, RawKeyAgreement::Ecdh, &bob_pub[..32]).is_err());
 }

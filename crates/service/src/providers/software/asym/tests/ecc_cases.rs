@@ -263,10 +263,16 @@ fn ecc_import_rejects_bad_keys_and_unsupported_curves() {
         }
     }
     let montgomery = ecc_pair(EccFamily::Montgomery);
+    // 56 bytes are an X448 key; other lengths are no Montgomery key.
+    assert_eq!(import(&attrs(montgomery, 0), &[1; 56]).unwrap().0, 448);
     assert_eq!(
-        import(&attrs(montgomery, 0), &[1; 56]).unwrap_err(),
-        UNSUPPORTED
-    ); // X448
+        import(&attrs(montgomery, 448), &[1; 32]).unwrap_err(),
+        INVALID
+    );
+    assert_eq!(
+        import(&attrs(montgomery, 0), &[1; 40]).unwrap_err(),
+        INVALID
+    );
     assert_eq!(
         import(&attrs(montgomery, 255), &[1; 31]).unwrap_err(),
         INVALID
