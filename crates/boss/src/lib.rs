@@ -16,6 +16,8 @@
 //! allocating, rejects trailing bytes, and never panics.
 //!
 //! No I/O here.
+//!
+//! Its one job: the BOSS codec. Imports no crate of the workspace; no I/O.
 
 mod de;
 mod decode;

@@ -31,6 +31,10 @@
 //!   service contract instead (Parsec 1.2), and `PARSEC1_SERVICE_NAME=<name>` (or the endpoint
 //!   `uns2:<name>`) finds it by its UNS2 name (1.3): see [`universa`].
 //! - [`parsec1`]: the Parsec.1 session itself, asynchronous, for any command.
+//!
+//! Its one job: the client side of both protocols (wire 1.0 over a Unix socket, Parsec.1 over
+//! HTTP), with the 1.2/1.3 trust checks' network part. Imports `parsec-wire`, `parsec-psa`,
+//! `parsec-boss` and `parsec-parsec1`; never the service.
 
 #![warn(missing_docs)]
 

@@ -5,6 +5,9 @@
 //! A key is identified by (authenticator kind, application, key name), unique per application
 //! across providers, as upstream. Creating a name is one atomic insert-if-absent, so of two
 //! concurrent creates of one name exactly one succeeds.
+//!
+//! Its one job: keeping key records, sealed. Imports no crate of the workspace: the service
+//! gives it numbers and bytes.
 
 mod files;
 mod sealing;

@@ -10,6 +10,9 @@
 //! - [`pow`]: proof of work, type 1.
 //!
 //! Secrets are zeroed when dropped and tags are compared in constant time. No I/O here.
+//!
+//! Its one job: Parsec.1 without I/O (primitives, messages, the server and client state
+//! machines, Universa contracts). Imports `parsec-boss` and `parsec-rsa-raw` only.
 
 pub mod address;
 pub mod client;

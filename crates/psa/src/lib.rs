@@ -15,6 +15,9 @@
 //! or placeholder enumeration value, missing required oneof or message, out-of-range id) gives
 //! [`DecodeError::InvalidEncoding`] (status 16). Secret bytes are held in [`Secret`], which is
 //! wiped on drop.
+//!
+//! Its one job: the operation contracts and PSA types. Imports `parsec-wire` only (upstream's
+//! `parsec-interface` in its conformance tests).
 
 mod codec;
 mod convert;

@@ -10,6 +10,8 @@
 //!
 //! This is the workspace's only crate with `unsafe` code outside the hardware providers'
 //! libraries: four calls into C, in [`ffi`].
+//!
+//! Its one job: the few RSA private operations above. Imports no crate of the workspace.
 
 mod ffi;
 

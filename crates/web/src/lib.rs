@@ -12,6 +12,9 @@
 //! as text, in the storage object the page gives (the JavaScript API keeps them in a `Map`
 //! and writes them to `localStorage`, encrypted when the page gives a password): a script of
 //! the page's origin can read them, as it could read anything else the page holds.
+//!
+//! Its one job: the browser's Parsec.1 client. Imports `parsec-boss` and `parsec-parsec1`
+//! (built without aws-lc) only.
 
 mod session;
 mod universa;
