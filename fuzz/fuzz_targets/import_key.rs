@@ -5,7 +5,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use parsec_psa::{Algorithm, EccFamily, KeyAttributes, KeyType, Policy, UsageFlags};
-use parsec_service::providers::software::{asym, sym};
+use parsec_service::engine::{asym, sym};
 
 const TYPES: [KeyType; 10] = [
     KeyType::RsaKeyPair,

@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use parsec_psa::Hash;
-use parsec_service::providers::oaep;
+use parsec_service::engine::oaep;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&selector, rest)) = data.split_first() else {

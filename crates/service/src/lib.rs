@@ -13,6 +13,7 @@
 pub mod auth;
 pub mod config;
 pub mod dispatch;
+pub mod engine;
 pub mod front;
 
 pub mod providers;

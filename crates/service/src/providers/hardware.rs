@@ -19,9 +19,10 @@ use parsec_wire::{Opcode, Status};
 
 use super::cache::Cache;
 use super::policy::{fits, uses_deprecated, Usage};
-use super::software::{asym, check_name, key_id, store_status, sym};
+use super::software::{check_name, key_id, store_status};
 use super::{Provider, ProviderInfo};
 use crate::auth::AppId;
+use crate::engine::{asym, sym};
 
 /// What a backend made: its reference to the key and the public key (PSA export format).
 pub struct Created {

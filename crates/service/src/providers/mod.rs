@@ -7,7 +7,6 @@
 pub(crate) mod cache;
 pub mod core;
 pub mod hardware;
-pub mod oaep;
 pub mod pkcs11;
 pub(crate) mod policy;
 pub mod software;

@@ -50,9 +50,9 @@ use tss_esapi::tss2_esys::TPMT_TK_HASHCHECK;
 use tss_esapi::{Context, TctiNameConf};
 
 use super::hardware::{Backend, Created, Hardware, HwKey};
-use super::oaep;
 use super::ProviderInfo;
 use crate::config::TpmConfig;
+use crate::engine::oaep;
 
 /// Upstream's UUID for its TPM provider.
 pub const TPM_UUID: &str = "1e4954a4-ff21-46d3-ab0c-661eeb667e1d";

@@ -45,9 +45,9 @@ use rsa::pkcs1::{DecodeRsaPrivateKey, EncodeRsaPublicKey};
 use rsa::traits::{PrivateKeyParts, PublicKeyParts};
 
 use super::hardware::{Backend, Created, Hardware, HwKey};
-use super::oaep;
 use super::ProviderInfo;
 use crate::config::Pkcs11Config;
+use crate::engine::oaep;
 use token::Token;
 
 /// Upstream's UUID for its PKCS#11 provider.
@@ -624,8 +624,8 @@ impl Backend for Pkcs11Backend {
                 let params = ec_params(curve_family, attributes.bits)
                     .ok_or(Status::PsaErrorNotSupported)?
                     .to_vec();
-                let key = super::software::asym::load(attributes, material)?;
-                let point = super::software::asym::export_public(&key)?;
+                let key = crate::engine::asym::load(attributes, material)?;
+                let point = crate::engine::asym::export_public(&key)?;
                 public.extend([
                     Attribute::Class(ObjectClass::PUBLIC_KEY),
                     Attribute::KeyType(CkKeyType::EC),

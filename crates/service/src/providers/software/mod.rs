@@ -4,11 +4,7 @@
 //! Keys live in the key store (material sealed at rest); a bounded cache keeps recently used keys
 //! parsed, so a signature does not re-parse its key. Each operation below names the usage flag
 //! it needs and the algorithm the key's policy must permit; the engines ([`asym`], [`sym`])
-//! check that the algorithm fits the key type and do the cryptography. Which library serves
-//! which algorithm, and why, is tabled at the top of each engine.
-
-pub mod asym;
-pub mod sym;
+//! check that the algorithm fits the key type and do the cryptography ([`crate::engine`]).
 
 use std::sync::Arc;
 
@@ -19,6 +15,7 @@ use parsec_wire::{Opcode, ProviderId, Status};
 
 use super::{Provider, ProviderInfo};
 use crate::auth::AppId;
+use crate::engine::{asym, sym};
 use crate::providers::cache::Cache;
 use crate::providers::policy::{fits, uses_deprecated, Usage};
 

@@ -6,7 +6,7 @@ use parsec_wire::Status;
 use rsa::traits::PublicKeyParts;
 use rsa::{Oaep, Pkcs1v15Encrypt, Pkcs1v15Sign, Pss};
 
-use crate::providers::oaep;
+use crate::engine::oaep;
 use zeroize::Zeroizing;
 
 use super::{

@@ -142,7 +142,7 @@ mod tests {
 
     #[test]
     fn decodes_what_rsa_encrypts_and_rejects_tampering() {
-        let mut rng = crate::providers::software::asym::LcRng;
+        let mut rng = crate::engine::asym::LcRng;
         let key = RsaPrivateKey::new(&mut rng, 1024).unwrap();
         let public = RsaPublicKey::from(&key);
         let k = key.size();
