@@ -755,14 +755,20 @@ pub fn verify_hash(
     }
 }
 
+/// The hash that a message signature with `alg` signs: the message hashed with the
+/// algorithm's hash (a wildcard or a scheme without a hash is refused).
+pub fn message_hash(alg: AsymmetricSignature, message: &[u8]) -> Result<Vec<u8>, Status> {
+    let hash = request_hash(alg)?.ok_or(INVALID)?;
+    hash_message(hash, message)
+}
+
 /// Hashes the message with the algorithm's hash, then signs.
 pub fn sign_message(
     key: &AsymKey,
     alg: AsymmetricSignature,
     message: &[u8],
 ) -> Result<Vec<u8>, Status> {
-    let hash = request_hash(alg)?.ok_or(INVALID)?;
-    sign_hash(key, alg, &hash_message(hash, message)?)
+    sign_hash(key, alg, &message_hash(alg, message)?)
 }
 
 /// Hashes the message with the algorithm's hash, then verifies.
@@ -772,8 +778,7 @@ pub fn verify_message(
     message: &[u8],
     signature: &[u8],
 ) -> Result<(), Status> {
-    let hash = request_hash(alg)?.ok_or(INVALID)?;
-    verify_hash(key, alg, &hash_message(hash, message)?, signature)
+    verify_hash(key, alg, &message_hash(alg, message)?, signature)
 }
 
 // ---------------------------------------------------------------------------------------------

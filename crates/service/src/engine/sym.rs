@@ -151,7 +151,7 @@ fn chacha_key(key: &[u8]) -> Result<&[u8; 32], Status> {
 }
 
 /// Constant-time equality (time depends on the lengths only).
-pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     aws_lc_rs::constant_time::verify_slices_are_equal(a, b).is_ok()
 }
 

@@ -15,7 +15,7 @@ use super::{Provider, ProviderInfo};
 use crate::auth::{self, AppId, AuthKind};
 use parsec_psa::glob::Pattern;
 
-use crate::providers::software::store_status;
+use crate::providers::keyed::store_status;
 
 /// Upstream's UUID for the core provider (clients parse it).
 pub const CORE_UUID: &str = "47049873-2a43-4845-9d72-831eab668784";

@@ -1,43 +1,40 @@
-//! What the hardware providers (PKCS#11, TPM 2.0) share: key records, policy checks and the
-//! operations that need no hardware.
+//! What the hardware providers (PKCS#11, TPM 2.0) share: the keyed-provider layer's backend
+//! for a device ([`OnDevice`]), over a driver of that device ([`Device`]).
 //!
 //! A hardware key lives in its device; our key store keeps the key's attributes, the device's
 //! reference to it (a PKCS#11 object id, a TPM key blob) and its public key. So exporting the
 //! public key never reaches the device, and verification and encryption may run here, with
-//! the public key (the backend says whether it does them itself). Imported public keys never
-//! reach the device at all. A [`Backend`] does only what needs the private key or the device.
+//! the public key (the driver says whether it does them itself). Imported public keys never
+//! reach the device at all. A [`Device`] does only what needs the private key or the device.
 
 use std::sync::Arc;
 
-use parsec_keystore::{KeyRecord, KeyStore};
-use parsec_psa::ops::{self, CheckType};
+use parsec_keystore::KeyStore;
+use parsec_psa::ops::CheckType;
 use parsec_psa::{
-    Aead, Algorithm, AsymmetricEncryption, AsymmetricSignature, Hash, KeyAgreement, KeyAttributes,
-    Mac, OpResult, Operation, RawKeyAgreement, Secret, UsageFlags,
+    Aead, AsymmetricEncryption, AsymmetricSignature, Hash, KeyAttributes, Mac, RawKeyAgreement,
+    Secret,
 };
 use parsec_wire::{Opcode, Status};
+use zeroize::Zeroizing;
 
-use super::cache::Cache;
-use super::policy::{fits, uses_deprecated, Usage};
-use super::software::{check_name, key_id, store_status};
-use super::{Provider, ProviderInfo};
-use crate::auth::AppId;
+use super::keyed::{is_asymmetric, Backend, Key, Keyed, Serves};
+use super::ProviderInfo;
 use crate::engine::{asym, sym};
 
-/// What a backend made: its reference to the key and the public key (PSA export format).
+/// What a device made: its reference to the key and the public key (PSA export format).
 pub struct Created {
     pub handle: Vec<u8>,
     pub public: Vec<u8>,
 }
 
-/// The part of a hardware provider that talks to the device.
-pub trait Backend: Send + Sync + 'static {
-    /// What the backend keeps about a key between operations (object handles, a parsed blob).
+/// The driver of a device: the part of a hardware provider that talks to it.
+pub trait Device: Send + Sync + 'static {
+    /// What the driver keeps about a key between operations (object handles, a parsed blob).
     type Loaded: Send + Sync + 'static;
 
-    /// The opcodes served, besides those this layer serves alone (none: every opcode needs a
-    /// check of what the device can do).
-    fn opcodes(&self) -> &[Opcode];
+    /// The families of operations the device serves.
+    fn serves(&self) -> Serves;
     /// Whether the device can generate (`Generate`), import (`Import`) or use (`Use`) a key
     /// with these attributes (type, size and algorithm; policy rules are checked here).
     fn supports(&self, attributes: &KeyAttributes, check: CheckType) -> bool;
@@ -133,7 +130,7 @@ pub struct HwKey<L> {
     /// The public key of an asymmetric key, parsed, and in PSA export format.
     pub public: Option<asym::AsymKey>,
     pub public_data: Vec<u8>,
-    /// The backend's state; `None` for an imported public key, which the device never saw.
+    /// The driver's state; `None` for an imported public key, which the device never saw.
     loaded: Option<L>,
 }
 
@@ -146,10 +143,6 @@ impl<L> HwKey<L> {
     fn public(&self) -> Result<&asym::AsymKey, Status> {
         self.public.as_ref().ok_or(Status::PsaErrorInvalidArgument)
     }
-}
-
-fn is_asymmetric(attributes: &KeyAttributes) -> bool {
-    attributes.key_type.is_key_pair() || attributes.key_type.is_public_key()
 }
 
 /// Record material: version 1, the handle's length (u32, big-endian), the handle, the public
@@ -194,182 +187,100 @@ fn parse_public(attributes: &KeyAttributes, public: &[u8]) -> Result<asym::AsymK
     asym::load(&attributes, material.expose())
 }
 
-/// A hardware provider: the shared layer over a backend.
-pub struct Hardware<B: Backend> {
+/// A hardware provider: the keyed-provider layer over a device.
+pub type Hardware<D> = Keyed<OnDevice<D>>;
+
+/// Opens the keyed provider of `device`.
+pub fn provider<D: Device>(
     info: ProviderInfo,
-    backend: B,
+    device: D,
     store: Arc<dyn KeyStore>,
-    cache: Cache<HwKey<B::Loaded>>,
     allow_deprecated: bool,
     buffer_size_limit: usize,
+) -> Hardware<D> {
+    Keyed::new(
+        info,
+        OnDevice(device),
+        store,
+        allow_deprecated,
+        buffer_size_limit,
+    )
 }
 
-impl<B: Backend> Hardware<B> {
-    pub fn new(
-        info: ProviderInfo,
-        backend: B,
-        store: Arc<dyn KeyStore>,
-        allow_deprecated: bool,
-        buffer_size_limit: usize,
-    ) -> Hardware<B> {
-        Hardware {
-            info,
-            backend,
-            store,
-            cache: Cache::new(),
-            allow_deprecated,
-            buffer_size_limit,
-        }
+/// The keyed-provider layer's backend for a device: records keep the device's handle and the
+/// public key; the public-key operations run here unless the device does them.
+pub struct OnDevice<D>(pub D);
+
+impl<D: Device> OnDevice<D> {
+    pub fn device(&self) -> &D {
+        &self.0
+    }
+}
+
+fn record(created: &Created) -> Zeroizing<Vec<u8>> {
+    Zeroizing::new(encode_material(&created.handle, &created.public))
+}
+
+impl<D: Device> Backend for OnDevice<D> {
+    type Loaded = HwKey<D::Loaded>;
+
+    fn serves(&self) -> Serves {
+        self.0.serves()
     }
 
-    pub fn backend(&self) -> &B {
-        &self.backend
-    }
-
-    fn provider(&self) -> u8 {
-        self.info.id as u8
-    }
-
-    /// The key `name` of `app`, checked for `usage` and for `alg` against its policy.
-    fn key(
-        &self,
-        app: &AppId,
-        name: &str,
-        usage: Usage,
-        alg: Option<Algorithm>,
-    ) -> Result<Arc<HwKey<B::Loaded>>, Status> {
-        let id = key_id(app, name);
-        let key = self.cache.get_or_load(&id, || {
-            let record = self
-                .store
-                .get(&id)
-                .map_err(store_status)?
-                .filter(|r| r.provider == self.provider())
-                .ok_or(Status::PsaErrorDoesNotExist)?;
-            let attributes = parsec_psa::decode_key_attributes(&record.attributes)
-                .map_err(|_| Status::PsaErrorDataCorrupt)?;
-            let (handle, public) =
-                decode_material(&record.material).ok_or(Status::PsaErrorDataCorrupt)?;
-            let loaded = if !attributes.key_type.is_public_key() {
-                Some(self.backend.load(&attributes, handle).inspect_err(|_| {
-                    tracing::error!(
-                        "key `{name}` of {}: the {} cannot load it",
-                        app.name,
-                        self.info.description
-                    )
-                })?)
-            } else {
-                None
-            };
-            let parsed = if is_asymmetric(&attributes) {
-                Some(parse_public(&attributes, public).map_err(|_| Status::PsaErrorDataCorrupt)?)
-            } else {
-                None
-            };
-            Ok(HwKey {
-                public: parsed,
-                public_data: public.to_vec(),
-                attributes,
-                loaded,
-            })
-        })?;
-        if !usage.allowed_by(&key.attributes.policy.usage_flags) {
-            return Err(Status::PsaErrorNotPermitted);
-        }
-        if let Some(alg) = alg {
-            if !key.attributes.policy.permitted_algorithms.permits(alg) {
-                return Err(Status::PsaErrorNotPermitted);
+    fn supports(&self, attributes: &KeyAttributes, check: CheckType) -> bool {
+        match check {
+            CheckType::Import if is_asymmetric(attributes) => {
+                asym::supports_type(attributes.key_type, attributes.bits)
+                    && (attributes.key_type.is_public_key()
+                        || self.0.supports(attributes, CheckType::Import))
             }
-            if !fits(key.attributes.key_type, alg) {
-                return Err(Status::PsaErrorInvalidArgument);
+            CheckType::Import => {
+                sym::supports_type(attributes.key_type, attributes.bits)
+                    && self.0.supports(attributes, CheckType::Import)
             }
-        }
-        Ok(key)
-    }
-
-    /// Refuses a name that is taken before the device does any work; `store` re-checks.
-    fn check_free(&self, app: &AppId, name: &str) -> Result<(), Status> {
-        check_name(name)?;
-        match self.store.get(&key_id(app, name)).map_err(store_status)? {
-            Some(_) => Err(Status::PsaErrorAlreadyExists),
-            None => Ok(()),
+            check => self.0.supports(attributes, check),
         }
     }
 
-    /// Records a key; if that fails, the device's key is removed again.
-    fn store(
-        &self,
-        app: &AppId,
-        name: &str,
-        attributes: &KeyAttributes,
-        created: Created,
-    ) -> Result<(), Status> {
-        let record = KeyRecord {
-            provider: self.provider(),
-            attributes: parsec_psa::encode_key_attributes(attributes),
-            material: zeroize::Zeroizing::new(encode_material(&created.handle, &created.public)),
-        };
-        let stored = self
-            .store
-            .create(&key_id(app, name), &record)
-            .map_err(store_status);
-        if stored.is_err() && !created.handle.is_empty() {
-            if let Err(e) = self.backend.destroy(attributes, &created.handle) {
-                tracing::error!(
-                    "key `{name}` of {}: the device kept a key that was not recorded ({e:?})",
-                    app.name
-                );
-            }
-        }
-        stored
-    }
-
-    fn generate(&self, app: &AppId, op: ops::GenerateKey) -> Result<(), Status> {
-        let attributes = op.attributes;
-        if !self.allow_deprecated && uses_deprecated(attributes.policy.permitted_algorithms) {
-            return Err(Status::DeprecatedPrimitive);
-        }
-        if !fits(attributes.key_type, attributes.policy.permitted_algorithms) {
-            return Err(Status::PsaErrorInvalidArgument);
-        }
-        if attributes.key_type.is_public_key()
-            || !self.backend.supports(&attributes, CheckType::Generate)
-        {
+    fn check_generate(&self, attributes: &KeyAttributes) -> Result<(), Status> {
+        if !self.0.supports(attributes, CheckType::Generate) {
             return Err(Status::PsaErrorNotSupported);
         }
-        if !is_asymmetric(&attributes) {
+        if !is_asymmetric(attributes) {
             sym::validate_bits(attributes.key_type, attributes.bits)?;
         }
-        self.check_free(app, &op.key_name)?;
-        let created = self.backend.generate(&attributes)?;
-        self.store(app, &op.key_name, &attributes, created)
+        Ok(())
     }
 
-    fn import(&self, app: &AppId, op: ops::ImportKey) -> Result<(), Status> {
-        let mut attributes = op.attributes;
-        if !fits(attributes.key_type, attributes.policy.permitted_algorithms) {
-            return Err(Status::PsaErrorInvalidArgument);
-        }
-        let is_public = attributes.key_type.is_public_key();
+    fn generate(&self, attributes: &KeyAttributes) -> Result<Zeroizing<Vec<u8>>, Status> {
+        Ok(record(&self.0.generate(attributes)?))
+    }
+
+    fn import(
+        &self,
+        attributes: &KeyAttributes,
+        data: &[u8],
+        name_free: &dyn Fn() -> Result<(), Status>,
+    ) -> Result<(u32, Zeroizing<Vec<u8>>), Status> {
+        let mut attributes = *attributes;
         if !is_asymmetric(&attributes) {
             // A secret key: checked here, kept by the device.
-            let (bits, material) = sym::import(&attributes, op.data.expose())?;
+            let (bits, material) = sym::import(&attributes, data)?;
             attributes.bits = bits;
-            if !self.backend.supports(&attributes, CheckType::Import) {
+            if !self.0.supports(&attributes, CheckType::Import) {
                 return Err(Status::PsaErrorNotSupported);
             }
-            self.check_free(app, &op.key_name)?;
-            let created = self.backend.import(&attributes, material.expose())?;
-            return self.store(app, &op.key_name, &attributes, created);
+            name_free()?;
+            let created = self.0.import(&attributes, material.expose())?;
+            return Ok((bits, record(&created)));
         }
-        if !asym::supports_type(attributes.key_type, attributes.bits)
-            || !(is_public || self.backend.supports(&attributes, CheckType::Import))
-        {
+        let is_public = attributes.key_type.is_public_key();
+        if !self.supports(&attributes, CheckType::Import) {
             return Err(Status::PsaErrorNotSupported);
         }
-        check_name(&op.key_name)?;
         // Parsed and checked here first: the device sees only well-formed keys.
-        let (bits, material) = asym::import(&attributes, op.data.expose())?;
+        let (bits, material) = asym::import(&attributes, data)?;
         attributes.bits = bits;
         let created = if is_public {
             Created {
@@ -378,312 +289,161 @@ impl<B: Backend> Hardware<B> {
             }
         } else {
             let public = asym::export_public(&asym::load(&attributes, material.expose())?)?;
-            self.check_free(app, &op.key_name)?;
-            let mut created = self.backend.import(&attributes, material.expose())?;
+            name_free()?;
+            let mut created = self.0.import(&attributes, material.expose())?;
             created.public = public;
             created
         };
-        self.store(app, &op.key_name, &attributes, created)
+        Ok((bits, record(&created)))
     }
 
-    fn destroy(&self, app: &AppId, name: &str) -> Result<(), Status> {
-        let id = key_id(app, name);
-        let record = match self.store.get(&id).map_err(store_status)? {
-            Some(r) if r.provider == self.provider() => r,
-            _ => return Err(Status::PsaErrorDoesNotExist),
+    fn load(&self, attributes: &KeyAttributes, material: &[u8]) -> Result<Self::Loaded, Status> {
+        let (handle, public) = decode_material(material).ok_or(Status::PsaErrorDataCorrupt)?;
+        let loaded = if attributes.key_type.is_public_key() {
+            None
+        } else {
+            Some(self.0.load(attributes, handle)?)
         };
-        // The device's key goes first: a failure leaves the key whole and usable.
-        if let (Ok(attributes), Some((handle, _))) = (
-            parsec_psa::decode_key_attributes(&record.attributes),
-            decode_material(&record.material),
-        ) {
-            if !handle.is_empty() {
-                self.backend.destroy(&attributes, handle)?;
+        let parsed = if is_asymmetric(attributes) {
+            Some(parse_public(attributes, public).map_err(|_| Status::PsaErrorDataCorrupt)?)
+        } else {
+            None
+        };
+        Ok(HwKey {
+            attributes: *attributes,
+            public: parsed,
+            public_data: public.to_vec(),
+            loaded,
+        })
+    }
+
+    fn destroy(&self, attributes: &KeyAttributes, material: &[u8]) -> Result<(), Status> {
+        match decode_material(material) {
+            Some((handle, _)) if !handle.is_empty() => self.0.destroy(attributes, handle),
+            Some(_) => Ok(()),
+            None => {
+                tracing::error!("a key record with unreadable material: removed");
+                Ok(())
             }
-        } else {
-            tracing::error!("key `{name}` of {}: unreadable record, removed", app.name);
-        }
-        self.cache.evict(&id);
-        if self.store.delete(&id).map_err(store_status)? {
-            Ok(())
-        } else {
-            Err(Status::PsaErrorDoesNotExist)
         }
     }
 
-    /// CanDoCrypto, with the software provider's rules and the device's abilities.
-    fn can_do(&self, op: &ops::CanDoCrypto) -> Result<(), Status> {
-        let attributes = &op.attributes;
-        let alg = attributes.policy.permitted_algorithms;
-        let possible = fits(attributes.key_type, alg)
-            && (self.allow_deprecated || !uses_deprecated(alg))
-            && match op.check_type {
-                CheckType::Use => {
-                    attributes.policy.usage_flags != UsageFlags::default()
-                        && alg != Algorithm::None
-                        && self.backend.supports(attributes, CheckType::Use)
-                }
-                CheckType::Generate => {
-                    !attributes.key_type.is_public_key()
-                        && self.backend.supports(attributes, CheckType::Generate)
-                }
-                CheckType::Import if is_asymmetric(attributes) => {
-                    asym::supports_type(attributes.key_type, attributes.bits)
-                        && (attributes.key_type.is_public_key()
-                            || self.backend.supports(attributes, CheckType::Import))
-                }
-                CheckType::Import => {
-                    sym::supports_type(attributes.key_type, attributes.bits)
-                        && self.backend.supports(attributes, CheckType::Import)
-                }
-                CheckType::Derive => false,
-            };
-        if possible {
-            Ok(())
-        } else {
-            Err(Status::PsaErrorNotSupported)
-        }
+    fn blocks(&self, opcode: Opcode) -> bool {
+        self.0.blocks(opcode)
     }
 
-    fn sign(
+    fn export_public(&self, key: &Key<Self::Loaded>) -> Result<Vec<u8>, Status> {
+        key.loaded.public()?;
+        Ok(key.loaded.public_data.clone())
+    }
+
+    fn sign_hash(
         &self,
-        app: &AppId,
-        name: &str,
-        usage: Usage,
+        key: &Key<Self::Loaded>,
         alg: AsymmetricSignature,
         hash: &[u8],
     ) -> Result<Vec<u8>, Status> {
-        let key = self.key(app, name, usage, Some(Algorithm::AsymmetricSignature(alg)))?;
-        let loaded = key.pair()?;
-        if alg
-            .hash()
-            .and_then(specific)
-            .is_some_and(|h| h.output_len() != hash.len())
-        {
-            return Err(Status::PsaErrorInvalidArgument);
-        }
-        self.backend.sign_hash(&key, loaded, alg, hash)
+        let hw = &key.loaded;
+        self.0.sign_hash(hw, hw.pair()?, alg, hash)
     }
 
-    fn verify(
+    fn verify_hash(
         &self,
-        app: &AppId,
-        name: &str,
-        usage: Usage,
+        key: &Key<Self::Loaded>,
         alg: AsymmetricSignature,
         hash: &[u8],
         signature: &[u8],
     ) -> Result<(), Status> {
-        let key = self.key(app, name, usage, Some(Algorithm::AsymmetricSignature(alg)))?;
-        if let Some(loaded) = &key.loaded {
-            if let Some(done) = self.backend.verify_hash(&key, loaded, alg, hash, signature) {
+        let hw = &key.loaded;
+        if let Some(loaded) = &hw.loaded {
+            if let Some(done) = self.0.verify_hash(hw, loaded, alg, hash, signature) {
                 return done;
             }
         }
-        asym::verify_hash(key.public()?, alg, hash, signature)
+        asym::verify_hash(hw.public()?, alg, hash, signature)
     }
 
-    /// A hash by the device, with the same deprecation rule as the software provider.
-    fn hash(&self, alg: Hash, input: &[u8]) -> Result<Vec<u8>, Status> {
-        if alg.is_deprecated() && !self.allow_deprecated {
-            return Err(Status::DeprecatedPrimitive);
+    fn encrypt(
+        &self,
+        key: &Key<Self::Loaded>,
+        alg: AsymmetricEncryption,
+        plaintext: &[u8],
+        salt: Option<&[u8]>,
+    ) -> Result<Vec<u8>, Status> {
+        let hw = &key.loaded;
+        let on_device = hw
+            .loaded
+            .as_ref()
+            .and_then(|loaded| self.0.encrypt(hw, loaded, alg, plaintext, salt));
+        match on_device {
+            Some(done) => done,
+            None => asym::encrypt(hw.public()?, alg, plaintext, salt),
         }
-        self.backend.hash(alg, input)
     }
 
-    /// The hash of `message` under the algorithm's hash (message signatures).
-    fn hash_message(&self, alg: AsymmetricSignature, message: &[u8]) -> Result<Vec<u8>, Status> {
-        let hash = alg
-            .hash()
-            .and_then(specific)
-            .ok_or(Status::PsaErrorInvalidArgument)?;
-        sym::hash_compute(hash, message, true)
-    }
-}
-
-fn specific(h: parsec_psa::SignHash) -> Option<parsec_psa::Hash> {
-    match h {
-        parsec_psa::SignHash::Specific(h) => Some(h),
-        parsec_psa::SignHash::Any => None,
-    }
-}
-
-impl<B: Backend> Provider for Hardware<B> {
-    fn info(&self) -> &ProviderInfo {
-        &self.info
+    fn decrypt(
+        &self,
+        key: &Key<Self::Loaded>,
+        alg: AsymmetricEncryption,
+        ciphertext: &[u8],
+        salt: Option<&[u8]>,
+    ) -> Result<Secret, Status> {
+        let hw = &key.loaded;
+        self.0.decrypt(hw, hw.pair()?, alg, ciphertext, salt)
     }
 
-    fn opcodes(&self) -> &[Opcode] {
-        self.backend.opcodes()
+    fn aead_encrypt(
+        &self,
+        key: &Key<Self::Loaded>,
+        alg: Aead,
+        nonce: &[u8],
+        additional_data: &[u8],
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, Status> {
+        let loaded = key.loaded.pair()?;
+        self.0
+            .aead(loaded, alg, true, nonce, additional_data, plaintext)
     }
 
-    fn blocks(&self, opcode: Opcode) -> bool {
-        self.backend.blocks(opcode)
+    fn aead_decrypt(
+        &self,
+        key: &Key<Self::Loaded>,
+        alg: Aead,
+        nonce: &[u8],
+        additional_data: &[u8],
+        ciphertext: &[u8],
+    ) -> Result<Secret, Status> {
+        let loaded = key.loaded.pair()?;
+        self.0
+            .aead(loaded, alg, false, nonce, additional_data, ciphertext)
+            .map(Secret::new)
     }
 
-    fn delete_client(&self, app: &AppId) {
-        self.cache.evict_app(app.auth.store_tag(), &app.name);
+    fn mac_compute(
+        &self,
+        key: &Key<Self::Loaded>,
+        alg: Mac,
+        input: &[u8],
+    ) -> Result<Vec<u8>, Status> {
+        self.0.mac(key.loaded.pair()?, alg, input)
     }
 
-    fn execute(&self, app: Option<&AppId>, op: Operation) -> Result<OpResult, Status> {
-        let app = || app.ok_or(Status::NotAuthenticated);
-        use Algorithm as A;
-        Ok(match op {
-            Operation::PsaGenerateKey(op) => {
-                self.generate(app()?, op)?;
-                OpResult::PsaGenerateKey
-            }
-            Operation::PsaImportKey(op) => {
-                self.import(app()?, op)?;
-                OpResult::PsaImportKey
-            }
-            Operation::PsaDestroyKey(op) => {
-                self.destroy(app()?, &op.key_name)?;
-                OpResult::PsaDestroyKey
-            }
-            Operation::PsaExportPublicKey(op) => {
-                let key = self.key(app()?, &op.key_name, Usage::None, None)?;
-                key.public()?;
-                OpResult::PsaExportPublicKey(ops::ExportPublicKeyResult {
-                    data: key.public_data.clone(),
-                })
-            }
-            Operation::PsaSignHash(op) => {
-                let signature =
-                    self.sign(app()?, &op.key_name, Usage::SignHash, op.alg, &op.hash)?;
-                OpResult::PsaSignHash(ops::SignHashResult { signature })
-            }
-            Operation::PsaVerifyHash(op) => {
-                let (name, alg) = (&op.key_name, op.alg);
-                self.verify(
-                    app()?,
-                    name,
-                    Usage::VerifyHash,
-                    alg,
-                    &op.hash,
-                    &op.signature,
-                )?;
-                OpResult::PsaVerifyHash
-            }
-            Operation::PsaSignMessage(op) => {
-                let hash = self.hash_message(op.alg, &op.message)?;
-                let signature =
-                    self.sign(app()?, &op.key_name, Usage::SignMessage, op.alg, &hash)?;
-                OpResult::PsaSignMessage(ops::SignMessageResult { signature })
-            }
-            Operation::PsaVerifyMessage(op) => {
-                let hash = self.hash_message(op.alg, &op.message)?;
-                let (name, alg) = (&op.key_name, op.alg);
-                self.verify(
-                    app()?,
-                    name,
-                    Usage::VerifyMessage,
-                    alg,
-                    &hash,
-                    &op.signature,
-                )?;
-                OpResult::PsaVerifyMessage
-            }
-            Operation::PsaAsymmetricEncrypt(op) => {
-                let alg = A::AsymmetricEncryption(op.alg);
-                let key = self.key(app()?, &op.key_name, Usage::Encrypt, Some(alg))?;
-                let (plaintext, salt) = (op.plaintext.expose(), op.salt.as_deref());
-                let on_device = key
-                    .loaded
-                    .as_ref()
-                    .and_then(|loaded| self.backend.encrypt(&key, loaded, op.alg, plaintext, salt));
-                let ciphertext = match on_device {
-                    Some(done) => done?,
-                    None => asym::encrypt(key.public()?, op.alg, plaintext, salt)?,
-                };
-                OpResult::PsaAsymmetricEncrypt(ops::AsymmetricEncryptResult { ciphertext })
-            }
-            Operation::PsaAsymmetricDecrypt(op) => {
-                let alg = A::AsymmetricEncryption(op.alg);
-                let key = self.key(app()?, &op.key_name, Usage::Decrypt, Some(alg))?;
-                let plaintext = self.backend.decrypt(
-                    &key,
-                    key.pair()?,
-                    op.alg,
-                    &op.ciphertext,
-                    op.salt.as_deref(),
-                )?;
-                OpResult::PsaAsymmetricDecrypt(ops::AsymmetricDecryptResult { plaintext })
-            }
-            Operation::PsaGenerateRandom(op) => {
-                let size = usize::try_from(op.size).unwrap_or(usize::MAX);
-                if size > self.buffer_size_limit {
-                    return Err(Status::ResponseTooLarge);
-                }
-                let random_bytes = self.backend.generate_random(size)?;
-                OpResult::PsaGenerateRandom(ops::GenerateRandomResult { random_bytes })
-            }
-            Operation::CanDoCrypto(op) => {
-                self.can_do(&op)?;
-                OpResult::CanDoCrypto
-            }
-            Operation::PsaAeadEncrypt(op) => {
-                let key = self.key(app()?, &op.key_name, Usage::Encrypt, Some(A::Aead(op.alg)))?;
-                let ciphertext = self.backend.aead(
-                    key.pair()?,
-                    op.alg,
-                    true,
-                    &op.nonce,
-                    &op.additional_data,
-                    op.plaintext.expose(),
-                )?;
-                OpResult::PsaAeadEncrypt(ops::AeadEncryptResult { ciphertext })
-            }
-            Operation::PsaAeadDecrypt(op) => {
-                let key = self.key(app()?, &op.key_name, Usage::Decrypt, Some(A::Aead(op.alg)))?;
-                let plaintext = self.backend.aead(
-                    key.pair()?,
-                    op.alg,
-                    false,
-                    &op.nonce,
-                    &op.additional_data,
-                    &op.ciphertext,
-                )?;
-                OpResult::PsaAeadDecrypt(ops::AeadDecryptResult {
-                    plaintext: Secret::new(plaintext),
-                })
-            }
-            Operation::PsaMacCompute(op) => {
-                let alg = Some(A::Mac(op.alg));
-                let key = self.key(app()?, &op.key_name, Usage::SignMessage, alg)?;
-                let mac = self.backend.mac(key.pair()?, op.alg, &op.input)?;
-                OpResult::PsaMacCompute(ops::MacComputeResult { mac })
-            }
-            Operation::PsaMacVerify(op) => {
-                let alg = Some(A::Mac(op.alg));
-                let key = self.key(app()?, &op.key_name, Usage::VerifyMessage, alg)?;
-                let mac = self.backend.mac(key.pair()?, op.alg, &op.input)?;
-                if !sym::ct_eq(&mac, &op.mac) {
-                    return Err(Status::PsaErrorInvalidSignature);
-                }
-                OpResult::PsaMacVerify
-            }
-            Operation::PsaHashCompute(op) => {
-                let hash = self.hash(op.alg, &op.input)?;
-                OpResult::PsaHashCompute(ops::HashComputeResult { hash })
-            }
-            Operation::PsaHashCompare(op) => {
-                let hash = self.hash(op.alg, &op.input)?;
-                if !sym::ct_eq(&hash, &op.hash) {
-                    return Err(Status::PsaErrorInvalidSignature);
-                }
-                OpResult::PsaHashCompare
-            }
-            Operation::PsaRawKeyAgreement(op) => {
-                let alg = A::KeyAgreement(KeyAgreement::Raw(op.alg));
-                let key = self.key(app()?, &op.private_key_name, Usage::Derive, Some(alg))?;
-                let shared_secret =
-                    self.backend
-                        .key_agreement(&key, key.pair()?, op.alg, &op.peer_key)?;
-                OpResult::PsaRawKeyAgreement(ops::RawKeyAgreementResult { shared_secret })
-            }
-            _ => return Err(Status::PsaErrorNotSupported),
-        })
+    fn hash(&self, alg: Hash, input: &[u8]) -> Result<Vec<u8>, Status> {
+        self.0.hash(alg, input)
+    }
+
+    fn key_agreement(
+        &self,
+        key: &Key<Self::Loaded>,
+        alg: RawKeyAgreement,
+        peer: &[u8],
+    ) -> Result<Secret, Status> {
+        let hw = &key.loaded;
+        self.0.key_agreement(hw, hw.pair()?, alg, peer)
+    }
+
+    fn generate_random(&self, size: usize) -> Result<Secret, Status> {
+        self.0.generate_random(size)
     }
 }
 

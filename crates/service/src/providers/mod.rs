@@ -7,6 +7,7 @@
 pub(crate) mod cache;
 pub mod core;
 pub mod hardware;
+pub mod keyed;
 pub mod pkcs11;
 pub(crate) mod policy;
 pub mod software;
@@ -89,7 +90,7 @@ impl Providers {
             let (allow_deprecated, buffer_size_limit) =
                 (config.core.allow_deprecated, config.core.buffer_size_limit);
             let provider: Arc<dyn Provider> = match (p.kind, &p.settings) {
-                (ProviderType::Software, _) => Arc::new(software::Software::new(
+                (ProviderType::Software, _) => Arc::new(software::open(
                     store.clone(),
                     allow_deprecated,
                     buffer_size_limit,

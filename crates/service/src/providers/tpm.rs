@@ -49,7 +49,8 @@ use tss_esapi::traits::{Marshall, UnMarshall};
 use tss_esapi::tss2_esys::TPMT_TK_HASHCHECK;
 use tss_esapi::{Context, TctiNameConf};
 
-use super::hardware::{Backend, Created, Hardware, HwKey};
+use super::hardware::{Created, Device, Hardware, HwKey};
+use super::keyed::Serves;
 use super::ProviderInfo;
 use crate::config::TpmConfig;
 use crate::engine::oaep;
@@ -60,20 +61,18 @@ pub const TPM_UUID: &str = "1e4954a4-ff21-46d3-ab0c-661eeb667e1d";
 /// Bytes asked of TPM2_GetRandom at a time (a TPM returns at most one digest's worth).
 const RANDOM_CHUNK: usize = 32;
 
-const OPCODES: &[Opcode] = &[
-    Opcode::PsaGenerateKey,
-    Opcode::PsaDestroyKey,
-    Opcode::PsaImportKey,
-    Opcode::PsaExportPublicKey,
-    Opcode::PsaSignHash,
-    Opcode::PsaVerifyHash,
-    Opcode::PsaSignMessage,
-    Opcode::PsaVerifyMessage,
-    Opcode::PsaAsymmetricEncrypt,
-    Opcode::PsaAsymmetricDecrypt,
-    Opcode::PsaGenerateRandom,
-    Opcode::CanDoCrypto,
-];
+/// What a TPM serves: signatures and RSA encryption with its keys, and random bytes.
+const SERVES: Serves = Serves {
+    signatures: true,
+    asymmetric_encryption: true,
+    export: false,
+    random: true,
+    hashes: false,
+    aead: false,
+    ciphers: false,
+    macs: false,
+    key_agreement: false,
+};
 
 /// What the TPM thread owns.
 struct State {
@@ -284,7 +283,7 @@ pub fn open(
         jobs: Mutex::new(jobs_tx),
         sizes,
     };
-    Ok(Some(Hardware::new(
+    Ok(Some(super::hardware::provider(
         info,
         backend,
         store,
@@ -589,11 +588,11 @@ impl TpmBackend {
     }
 }
 
-impl Backend for TpmBackend {
+impl Device for TpmBackend {
     type Loaded = TpmKey;
 
-    fn opcodes(&self) -> &[Opcode] {
-        OPCODES
+    fn serves(&self) -> Serves {
+        SERVES
     }
 
     fn supports(&self, attributes: &KeyAttributes, check: CheckType) -> bool {

@@ -40,11 +40,12 @@ use parsec_psa::{
     EccFamily, FullLengthMac, Hash, KeyAgreement, KeyAttributes, KeyType, Mac, RawKeyAgreement,
     Secret, SignHash,
 };
-use parsec_wire::{Opcode, ProviderId, Status};
+use parsec_wire::{ProviderId, Status};
 use rsa::pkcs1::{DecodeRsaPrivateKey, EncodeRsaPublicKey};
 use rsa::traits::{PrivateKeyParts, PublicKeyParts};
 
-use super::hardware::{Backend, Created, Hardware, HwKey};
+use super::hardware::{Created, Device, Hardware, HwKey};
+use super::keyed::Serves;
 use super::ProviderInfo;
 use crate::config::Pkcs11Config;
 use crate::engine::oaep;
@@ -61,7 +62,7 @@ pub struct Pkcs11Backend {
     token: Token,
     software_public: bool,
     allow_export: bool,
-    opcodes: Vec<Opcode>,
+    serves: Serves,
 }
 
 /// A key's objects on the token.
@@ -83,9 +84,9 @@ pub fn open(
         token,
         software_public: config.software_public_operations,
         allow_export: config.allow_export,
-        opcodes: Vec::new(),
+        serves: Serves::default(),
     };
-    backend.opcodes = backend.derive_opcodes();
+    backend.serves = backend.derive_serves();
     let info = ProviderInfo {
         id: ProviderId::Pkcs11,
         uuid: PKCS11_UUID,
@@ -93,7 +94,7 @@ pub fn open(
         vendor: "OASIS Standard.".into(),
         version: (0, 1, 0),
     };
-    Ok(Hardware::new(
+    Ok(super::hardware::provider(
         info,
         backend,
         store,
@@ -259,52 +260,30 @@ impl Pkcs11Backend {
         self.token.mechanism(m).is_some()
     }
 
-    fn derive_opcodes(&self) -> Vec<Opcode> {
+    /// What the token's mechanisms let this provider serve.
+    fn derive_serves(&self) -> Serves {
         let rsa = self.has(MechanismType::RSA_PKCS_KEY_PAIR_GEN);
-        let signs = self.has(MechanismType::ECDSA)
-            || self.has(MechanismType::RSA_PKCS)
-            || self.has(MechanismType::RSA_PKCS_PSS);
-        let crypts = rsa
-            && (self.has(MechanismType::RSA_PKCS)
-                || self.has(MechanismType::RSA_PKCS_OAEP)
-                || self.has(MechanismType::RSA_X_509));
-        let mut ops = vec![
-            Opcode::PsaGenerateKey,
-            Opcode::PsaDestroyKey,
-            Opcode::PsaImportKey,
-            Opcode::PsaExportPublicKey,
-        ];
-        if signs {
-            ops.extend([
-                Opcode::PsaSignHash,
-                Opcode::PsaVerifyHash,
-                Opcode::PsaSignMessage,
-                Opcode::PsaVerifyMessage,
-            ]);
-        }
-        if crypts {
-            ops.extend([Opcode::PsaAsymmetricEncrypt, Opcode::PsaAsymmetricDecrypt]);
-        }
-        ops.extend([Opcode::PsaGenerateRandom, Opcode::CanDoCrypto]);
         let any = |hashes: fn(Hash) -> Option<(MechanismType, Mechanism<'static>)>| {
             Hash::ALL
                 .iter()
                 .filter_map(|h| hashes(*h))
                 .any(|(m, _)| self.has(m))
         };
-        if self.has(MechanismType::AES_GCM) {
-            ops.extend([Opcode::PsaAeadEncrypt, Opcode::PsaAeadDecrypt]);
+        Serves {
+            signatures: self.has(MechanismType::ECDSA)
+                || self.has(MechanismType::RSA_PKCS)
+                || self.has(MechanismType::RSA_PKCS_PSS),
+            asymmetric_encryption: rsa
+                && (self.has(MechanismType::RSA_PKCS)
+                    || self.has(MechanismType::RSA_PKCS_OAEP)
+                    || self.has(MechanismType::RSA_X_509)),
+            random: true,
+            aead: self.has(MechanismType::AES_GCM),
+            macs: any(hmac_mechanism),
+            hashes: any(digest_mechanism),
+            key_agreement: self.has(MechanismType::ECDH1_DERIVE),
+            ..Serves::default()
         }
-        if any(hmac_mechanism) {
-            ops.extend([Opcode::PsaMacCompute, Opcode::PsaMacVerify]);
-        }
-        if any(digest_mechanism) {
-            ops.extend([Opcode::PsaHashCompute, Opcode::PsaHashCompare]);
-        }
-        if self.has(MechanismType::ECDH1_DERIVE) {
-            ops.push(Opcode::PsaRawKeyAgreement);
-        }
-        ops
     }
 
     fn hash_ok(h: SignHash) -> bool {
@@ -510,11 +489,11 @@ impl Pkcs11Backend {
     }
 }
 
-impl Backend for Pkcs11Backend {
+impl Device for Pkcs11Backend {
     type Loaded = P11Key;
 
-    fn opcodes(&self) -> &[Opcode] {
-        &self.opcodes
+    fn serves(&self) -> Serves {
+        self.serves
     }
 
     fn supports(&self, attributes: &KeyAttributes, check: CheckType) -> bool {
