@@ -18,7 +18,7 @@ use parsec_psa::{
 use parsec_wire::{Opcode, Status};
 use zeroize::Zeroizing;
 
-use super::keyed::{is_asymmetric, Backend, Key, Keyed, Serves};
+use super::keyed::{is_asymmetric, Backend, Key, Keyed, Material, NameFree, Serves};
 use super::ProviderInfo;
 use crate::engine::{asym, sym};
 
@@ -217,7 +217,7 @@ impl<D: Device> OnDevice<D> {
     }
 }
 
-fn record(created: &Created) -> Zeroizing<Vec<u8>> {
+fn record(created: &Created) -> Material {
     Zeroizing::new(encode_material(&created.handle, &created.public))
 }
 
@@ -253,7 +253,7 @@ impl<D: Device> Backend for OnDevice<D> {
         Ok(())
     }
 
-    fn generate(&self, attributes: &KeyAttributes) -> Result<Zeroizing<Vec<u8>>, Status> {
+    fn generate(&self, attributes: &KeyAttributes) -> Result<Material, Status> {
         Ok(record(&self.0.generate(attributes)?))
     }
 
@@ -261,8 +261,8 @@ impl<D: Device> Backend for OnDevice<D> {
         &self,
         attributes: &KeyAttributes,
         data: &[u8],
-        name_free: &dyn Fn() -> Result<(), Status>,
-    ) -> Result<(u32, Zeroizing<Vec<u8>>), Status> {
+        name_free: NameFree,
+    ) -> Result<(u32, Material), Status> {
         let mut attributes = *attributes;
         if !is_asymmetric(&attributes) {
             // A secret key: checked here, kept by the device.

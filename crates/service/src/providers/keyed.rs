@@ -52,6 +52,19 @@ pub struct Serves {
 }
 
 impl Serves {
+    /// Every family.
+    pub const ALL: Serves = Serves {
+        signatures: true,
+        asymmetric_encryption: true,
+        export: true,
+        random: true,
+        hashes: true,
+        aead: true,
+        ciphers: true,
+        macs: true,
+        key_agreement: true,
+    };
+
     /// The opcodes of the families served, in opcode order.
     pub fn opcodes(&self) -> Vec<Opcode> {
         let families: [(bool, &[Opcode]); 10] = [
@@ -102,6 +115,12 @@ impl Serves {
     }
 }
 
+/// What a key's record keeps besides its attributes (sealed at rest by the key store).
+pub type Material = Zeroizing<Vec<u8>>;
+
+/// Whether the name of a key being made is still free (see [`Backend::import`]).
+pub type NameFree<'a> = &'a dyn Fn() -> Result<(), Status>;
+
 /// A key ready for use: its attributes and what the backend made of its record.
 pub struct Key<L> {
     pub attributes: KeyAttributes,
@@ -130,7 +149,7 @@ pub trait Backend: Send + Sync + 'static {
         }
     }
     /// Makes a key; returns what its record keeps.
-    fn generate(&self, attributes: &KeyAttributes) -> Result<Zeroizing<Vec<u8>>, Status>;
+    fn generate(&self, attributes: &KeyAttributes) -> Result<Material, Status>;
     /// Takes a key as the client sent it: its size and what its record keeps. `name_free` says
     /// whether the name is still free; a backend calls it before any work it would have to
     /// undo (the record's creation checks again).
@@ -138,8 +157,8 @@ pub trait Backend: Send + Sync + 'static {
         &self,
         attributes: &KeyAttributes,
         data: &[u8],
-        name_free: &dyn Fn() -> Result<(), Status>,
-    ) -> Result<(u32, Zeroizing<Vec<u8>>), Status>;
+        name_free: NameFree,
+    ) -> Result<(u32, Material), Status>;
     /// Prepares a stored key for use.
     fn load(&self, attributes: &KeyAttributes, material: &[u8]) -> Result<Self::Loaded, Status>;
     /// Removes the key from where it lives besides the record (a device). Called before the
@@ -406,7 +425,7 @@ impl<B: Backend> Keyed<B> {
         app: &AppId,
         name: &str,
         attributes: &KeyAttributes,
-        material: Zeroizing<Vec<u8>>,
+        material: Material,
     ) -> Result<(), Status> {
         let record = KeyRecord {
             provider: self.provider(),
@@ -727,18 +746,7 @@ mod tests {
 
     #[test]
     fn every_family_lists_its_opcodes_once() {
-        let all = Serves {
-            signatures: true,
-            asymmetric_encryption: true,
-            export: true,
-            random: true,
-            hashes: true,
-            aead: true,
-            ciphers: true,
-            macs: true,
-            key_agreement: true,
-        };
-        let opcodes = all.opcodes();
+        let opcodes = Serves::ALL.opcodes();
         let mut deduped = opcodes.clone();
         deduped.dedup();
         assert_eq!(opcodes, deduped);

@@ -17,7 +17,7 @@ use parsec_psa::{
 use parsec_wire::{ProviderId, Status};
 use zeroize::Zeroizing;
 
-use super::keyed::{is_asymmetric, Backend, Key, Keyed, Serves};
+use super::keyed::{is_asymmetric, Backend, Key, Keyed, Material, NameFree, Serves};
 use super::ProviderInfo;
 use crate::engine::{asym, sym};
 
@@ -68,7 +68,7 @@ fn sym_key(key: &Key<Loaded>) -> Result<&[u8], Status> {
     }
 }
 
-fn material(secret: Secret) -> Zeroizing<Vec<u8>> {
+fn material(secret: Secret) -> Material {
     Zeroizing::new(secret.expose().to_vec())
 }
 
@@ -76,17 +76,7 @@ impl Backend for Engine {
     type Loaded = Loaded;
 
     fn serves(&self) -> Serves {
-        Serves {
-            signatures: true,
-            asymmetric_encryption: true,
-            export: true,
-            random: true,
-            hashes: true,
-            aead: true,
-            ciphers: true,
-            macs: true,
-            key_agreement: true,
-        }
+        Serves::ALL
     }
 
     fn supports(&self, attributes: &KeyAttributes, _check: CheckType) -> bool {
@@ -109,7 +99,7 @@ impl Backend for Engine {
         Ok(())
     }
 
-    fn generate(&self, attributes: &KeyAttributes) -> Result<Zeroizing<Vec<u8>>, Status> {
+    fn generate(&self, attributes: &KeyAttributes) -> Result<Material, Status> {
         let secret = if is_asymmetric(attributes) {
             asym::generate(attributes)?
         } else {
@@ -124,8 +114,8 @@ impl Backend for Engine {
         &self,
         attributes: &KeyAttributes,
         data: &[u8],
-        _name_free: &dyn Fn() -> Result<(), Status>,
-    ) -> Result<(u32, Zeroizing<Vec<u8>>), Status> {
+        _name_free: NameFree,
+    ) -> Result<(u32, Material), Status> {
         let (bits, secret) = if is_asymmetric(attributes) {
             asym::import(attributes, data)?
         } else {
