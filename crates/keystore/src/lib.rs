@@ -68,9 +68,9 @@ pub enum StoreError {
     /// not the one it was sealed with.
     #[error("stored key material failed its integrity check")]
     Corrupt,
-    /// The database refused or failed.
+    /// The database refused or failed: its message.
     #[error("key store: {0}")]
-    Database(rusqlite::Error),
+    Database(String),
     /// The disk (or the database's size limit) is full: nothing was written.
     #[error("key store: no space left")]
     Full,
@@ -80,16 +80,6 @@ pub enum StoreError {
     /// A create would take `who` past the number of keys it may hold.
     #[error("{who} already holds {limit} keys, the most allowed")]
     QuotaExceeded { who: QuotaScope, limit: u64 },
-}
-
-impl From<rusqlite::Error> for StoreError {
-    fn from(e: rusqlite::Error) -> StoreError {
-        if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull) {
-            StoreError::Full
-        } else {
-            StoreError::Database(e)
-        }
-    }
 }
 
 /// Whose key count a [`Quota`] bounds.

@@ -4,6 +4,16 @@ use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+
+/// A database error as the store reports it: a full disk apart, as the database's message, so
+/// that no database type reaches the [`KeyStore`] trait.
+pub(crate) fn db_error(e: rusqlite::Error) -> StoreError {
+    if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull) {
+        StoreError::Full
+    } else {
+        StoreError::Database(e.to_string())
+    }
+}
 use zeroize::Zeroizing;
 
 use crate::{KeyId, KeyRecord, KeyStore, Listed, MasterKey, Probe, Quota, QuotaScope, StoreError};
@@ -44,7 +54,7 @@ impl SqliteStore {
         // Created 0600 before SQLite opens it; SQLite gives its -wal and -shm files the
         // database file's mode.
         crate::files::create_private_file(path)?;
-        let conn = Connection::open(path)?;
+        let conn = Connection::open(path).map_err(db_error)?;
         SqliteStore::with_connection(conn, master)
     }
 
@@ -55,45 +65,53 @@ impl SqliteStore {
         if !path.exists() {
             return Ok(0);
         }
-        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(db_error)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(db_error)?;
         let has_table: bool = conn.query_row(
             "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'parsec_keys'",
             [],
             |r| r.get(0),
-        )?;
+        ).map_err(db_error)?;
         if !has_table {
             return Ok(0);
         }
-        let n: i64 = conn.query_row("SELECT count(*) FROM parsec_keys", [], |r| r.get(0))?;
+        let n: i64 = conn
+            .query_row("SELECT count(*) FROM parsec_keys", [], |r| r.get(0))
+            .map_err(db_error)?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
     /// A store in memory (tests).
     pub fn in_memory(master: MasterKey) -> Result<SqliteStore, StoreError> {
-        SqliteStore::with_connection(Connection::open_in_memory()?, master)
+        SqliteStore::with_connection(Connection::open_in_memory().map_err(db_error)?, master)
     }
 
     fn with_connection(conn: Connection, master: MasterKey) -> Result<SqliteStore, StoreError> {
         // WAL: readers do not block the writer; FULL: a create acknowledged to a client survives
         // a crash of the process and of the machine.
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        conn.execute_batch(SCHEMA)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(db_error)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(db_error)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(db_error)?;
+        conn.execute_batch(SCHEMA).map_err(db_error)?;
         let version: Option<i64> = conn
             .query_row(
                 "SELECT value FROM parsec_meta WHERE name = 'schema_version'",
                 [],
                 |r| r.get(0),
             )
-            .optional()?;
+            .optional()
+            .map_err(db_error)?;
         match version {
             None => {
                 conn.execute(
                     "INSERT INTO parsec_meta (name, value) VALUES ('schema_version', ?1)",
                     [SCHEMA_VERSION],
-                )?;
+                ).map_err(db_error)?;
             }
             Some(SCHEMA_VERSION) => {}
             Some(other) => {
@@ -116,18 +134,21 @@ impl SqliteStore {
         limit: i64,
         mut each: impl FnMut(bool) -> Result<(), StoreError>,
     ) -> Result<usize, StoreError> {
-        let mut stmt =
-            db.prepare("SELECT auth, app, name, provider, material FROM parsec_keys LIMIT ?1")?;
-        let mut rows = stmt.query([limit])?;
+        let mut stmt = db
+            .prepare("SELECT auth, app, name, provider, material FROM parsec_keys LIMIT ?1")
+            .map_err(db_error)?;
+        let mut rows = stmt.query([limit]).map_err(db_error)?;
         let mut count = 0;
-        while let Some(row) = rows.next()? {
+        while let Some(row) = rows.next().map_err(db_error)? {
             let id = KeyId {
-                auth: row.get(0)?,
-                app: row.get(1)?,
-                name: row.get(2)?,
+                auth: row.get(0).map_err(db_error)?,
+                app: row.get(1).map_err(db_error)?,
+                name: row.get(2).map_err(db_error)?,
             };
-            let sealed: Vec<u8> = row.get(4)?;
-            let opened: Result<Zeroizing<Vec<u8>>, _> = self.master.open(&id, row.get(3)?, &sealed);
+            let sealed: Vec<u8> = row.get(4).map_err(db_error)?;
+            let opened: Result<Zeroizing<Vec<u8>>, _> =
+                self.master
+                    .open(&id, row.get(3).map_err(db_error)?, &sealed);
             each(opened.is_ok())?;
             count += 1;
         }
@@ -151,7 +172,9 @@ impl KeyStore for SqliteStore {
         let mut db = self.db();
         // IMMEDIATE: the counts and the insert see and make one state, whatever other
         // connections to the file do meanwhile.
-        let tx = db.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = db
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(db_error)?;
         let checks = [
             (quota.per_app, QuotaScope::Application),
             (quota.per_auth, QuotaScope::AuthKind),
@@ -159,37 +182,43 @@ impl KeyStore for SqliteStore {
         for (limit, who) in checks {
             let Some(limit) = limit else { continue };
             let held: i64 = match who {
-                QuotaScope::Application => tx.query_row(
-                    "SELECT count(*) FROM parsec_keys WHERE auth = ?1 AND app = ?2",
-                    params![id.auth, id.app],
-                    |r| r.get(0),
-                )?,
-                QuotaScope::AuthKind => tx.query_row(
-                    "SELECT count(*) FROM parsec_keys WHERE auth = ?1",
-                    params![id.auth],
-                    |r| r.get(0),
-                )?,
+                QuotaScope::Application => tx
+                    .query_row(
+                        "SELECT count(*) FROM parsec_keys WHERE auth = ?1 AND app = ?2",
+                        params![id.auth, id.app],
+                        |r| r.get(0),
+                    )
+                    .map_err(db_error)?,
+                QuotaScope::AuthKind => tx
+                    .query_row(
+                        "SELECT count(*) FROM parsec_keys WHERE auth = ?1",
+                        params![id.auth],
+                        |r| r.get(0),
+                    )
+                    .map_err(db_error)?,
             };
             if u64::try_from(held).unwrap_or(0) >= limit {
                 return Err(StoreError::QuotaExceeded { who, limit });
             }
         }
-        let inserted = tx.execute(
-            "INSERT INTO parsec_keys (auth, app, name, provider, attributes, material)
+        let inserted = tx
+            .execute(
+                "INSERT INTO parsec_keys (auth, app, name, provider, attributes, material)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
-            params![
-                id.auth,
-                id.app,
-                id.name,
-                record.provider,
-                record.attributes,
-                sealed
-            ],
-        )?;
+                params![
+                    id.auth,
+                    id.app,
+                    id.name,
+                    record.provider,
+                    record.attributes,
+                    sealed
+                ],
+            )
+            .map_err(db_error)?;
         if inserted != 1 {
             return Err(StoreError::AlreadyExists);
         }
-        tx.commit()?;
+        tx.commit().map_err(db_error)?;
         Ok(())
     }
 
@@ -202,7 +231,8 @@ impl KeyStore for SqliteStore {
                 params![id.auth, id.app, id.name],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
-            .optional()?;
+            .optional()
+            .map_err(db_error)?;
         let Some((provider, attributes, sealed)) = row else {
             return Ok(None);
         };
@@ -215,42 +245,53 @@ impl KeyStore for SqliteStore {
     }
 
     fn delete(&self, id: &KeyId) -> Result<bool, StoreError> {
-        let n = self.db().execute(
-            "DELETE FROM parsec_keys WHERE auth = ?1 AND app = ?2 AND name = ?3",
-            params![id.auth, id.app, id.name],
-        )?;
+        let n = self
+            .db()
+            .execute(
+                "DELETE FROM parsec_keys WHERE auth = ?1 AND app = ?2 AND name = ?3",
+                params![id.auth, id.app, id.name],
+            )
+            .map_err(db_error)?;
         Ok(n == 1)
     }
 
     fn list(&self, auth: u8, app: &str) -> Result<Vec<Listed>, StoreError> {
         let db = self.db();
-        let mut stmt = db.prepare_cached(
-            "SELECT name, provider, attributes FROM parsec_keys
+        let mut stmt = db
+            .prepare_cached(
+                "SELECT name, provider, attributes FROM parsec_keys
              WHERE auth = ?1 AND app = ?2 ORDER BY name",
-        )?;
-        let rows = stmt.query_map(params![auth, app], |r| {
-            Ok(Listed {
-                name: r.get(0)?,
-                provider: r.get(1)?,
-                attributes: r.get(2)?,
+            )
+            .map_err(db_error)?;
+        let rows = stmt
+            .query_map(params![auth, app], |r| {
+                Ok(Listed {
+                    name: r.get(0)?,
+                    provider: r.get(1)?,
+                    attributes: r.get(2)?,
+                })
             })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            .map_err(db_error)?;
+        Ok(rows.collect::<Result<_, _>>().map_err(db_error)?)
     }
 
     fn list_clients(&self, auth: u8) -> Result<Vec<String>, StoreError> {
         let db = self.db();
-        let mut stmt =
-            db.prepare_cached("SELECT DISTINCT app FROM parsec_keys WHERE auth = ?1 ORDER BY app")?;
-        let rows = stmt.query_map([auth], |r| r.get(0))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let mut stmt = db
+            .prepare_cached("SELECT DISTINCT app FROM parsec_keys WHERE auth = ?1 ORDER BY app")
+            .map_err(db_error)?;
+        let rows = stmt.query_map([auth], |r| r.get(0)).map_err(db_error)?;
+        Ok(rows.collect::<Result<_, _>>().map_err(db_error)?)
     }
 
     fn delete_client(&self, auth: u8, app: &str) -> Result<usize, StoreError> {
-        Ok(self.db().execute(
-            "DELETE FROM parsec_keys WHERE auth = ?1 AND app = ?2",
-            params![auth, app],
-        )?)
+        Ok(self
+            .db()
+            .execute(
+                "DELETE FROM parsec_keys WHERE auth = ?1 AND app = ?2",
+                params![auth, app],
+            )
+            .map_err(db_error)?)
     }
 
     fn probe(&self, sample: usize) -> Result<Probe, StoreError> {
@@ -266,7 +307,9 @@ impl KeyStore for SqliteStore {
 
     fn check_integrity(&self) -> Result<usize, StoreError> {
         let db = self.db();
-        let verdict: String = db.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+        let verdict: String = db
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .map_err(db_error)?;
         if verdict != "ok" {
             return Err(StoreError::Io(format!(
                 "database integrity check: {verdict}"
