@@ -272,7 +272,7 @@ impl KeyStore for SqliteStore {
                 })
             })
             .map_err(db_error)?;
-        Ok(rows.collect::<Result<_, _>>().map_err(db_error)?)
+        rows.collect::<Result<_, _>>().map_err(db_error)
     }
 
     fn list_clients(&self, auth: u8) -> Result<Vec<String>, StoreError> {
@@ -281,7 +281,7 @@ impl KeyStore for SqliteStore {
             .prepare_cached("SELECT DISTINCT app FROM parsec_keys WHERE auth = ?1 ORDER BY app")
             .map_err(db_error)?;
         let rows = stmt.query_map([auth], |r| r.get(0)).map_err(db_error)?;
-        Ok(rows.collect::<Result<_, _>>().map_err(db_error)?)
+        rows.collect::<Result<_, _>>().map_err(db_error)
     }
 
     fn delete_client(&self, auth: u8, app: &str) -> Result<usize, StoreError> {
