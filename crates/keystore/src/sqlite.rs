@@ -285,13 +285,12 @@ impl KeyStore for SqliteStore {
     }
 
     fn delete_client(&self, auth: u8, app: &str) -> Result<usize, StoreError> {
-        Ok(self
-            .db()
+        self.db()
             .execute(
                 "DELETE FROM parsec_keys WHERE auth = ?1 AND app = ?2",
                 params![auth, app],
             )
-            .map_err(db_error)?)
+            .map_err(db_error)
     }
 
     fn probe(&self, sample: usize) -> Result<Probe, StoreError> {
