@@ -1,19 +1,23 @@
-//! The key store: every application's keys, with their attributes and their material encrypted
-//! at rest. It knows no provider type: a record's provider, attributes and material are opaque
-//! numbers and bytes to it.
+//! The service's storage: the key store ([`KeyStore`]: every application's keys, with their
+//! attributes and their material encrypted at rest) and the Parsec.1 session store
+//! ([`SqliteSessions`], implementing the protocol crate's `SessionStore`), with SQLite as the
+//! embedded implementation of both. It knows no provider type: a record's provider,
+//! attributes and material are opaque numbers and bytes to it.
 //!
 //! A key is identified by (authenticator kind, application, key name), unique per application
 //! across providers, as upstream. Creating a name is one atomic insert-if-absent, so of two
 //! concurrent creates of one name exactly one succeeds.
 //!
-//! Its one job: keeping key records, sealed. Imports no crate of the workspace: the service
-//! gives it numbers and bytes.
+//! Its one job: keeping what must outlive a restart. Imports only `parsec-parsec1` (for the
+//! session store's trait and types); the traits name no database.
 
 mod files;
+mod parsec1_sessions;
 mod sealing;
 mod sqlite;
 
 pub use files::{create_private_file, create_private_parent};
+pub use parsec1_sessions::SqliteSessions;
 pub use sealing::MasterKey;
 pub use sqlite::SqliteStore;
 

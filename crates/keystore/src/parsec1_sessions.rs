@@ -1,4 +1,6 @@
-//! Parsec.1 sessions in SQLite (the embedded default): one table, WAL, file mode 0600.
+//! Parsec.1 sessions in SQLite (the embedded default): one table, WAL, file mode 0600. The
+//! store implements the Parsec.1 server's [`SessionStore`] (the protocol crate says what a
+//! session store must do; the storage crate keeps them, as it keeps keys).
 //!
 //! Only what outlives a restart is stored: id, SCK (public), its address, test flag, times.
 //! TSKs stay in the server's memory (see `parsec1::server::sessions`).
@@ -44,7 +46,7 @@ impl SqliteSessions {
         } else {
             // 0600 (directories 0700) before SQLite opens it; its -wal and -shm files take
             // the database file's mode.
-            parsec_keystore::create_private_file(path).map_err(backend)?;
+            crate::files::create_private_file(path).map_err(backend)?;
             let conn = Connection::open(path).map_err(backend)?;
             conn.pragma_update(None, "journal_mode", "WAL")
                 .map_err(backend)?;

@@ -10,7 +10,6 @@ mod conn;
 pub mod multipart;
 mod psa;
 mod service_key;
-mod sessions;
 pub mod tls;
 
 use parsec_wire::ProviderId;
@@ -34,7 +33,7 @@ use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-pub use sessions::SqliteSessions;
+pub use parsec_keystore::SqliteSessions;
 
 use crate::config::Parsec1Config;
 use crate::dispatch::Current;
