@@ -1,0 +1,125 @@
+//! The TPM 2.0 provider (id 3), on tss-esapi over tpm2-tss: keys are made in the TPM under a
+//! primary storage key of the owner hierarchy, and kept outside it as their wrapped blobs
+//! (`TPM2B_PUBLIC` and `TPM2B_PRIVATE`) in our key store; the TPM loads a key for each
+//! operation and forgets it after.
+//!
+//! The storage key is an ECC P-256 key derived from the owner seed with the standard template,
+//! so the TPM makes the same one at every start (an ECC key takes milliseconds where RSA takes
+//! seconds on swtpm). The ESAPI context is not thread-safe: one thread owns it and runs the
+//! requests in turn.
+//!
+//! | PSA | TPM |
+//! |---|---|
+//! | RSA (the sizes the TPM takes, of 1024/2048/3072/4096): PKCS#1 v1.5 and PSS signatures with SHA-256/384/512 | `TPM2_Sign`, RSASSA / RSAPSS |
+//! | ECDSA on the SECP R1 curves the TPM takes (P-256/384/521) with SHA-256/384/512 | `TPM2_Sign`, ECDSA |
+//! | RSA PKCS#1 v1.5 and OAEP decryption | `TPM2_RSA_Decrypt`, RSAES / OAEP; an OAEP label (which the TPM would end with a zero byte) through raw RSA and decoding here |
+//! | verification, encryption | here, with the recorded public key |
+//! | random | `TPM2_GetRandom` |
+//!
+//! Not offered: key pair import (a TPM imports only duplicated blobs), ECDSA without a hash,
+//! deterministic ECDSA, other curves. The sizes are asked of the TPM at start-up (TPM2_TestParms).
+//!
+//! The provider's parts: `thread` (the thread owning the ESAPI context), `templates` (key
+//! templates and the mapping of algorithms) and `device` (the [`Device`](super::hardware::Device)
+//! implementation).
+
+mod device;
+mod templates;
+mod thread;
+
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+
+use parsec_keystore::KeyStore;
+use parsec_wire::{ProviderId, Status};
+use tss_esapi::structures::{Private, Public};
+
+use super::hardware::Hardware;
+use super::ProviderInfo;
+use crate::config::TpmConfig;
+use thread::{probe, start, Failed, Job, Sizes, StartError, Unreachable};
+
+/// Upstream's UUID for its TPM provider.
+pub const TPM_UUID: &str = "1e4954a4-ff21-46d3-ab0c-661eeb667e1d";
+
+/// The TPM side of the provider: a channel to the thread that owns the ESAPI context.
+pub struct TpmBackend {
+    jobs: Mutex<mpsc::Sender<Job>>,
+    sizes: Sizes,
+}
+
+/// A key's wrapped blobs, parsed.
+pub struct TpmKey {
+    public: Public,
+    private: Private,
+}
+
+fn tpm_error(what: &str) -> impl Fn(tss_esapi::Error) -> Status + '_ {
+    move |e| {
+        tracing::error!("TPM: {what} failed: {e}");
+        Status::PsaErrorHardwareFailure
+    }
+}
+
+/// Connects to the TPM `config` names, makes the storage key and builds the provider. `Ok(None)`
+/// when the TPM cannot be reached and `skip_if_no_tpm` is set.
+pub fn open(
+    config: &TpmConfig,
+    store: Arc<dyn KeyStore>,
+    allow_deprecated: bool,
+    buffer_size_limit: usize,
+) -> anyhow::Result<Option<Hardware<TpmBackend>>> {
+    let (ready_tx, ready_rx) = mpsc::channel::<Result<Sizes, StartError>>();
+    let (jobs_tx, jobs_rx) = mpsc::channel::<Job>();
+    let settings = config.clone();
+    std::thread::Builder::new()
+        .name("tpm".into())
+        .spawn(move || {
+            let mut state = match start(&settings) {
+                Ok(mut state) => {
+                    let _ = ready_tx.send(Ok(probe(&mut state.context)));
+                    state
+                }
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e));
+                    return;
+                }
+            };
+            // Ends when every sender is gone (the provider was dropped).
+            for job in jobs_rx {
+                job(&mut state);
+            }
+        })?;
+    let sizes = match ready_rx.recv() {
+        Ok(Ok(sizes)) => sizes,
+        Ok(Err(Unreachable(e))) if config.skip_if_no_tpm => {
+            tracing::warn!("TPM provider skipped (skip_if_no_tpm): {e:#}");
+            return Ok(None);
+        }
+        Ok(Err(Unreachable(e) | Failed(e))) => return Err(e),
+        Err(_) => anyhow::bail!("the TPM thread ended at start-up"),
+    };
+    tracing::info!(
+        "TPM provider: RSA sizes {:?}, SECP R1 curves {:?}",
+        sizes.rsa,
+        sizes.ecc
+    );
+    let info = ProviderInfo {
+        id: ProviderId::Tpm,
+        uuid: TPM_UUID,
+        description: "TPM provider: keys wrapped by the TPM's storage key".into(),
+        vendor: "Trusted Computing Group (TCG)".into(),
+        version: (0, 1, 0),
+    };
+    let backend = TpmBackend {
+        jobs: Mutex::new(jobs_tx),
+        sizes,
+    };
+    Ok(Some(super::hardware::provider(
+        info,
+        backend,
+        store,
+        allow_deprecated,
+        buffer_size_limit,
+    )))
+}

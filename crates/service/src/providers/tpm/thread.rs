@@ -1,0 +1,245 @@
+//! The thread that owns the ESAPI context (which is not thread-safe): starting it, what it
+//! keeps (the storage key, the keys left loaded), the sizes it was found to take, and running
+//! the backend's jobs on it.
+
+use std::str::FromStr;
+use std::sync::mpsc;
+
+use parsec_psa::EccFamily;
+use parsec_wire::Status;
+use tss_esapi::handles::KeyHandle;
+use tss_esapi::interface_types::algorithm::HashingAlgorithm;
+use tss_esapi::interface_types::resource_handles::Hierarchy;
+use tss_esapi::interface_types::session_handles::AuthSession;
+use tss_esapi::structures::{
+    Auth, EccScheme, HashScheme, PublicEccParametersBuilder, PublicParameters,
+    PublicRsaParametersBuilder, RsaExponent, RsaScheme,
+};
+use tss_esapi::{Context, TctiNameConf};
+
+use super::templates::{curve, rsa_key_bits, storage_key_template};
+use super::{tpm_error, TpmBackend, TpmKey};
+use crate::config::TpmConfig;
+
+/// What the TPM thread owns.
+pub(super) struct State {
+    pub(super) context: Context,
+    pub(super) primary: KeyHandle,
+    /// Keys left loaded, most recently used first, by private blob: a key used again needs no
+    /// TPM2_Load. At most [`LOADED_KEYS`]; a TPM's object slots are few (swtpm: 3, one for the
+    /// storage key).
+    loaded: Vec<(Vec<u8>, KeyHandle)>,
+}
+
+/// Keys kept loaded in the TPM between operations.
+const LOADED_KEYS: usize = 2;
+
+impl State {
+    /// The handle of `key`, loading it (and unloading the least recently used) if needed.
+    fn handle(&mut self, key: &TpmKey) -> Result<KeyHandle, Status> {
+        if let Some(i) = self
+            .loaded
+            .iter()
+            .position(|(b, _)| b == key.private.value())
+        {
+            let entry = self.loaded.remove(i);
+            let handle = entry.1;
+            self.loaded.insert(0, entry);
+            return Ok(handle);
+        }
+        if self.loaded.len() >= LOADED_KEYS {
+            self.unload_last();
+        }
+        let handle = self
+            .with_room(|state| {
+                state
+                    .context
+                    .load(state.primary, key.private.clone(), key.public.clone())
+            })
+            .map_err(tpm_error("loading a key"))?;
+        self.loaded
+            .insert(0, (key.private.value().to_vec(), handle));
+        Ok(handle)
+    }
+
+    /// Runs a command that needs a free object slot (TPM2_Load, TPM2_Create); if it fails while
+    /// keys are kept loaded, unloads them all and runs it again.
+    pub(super) fn with_room<T>(
+        &mut self,
+        command: impl Fn(&mut State) -> Result<T, tss_esapi::Error>,
+    ) -> Result<T, tss_esapi::Error> {
+        match command(self) {
+            Err(_) if !self.loaded.is_empty() => {
+                while !self.loaded.is_empty() {
+                    self.unload_last();
+                }
+                command(self)
+            }
+            other => other,
+        }
+    }
+
+    fn unload_last(&mut self) {
+        if let Some((_, handle)) = self.loaded.pop() {
+            if let Err(e) = self.context.flush_context(handle.into()) {
+                tracing::error!("TPM: unloading a key failed: {e}");
+            }
+        }
+    }
+
+    /// Unloads `private`'s key if it is loaded (the key was destroyed).
+    pub(super) fn forget(&mut self, private: &[u8]) {
+        if let Some(i) = self.loaded.iter().position(|(b, _)| b == private) {
+            let (_, handle) = self.loaded.remove(i);
+            if let Err(e) = self.context.flush_context(handle.into()) {
+                tracing::error!("TPM: unloading a key failed: {e}");
+            }
+        }
+    }
+}
+
+/// The key sizes this TPM takes (asked with TPM2_TestParms at start-up).
+#[derive(Debug, Clone, Default)]
+pub(super) struct Sizes {
+    pub(super) rsa: Vec<u32>,
+    pub(super) ecc: Vec<u32>,
+}
+
+/// Asks the TPM which RSA sizes and SECP R1 curves it supports.
+pub(super) fn probe(context: &mut Context) -> Sizes {
+    let mut sizes = Sizes::default();
+    for bits in [1024, 2048, 3072, 4096] {
+        let params = rsa_key_bits(bits).and_then(|b| {
+            PublicRsaParametersBuilder::new()
+                .with_scheme(RsaScheme::Null)
+                .with_key_bits(b)
+                .with_exponent(RsaExponent::default())
+                .with_is_signing_key(true)
+                .with_restricted(false)
+                .build()
+                .ok()
+        });
+        if let Some(p) = params {
+            let ok = context.execute_without_session(|c| c.test_parms(PublicParameters::Rsa(p)));
+            if ok.is_ok() {
+                sizes.rsa.push(bits);
+            }
+        }
+    }
+    for bits in [256, 384, 521] {
+        let Some(curve) = curve(EccFamily::SecpR1, bits) else {
+            continue;
+        };
+        let params = PublicEccParametersBuilder::new_unrestricted_signing_key(
+            EccScheme::EcDsa(HashScheme::new(HashingAlgorithm::Sha256)),
+            curve,
+        )
+        .build();
+        if let Ok(p) = params {
+            let ok = context.execute_without_session(|c| c.test_parms(PublicParameters::Ecc(p)));
+            if ok.is_ok() {
+                sizes.ecc.push(bits);
+            }
+        }
+    }
+    sizes
+}
+
+pub(super) type Job = Box<dyn FnOnce(&mut State) + Send>;
+
+/// Why the provider did not start: the TPM could not be reached (what `skip_if_no_tpm` skips),
+/// or anything else.
+pub(super) enum StartError {
+    Unreachable(anyhow::Error),
+    Failed(anyhow::Error),
+}
+pub(super) use StartError::{Failed, Unreachable};
+
+impl From<anyhow::Error> for StartError {
+    fn from(e: anyhow::Error) -> Self {
+        Failed(e)
+    }
+}
+
+impl From<tss_esapi::Error> for StartError {
+    fn from(e: tss_esapi::Error) -> Self {
+        Failed(e.into())
+    }
+}
+
+pub(super) fn start(config: &TpmConfig) -> Result<State, StartError> {
+    let tcti = TctiNameConf::from_str(&config.tcti).map_err(|e| {
+        anyhow::anyhow!(
+            "`tcti = \"{}\"` is not a TCTI configuration: {e}",
+            config.tcti
+        )
+    })?;
+    let mut context = Context::new(tcti).map_err(|e| {
+        Unreachable(anyhow::anyhow!(
+            "cannot connect to the TPM through `{}`: {e}. For a device, user {} needs read and \
+             write access to it (often the `tss` group); for a simulator, check that it runs",
+            config.tcti,
+            rustix::process::geteuid().as_raw()
+        ))
+    })?;
+    let owner_auth = Auth::try_from(config.owner_hierarchy_auth.expose().to_vec())
+        .map_err(|e| anyhow::anyhow!("`owner_hierarchy_auth` is not usable: {e}"))?;
+    context
+        .tr_set_auth(Hierarchy::Owner.into(), owner_auth)
+        .map_err(|e| anyhow::anyhow!("cannot set the owner hierarchy's authorisation: {e}"))?;
+    context.set_sessions((Some(AuthSession::Password), None, None));
+    let template = storage_key_template()?;
+    let primary = context
+        .create_primary(Hierarchy::Owner, template, None, None, None, None)
+        .map_err(|e| {
+            let hint = if format!("{e}").to_lowercase().contains("auth") {
+                ": check `owner_hierarchy_auth`"
+            } else {
+                ""
+            };
+            anyhow::anyhow!(
+                "the TPM refused to make the storage key under the owner hierarchy ({e}){hint}"
+            )
+        })?
+        .key_handle;
+    Ok(State {
+        context,
+        primary,
+        loaded: Vec::new(),
+    })
+}
+
+impl TpmBackend {
+    /// Runs `f` on the TPM thread and waits for its answer.
+    pub(super) fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut State) -> Result<T, Status> + Send + 'static,
+    ) -> Result<T, Status> {
+        let (tx, rx) = mpsc::channel();
+        let job: Job = Box::new(move |state| {
+            let _ = tx.send(f(state));
+        });
+        self.jobs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .send(job)
+            .map_err(|_| Status::PsaErrorHardwareFailure)?;
+        rx.recv().map_err(|_| Status::PsaErrorHardwareFailure)?
+    }
+
+    /// Runs `f` with `key` loaded under the storage key.
+    pub(super) fn with_key<T: Send + 'static>(
+        &self,
+        key: &TpmKey,
+        f: impl FnOnce(&mut Context, KeyHandle) -> Result<T, Status> + Send + 'static,
+    ) -> Result<T, Status> {
+        let key = TpmKey {
+            public: key.public.clone(),
+            private: key.private.clone(),
+        };
+        self.run(move |state| {
+            let handle = state.handle(&key)?;
+            f(&mut state.context, handle)
+        })
+    }
+}
