@@ -2,11 +2,17 @@
 //! `testdata/asym/`; the cross-checks call the `openssl` command line tool when it is installed
 //! and say so on stderr when it is not.
 
+use super::keys::clamp_x25519;
 use super::*;
 use ecdsa::elliptic_curve::point::AffineCoordinates;
 use ecdsa::elliptic_curve::{CurveArithmetic, FieldBytes, PrimeCurve};
 use ecdsa::SignatureSize;
-use parsec_psa::{Algorithm, Policy, UsageFlags};
+use parsec_psa::{
+    Algorithm, AsymmetricEncryption, AsymmetricSignature, EccFamily, Hash, KeyAttributes, Policy,
+    RawKeyAgreement, SignHash, UsageFlags,
+};
+use rsa::pkcs1::{DecodeRsaPrivateKey, EncodeRsaPrivateKey, EncodeRsaPublicKey};
+use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey};
 use std::io::Write;
 use std::process::Command;
 
