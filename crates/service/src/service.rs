@@ -82,6 +82,8 @@ impl Service {
         store: Option<Arc<dyn KeyStore>>,
         key_db: Option<PathBuf>,
     ) -> anyhow::Result<Service> {
+        // Store calls may block (a disk, a lock): none runs on an async worker as it is.
+        let store = store.map(|s| Arc::new(crate::store::OffRuntime(s)) as Arc<dyn KeyStore>);
         let current = Arc::new(Current::new(dispatcher(&config, store.clone(), None)?));
         let parsec1 = match (&config.parsec1, &store) {
             (Some(p1), Some(key_store)) => {

@@ -174,3 +174,116 @@ impl<S: KeyStore> KeyStore for Bounded<S> {
         self.inner.check_integrity()
     }
 }
+
+/// Runs a blocking store call. On a worker of a multi-thread tokio runtime (the Parsec.1
+/// front), through `block_in_place`, so that the runtime first hands the worker's other tasks
+/// to another thread and no request waits behind a slow disk or a locked database; elsewhere
+/// (the socket front's own threads, a blocking-pool thread) directly.
+pub fn off_runtime<T>(call: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(call)
+        }
+        _ => call(),
+    }
+}
+
+/// A store whose every call runs through [`off_runtime`]: a key store behind a pointer, or a
+/// Parsec.1 session store.
+pub struct OffRuntime<S>(pub S);
+
+impl<S> KeyStore for OffRuntime<S>
+where
+    S: std::ops::Deref + Send + Sync,
+    S::Target: KeyStore,
+{
+    fn create_within(
+        &self,
+        id: &KeyId,
+        record: &KeyRecord,
+        quota: Quota,
+    ) -> Result<(), StoreError> {
+        off_runtime(|| self.0.create_within(id, record, quota))
+    }
+
+    fn get(&self, id: &KeyId) -> Result<Option<KeyRecord>, StoreError> {
+        off_runtime(|| self.0.get(id))
+    }
+
+    fn delete(&self, id: &KeyId) -> Result<bool, StoreError> {
+        off_runtime(|| self.0.delete(id))
+    }
+
+    fn list(&self, auth: u8, app: &str) -> Result<Vec<Listed>, StoreError> {
+        off_runtime(|| self.0.list(auth, app))
+    }
+
+    fn list_clients(&self, auth: u8) -> Result<Vec<String>, StoreError> {
+        off_runtime(|| self.0.list_clients(auth))
+    }
+
+    fn delete_client(&self, auth: u8, app: &str) -> Result<usize, StoreError> {
+        off_runtime(|| self.0.delete_client(auth, app))
+    }
+
+    fn probe(&self, sample: usize) -> Result<Probe, StoreError> {
+        off_runtime(|| self.0.probe(sample))
+    }
+
+    fn check_integrity(&self) -> Result<usize, StoreError> {
+        off_runtime(|| self.0.check_integrity())
+    }
+}
+
+impl<S: parsec1::server::SessionStore> parsec1::server::SessionStore for OffRuntime<S> {
+    fn create(
+        &self,
+        session: &parsec1::server::Session,
+        limits: parsec1::server::sessions::Limits,
+        now: u64,
+    ) -> Result<(), parsec1::server::StoreError> {
+        off_runtime(|| self.0.create(session, limits, now))
+    }
+
+    fn get(
+        &self,
+        id: &str,
+        now: u64,
+    ) -> Result<Option<parsec1::server::Session>, parsec1::server::StoreError> {
+        off_runtime(|| self.0.get(id, now))
+    }
+
+    fn delete(&self, id: &str) -> Result<bool, parsec1::server::StoreError> {
+        off_runtime(|| self.0.delete(id))
+    }
+
+    fn purge_expired(&self, now: u64) -> Result<usize, parsec1::server::StoreError> {
+        off_runtime(|| self.0.purge_expired(now))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::off_runtime;
+
+    /// Everywhere a store call can come from: a runtime worker, the blocking pool, a
+    /// `block_on` thread, a current-thread runtime and a plain thread.
+    #[test]
+    fn off_runtime_runs_in_every_context() {
+        let multi = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .build()
+            .unwrap();
+        assert_eq!(multi.block_on(async { off_runtime(|| 1) }), 1);
+        let on_worker = multi.spawn(async { off_runtime(|| 2) });
+        assert_eq!(multi.block_on(on_worker).unwrap(), 2);
+        let on_pool = multi.spawn_blocking(|| off_runtime(|| 3));
+        assert_eq!(multi.block_on(on_pool).unwrap(), 3);
+        let current = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        assert_eq!(current.block_on(async { off_runtime(|| 4) }), 4);
+        assert_eq!(std::thread::spawn(|| off_runtime(|| 5)).join().unwrap(), 5);
+    }
+}

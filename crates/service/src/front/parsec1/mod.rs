@@ -92,7 +92,7 @@ pub fn build(
     let mut server = Server::new(
         settings,
         service_key,
-        Box::new(sessions) as Box<dyn SessionStore>,
+        Box::new(crate::store::OffRuntime(sessions)) as Box<dyn SessionStore>,
         commands,
     )
     .with_context(|| match &config.service_contract {
