@@ -1,63 +1,15 @@
-//! The Unix-socket front end: wire protocol 1.0 over a stream socket.
-//!
-//! Each connection is served from accept to close by one thread of a pool, with blocking reads
-//! and writes. The threads wait in `accept` themselves, so the kernel hands each new connection
-//! straight to one idle thread: no event-loop registration and no hand-over between threads.
-//! (With tokio tasks, those took more of the daemon's CPU than its own code did; see
-//! BENCHMARKS.md, "Hardware providers".)
-//!
-//! The pool starts with `floor` threads. When a thread takes a connection and no other thread
-//! is left waiting, it starts one more, up to `max_connections`; further clients wait in the
-//! listen backlog until a connection ends. A thread that has found nothing to accept for
-//! [`IDLE_EXIT`] ends while more than `floor` remain.
-//!
-//! Each request must arrive whole within the listener timeout, counted from when the service
-//! starts waiting for it, and its answer must be written within it. Upstream serves one
-//! request per connection; a client that sends another request on the same connection is
-//! served too.
-//!
-//! One peer UID holds at most `max_per_uid` of the connections at once, so that the other UIDs
-//! keep the rest of the pool. A further connection of that UID waits up to [`ADMIT_WAIT`] for
-//! one of its connections to end (a client that opens a connection per request, as upstream's
-//! does, holds its slots a little longer than its requests while the CPUs are busy), then is
-//! closed unanswered; at most an eighth of the share (and [`MAX_WAITING_PER_UID`]) wait at
-//! once, the others are closed at once, so a UID holds at most 9/8 of its share of threads.
-//!
-//! On stop, no new connection is served, connections waiting for a request are closed, and
-//! requests already arriving are read, answered and closed. A panic while serving a connection
-//! closes that connection only: its thread and slots are released and the thread serves on.
+//! The thread pool: threads that accept and serve connections, growing from the floor to the
+//! maximum and ending when idle, the per-UID shares of connections, and stopping.
 
 use std::collections::HashMap;
-use std::io::{self, ErrorKind, Read, Write};
+use std::io::{self, ErrorKind};
 use std::net::Shutdown;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use parsec_wire::{Framed, HeaderError, RawHeader, RequestReader, Response, Step};
-use zeroize::{Zeroize, Zeroizing};
-
-use crate::auth::Peer;
-use crate::dispatch::{Current, Limits};
-
-/// What the front hands each framed request to: the running service (a stand-in in tests).
-pub trait Handler: Send + Sync + 'static {
-    /// The limits of the next request.
-    fn limits(&self) -> Limits;
-    /// The answer to one framed request.
-    fn handle(&self, raw: &RawHeader, body: &[u8], auth: &[u8], peer: Peer) -> Response;
-}
-
-impl Handler for Current {
-    fn limits(&self) -> Limits {
-        self.get().limits()
-    }
-
-    fn handle(&self, raw: &RawHeader, body: &[u8], auth: &[u8], peer: Peer) -> Response {
-        self.get().handle(raw, body, auth, peer)
-    }
-}
+use super::{is_timeout, Handler};
 
 /// How long a thread beyond the pool's floor waits for a connection before it ends.
 pub const IDLE_EXIT: Duration = Duration::from_secs(5);
@@ -67,9 +19,6 @@ pub const IDLE_EXIT: Duration = Duration::from_secs(5);
 /// the answer, so even one client keeps more than one thread busy; on a 2-CPU machine, 8 ready
 /// threads served one client about 9% faster than 2 (`bench/run-hardware.sh`).
 pub const DEFAULT_FLOOR: usize = 8;
-
-/// Bytes read from the socket at once: a whole small request in one system call.
-const READ_BUFFER: usize = 4096;
 
 /// How long a connection beyond its UID's share waits for one of that UID's connections to end.
 #[cfg(not(test))]
@@ -91,31 +40,17 @@ pub const MAX_WAITING_PER_UID: usize = 8;
 /// clients send one per connection), and at most [`Pool::max_pollers`] threads at once.
 const POLL_NEXT: Duration = Duration::from_micros(50);
 
-/// A tolerance on timeouts: a socket timeout that ends within this much of a deadline is kept.
-const SLACK: Duration = Duration::from_millis(1);
-
-/// What reading the next request gave.
-enum Next {
-    /// The client closed the connection, or went quiet between requests, or we are stopping.
-    Closed,
-    /// The request cannot be framed: answer with the default header, then close.
-    Refused(HeaderError),
-    /// A framed request, ready for the dispatcher: body and auth part wiped when dropped (a
-    /// body may carry key material or a plaintext).
-    Request(Framed),
-}
-
 /// The running front end.
 pub struct Front {
     pool: Arc<Pool>,
 }
 
-struct Pool {
+pub(super) struct Pool {
     listener: UnixListener,
-    handler: Arc<dyn Handler>,
+    pub(super) handler: Arc<dyn Handler>,
     floor: usize,
     max: usize,
-    max_per_uid: usize,
+    pub(super) max_per_uid: usize,
     state: Mutex<State>,
     /// Signalled when a thread stops serving while the pool is stopping.
     served: Condvar,
@@ -303,7 +238,7 @@ impl Pool {
 
     /// Whether the connection may wait for a request: false once stopping. While it waits,
     /// `stop` can end the wait.
-    fn wait_begins(&self, id: u64, stream: &Arc<UnixStream>) -> bool {
+    pub(super) fn wait_begins(&self, id: u64, stream: &Arc<UnixStream>) -> bool {
         let mut state = self.lock();
         if state.stopping {
             return false;
@@ -314,7 +249,7 @@ impl Pool {
 
     /// Polls a kept connection for up to [`POLL_NEXT`] for the next request's first byte,
     /// when fewer than `max_pollers` threads poll already.
-    fn poll_next(&self, stream: &UnixStream) {
+    pub(super) fn poll_next(&self, stream: &UnixStream) {
         use rustix::net::{recv, RecvFlags};
         struct Polling<'a>(&'a AtomicUsize);
         impl Drop for Polling<'_> {
@@ -339,7 +274,7 @@ impl Pool {
         }
     }
 
-    fn wait_ends(&self, id: u64) {
+    pub(super) fn wait_ends(&self, id: u64) {
         self.lock().waiting.remove(&id);
     }
 
@@ -347,7 +282,7 @@ impl Pool {
     /// [`ADMIT_WAIT`] for one of its slots, unless as many of its connections wait already as
     /// it may have waiting (see [`MAX_WAITING_PER_UID`]). Waiters of every UID are woken when
     /// a slot is freed, and a new connection may take it first: waiting is best effort.
-    fn admit(self: &Pool, uid: Option<u32>) -> Option<UidSlot<'_>> {
+    pub(super) fn admit(self: &Pool, uid: Option<u32>) -> Option<UidSlot<'_>> {
         let deadline = Instant::now() + ADMIT_WAIT;
         let may_wait = (self.max_per_uid / 8).min(MAX_WAITING_PER_UID);
         let mut state = self.lock();
@@ -392,151 +327,10 @@ impl Pool {
             None
         }
     }
-
-    fn serve(&self, id: u64, stream: UnixStream) {
-        let peer = Peer {
-            uid: rustix::net::sockopt::socket_peercred(&stream)
-                .ok()
-                .map(|c| c.uid.as_raw()),
-        };
-        let Some(_slot) = self.admit(peer.uid) else {
-            tracing::debug!(
-                "UID {:?} holds its {} connections: closing another",
-                peer.uid,
-                self.max_per_uid
-            );
-            return;
-        };
-        let stream = Arc::new(stream);
-        let mut conn = Conn::new(&stream);
-        let mut first = true;
-        // Requests served on this connection: from the second on, the client reuses it.
-        let mut served = 0u32;
-        loop {
-            let limits = self.handler.limits();
-            let next = self.read_request(id, &mut conn, &limits, first, served >= 2);
-            let Some((bytes, keep_open)) = answer(&*self.handler, next, peer) else {
-                return;
-            };
-            if conn
-                .write_all_by(&bytes, Instant::now() + limits.timeout)
-                .is_err()
-            {
-                return;
-            }
-            if !keep_open {
-                let _ = stream.shutdown(Shutdown::Write);
-                return;
-            }
-            first = false;
-            served = served.saturating_add(1);
-        }
-    }
-
-    /// Reads the next request; `reused`: the client has sent more than one on this connection
-    /// (then the first byte is polled for before the thread sleeps).
-    fn read_request(
-        &self,
-        id: u64,
-        conn: &mut Conn<'_>,
-        limits: &Limits,
-        first: bool,
-        reused: bool,
-    ) -> Next {
-        let deadline = Instant::now() + limits.timeout;
-        // The first byte: the client may close, stay quiet, or we may be asked to stop.
-        if conn.buffered() == 0 {
-            if reused {
-                self.poll_next(conn.stream);
-            }
-            if !self.wait_begins(id, conn.stream) {
-                return Next::Closed;
-            }
-            let got = conn.fill(deadline);
-            self.wait_ends(id);
-            match got {
-                Ok(0) => return Next::Closed,
-                Ok(_) => {}
-                // Upstream answers a client that never sends anything with ConnectionError;
-                // a client that goes quiet after a served request is simply closed.
-                Err(e) if is_timeout(&e) && first => return Next::Refused(HeaderError::Truncated),
-                Err(_) => return Next::Closed,
-            }
-        }
-        // The request through the wire crate's reader: each part checked as it completes.
-        let mut reader = RequestReader::new(limits.body_len);
-        loop {
-            let Some(n) = conn.read_some(reader.space(), deadline) else {
-                return Next::Refused(HeaderError::Truncated);
-            };
-            match reader.filled(n) {
-                Step::More => {}
-                Step::Refused(e) => return Next::Refused(e),
-                Step::Ready => break,
-            }
-        }
-        match reader.finish() {
-            Some(framed) => Next::Request(framed),
-            None => Next::Refused(HeaderError::Truncated),
-        }
-    }
-}
-
-/// The encoded answer to what reading gave, and whether the connection stays open; `None`:
-/// close without an answer. An answer may carry exported key material or a plaintext: both
-/// copies are wiped (the encoded one when the caller drops it).
-fn answer(handler: &dyn Handler, next: Next, peer: Peer) -> Option<(Zeroizing<Vec<u8>>, bool)> {
-    let (mut response, keep_open) = match next {
-        Next::Closed => return None,
-        Next::Refused(error) => {
-            tracing::debug!("refused request: {error}");
-            (Response::header_error(error), false)
-        }
-        Next::Request(r) => (handler.handle(&r.header, &r.body, &r.auth, peer), true),
-    };
-    let encoded = response.encode().map(Zeroizing::new);
-    response.body.zeroize();
-    match encoded {
-        Ok(bytes) => Some((bytes, keep_open)),
-        Err(_) => {
-            tracing::error!("response too large to encode");
-            None
-        }
-    }
-}
-
-/// Serves one connection's worth of bytes without a socket: the requests in `input`, read by
-/// the same reader and answered by the same code as on the socket, answers concatenated. The
-/// input ending mid-request is answered as a request cut short on the socket is; the input
-/// ending between requests closes. For the fuzz target that drives the whole service.
-pub fn serve_bytes(handler: &dyn Handler, mut input: &[u8], peer: Peer) -> Vec<u8> {
-    let mut out = Vec::new();
-    loop {
-        let limits = handler.limits();
-        let mut reader = RequestReader::new(limits.body_len);
-        let (used, step) = reader.feed(input);
-        input = &input[used..];
-        let next = match step {
-            Step::More if reader.is_empty() => Next::Closed,
-            Step::More => Next::Refused(HeaderError::Truncated),
-            Step::Refused(e) => Next::Refused(e),
-            Step::Ready => match reader.finish() {
-                Some(framed) => Next::Request(framed),
-                None => Next::Refused(HeaderError::Truncated),
-            },
-        };
-        let Some((bytes, keep_open)) = answer(handler, next, peer) else {
-            return out;
-        };
-        out.extend_from_slice(&bytes);
-        if !keep_open {
-            return out;
-        }
-    }
 }
 
 /// One connection counted against its UID's share; released when dropped, unwinding included.
-struct UidSlot<'a> {
+pub(super) struct UidSlot<'a> {
     pool: &'a Pool,
     uid: Option<u32>,
 }
@@ -556,146 +350,15 @@ impl Drop for UidSlot<'_> {
     }
 }
 
-fn is_timeout(e: &io::Error) -> bool {
-    matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut)
-}
-
-/// A connection's socket with a read buffer that lives as long as the connection, so bytes of
-/// a following request read early stay for it. Reads and writes block, bounded by deadlines
-/// through the socket's timeouts, which are changed only when a deadline needs it.
-struct Conn<'a> {
-    stream: &'a Arc<UnixStream>,
-    buf: Box<[u8]>,
-    pos: usize,
-    end: usize,
-    /// The socket's receive timeout as last set (`None`: never set, blocks without end).
-    recv_timeout: Option<Duration>,
-    send_timeout: Option<Duration>,
-}
-
-impl Drop for Conn<'_> {
-    fn drop(&mut self) {
-        // The bytes of the last requests read, key material included.
-        self.buf.zeroize();
-    }
-}
-
-impl<'a> Conn<'a> {
-    fn new(stream: &'a Arc<UnixStream>) -> Conn<'a> {
-        Conn {
-            stream,
-            buf: vec![0u8; READ_BUFFER].into_boxed_slice(),
-            pos: 0,
-            end: 0,
-            recv_timeout: None,
-            send_timeout: None,
-        }
-    }
-
-    fn buffered(&self) -> usize {
-        self.end - self.pos
-    }
-
-    /// The time left before `deadline`, with the socket's `timeout` made no longer than that.
-    fn bound(
-        stream: &UnixStream,
-        current: &mut Option<Duration>,
-        deadline: Instant,
-        set: fn(&UnixStream, Option<Duration>) -> io::Result<()>,
-    ) -> io::Result<()> {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(ErrorKind::TimedOut.into());
-        }
-        if current.is_none_or(|t| t > left + SLACK || t + SLACK < left) {
-            set(stream, Some(left))?;
-            *current = Some(left);
-        }
-        Ok(())
-    }
-
-    /// Reads what the socket has (at least one byte, waiting until `deadline`) into the empty
-    /// buffer. `Ok(0)`: the client closed its end.
-    fn fill(&mut self, deadline: Instant) -> io::Result<usize> {
-        debug_assert_eq!(self.buffered(), 0);
-        let n = self.recv(deadline, None)?;
-        self.pos = 0;
-        self.end = n;
-        Ok(n)
-    }
-
-    /// One read before `deadline`, into `out` or, without it, into the buffer.
-    fn recv(&mut self, deadline: Instant, out: Option<&mut [u8]>) -> io::Result<usize> {
-        Self::bound(
-            self.stream,
-            &mut self.recv_timeout,
-            deadline,
-            UnixStream::set_read_timeout,
-        )?;
-        let target = match out {
-            Some(out) => out,
-            None => &mut self.buf[..],
-        };
-        loop {
-            match (&**self.stream).read(target) {
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                other => return other,
-            }
-        }
-    }
-
-    /// Reads at least one byte into `out` (not empty) before `deadline`: from the buffer, or,
-    /// when it is empty, from the socket (straight into `out` when `out` is at least as large
-    /// as the buffer). `None` on timeout, error or end of stream.
-    fn read_some(&mut self, out: &mut [u8], deadline: Instant) -> Option<usize> {
-        if self.buffered() == 0 {
-            if out.len() >= self.buf.len() {
-                return match self.recv(deadline, Some(out)) {
-                    Ok(n) if n > 0 => Some(n),
-                    _ => None,
-                };
-            }
-            if !matches!(self.fill(deadline), Ok(n) if n > 0) {
-                return None;
-            }
-        }
-        let n = self.buffered().min(out.len());
-        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
-        self.pos += n;
-        Some(n)
-    }
-
-    /// Writes all of `bytes` before `deadline`. The first try does not wait, so the common
-    /// answer, which fits the socket's buffer, needs no timeout set.
-    fn write_all_by(&mut self, bytes: &[u8], deadline: Instant) -> io::Result<()> {
-        use rustix::net::SendFlags;
-        let mut done = match rustix::net::send(&**self.stream, bytes, SendFlags::DONTWAIT) {
-            Ok(n) => n,
-            Err(e) if e == rustix::io::Errno::AGAIN || e == rustix::io::Errno::INTR => 0,
-            Err(e) => return Err(e.into()),
-        };
-        while done < bytes.len() {
-            Self::bound(
-                self.stream,
-                &mut self.send_timeout,
-                deadline,
-                UnixStream::set_write_timeout,
-            )?;
-            match (&**self.stream).write(&bytes[done..]) {
-                Ok(0) => return Err(ErrorKind::WriteZero.into()),
-                Ok(n) => done += n,
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::Peer;
+    use crate::dispatch::Limits;
+    use parsec_wire::{HeaderError, RawHeader, Response};
     use parsec_wire::{Opcode, HEADER_LEN};
+    use std::io::{Read, Write};
+    use std::os::unix::net::UnixStream;
     use std::sync::mpsc;
 
     /// Panics on Ping; answers anything else with a header error (any answer will do).
