@@ -1,4 +1,5 @@
 use super::*;
+use std::time::Duration;
 
 /// The shape of upstream's config template, with its comments' keys filled in.
 const UPSTREAM: &str = r#"
