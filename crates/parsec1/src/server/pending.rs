@@ -10,14 +10,15 @@ use sha2::{Digest, Sha256};
 use crate::KeyAddress;
 
 /// A `requestSCK` waiting for its `registerSCK`.
-pub(super) struct Pending {
+#[derive(Debug, Clone)]
+pub struct Pending {
     pub address: KeyAddress,
     pub source: [u8; 32],
     pub length: u32,
     pub test: bool,
     pub expires_at: u64,
     /// The client (address or IPv6 /64) that asked, whose count it holds.
-    client: IpAddr,
+    pub client: IpAddr,
 }
 
 impl Pending {
@@ -42,7 +43,7 @@ impl Pending {
 
 /// Why a context could not be kept.
 #[derive(Debug, PartialEq, Eq)]
-pub(super) enum Full {
+pub enum Full {
     /// The whole table is full of live contexts.
     Total,
     /// This client already has its share.
@@ -126,7 +127,7 @@ fn release(per_client: &mut HashMap<IpAddr, usize>, client: IpAddr) {
 
 /// Why a `createTSK` nonce was refused.
 #[derive(Debug, PartialEq, Eq)]
-pub(super) enum NonceRefused {
+pub enum NonceRefused {
     /// This session has already used it, within the lifetime of the TSK it made.
     Replayed,
     /// The session has made [`MAX_NONCES_PER_SESSION`] TSKs still within their lifetime.

@@ -132,3 +132,19 @@ impl<T: SessionStore + ?Sized> SessionStore for Box<T> {
         (**self).purge_expired(now)
     }
 }
+
+/// A store shared (several servers in one process, as nodes of one service).
+impl<T: SessionStore + ?Sized> SessionStore for std::sync::Arc<T> {
+    fn create(&self, session: &Session, limits: Limits, now: u64) -> Result<(), StoreError> {
+        (**self).create(session, limits, now)
+    }
+    fn get(&self, id: &str, now: u64) -> Result<Option<Session>, StoreError> {
+        (**self).get(id, now)
+    }
+    fn delete(&self, id: &str) -> Result<bool, StoreError> {
+        (**self).delete(id)
+    }
+    fn purge_expired(&self, now: u64) -> Result<usize, StoreError> {
+        (**self).purge_expired(now)
+    }
+}

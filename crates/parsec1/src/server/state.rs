@@ -1,0 +1,332 @@
+//! What the server keeps between requests besides the sessions themselves: `requestSCK`
+//! contexts waiting for their `registerSCK`, the `createTSK` nonces already used, and each
+//! session's live TSK with its replay set. Behind [`LiveState`], so that several service nodes
+//! can share them (a database); [`MemoryState`] keeps them in this process, as a single node
+//! does.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use super::pending::{Full, NonceRefused, Pending, PendingTable, UsedNonces};
+use crate::{eta, KeyAddress, SymmetricKey};
+
+/// The bounds of the `requestSCK` contexts kept.
+#[derive(Debug, Clone, Copy)]
+pub struct PendingLimits {
+    /// Contexts kept in all.
+    pub total: usize,
+    /// Contexts of one client address (an IPv6 /64 counts as one).
+    pub per_client: usize,
+}
+
+/// A session's TSK and what the tunnel needs with it, shared with the requests in flight so
+/// that none copies the key schedule.
+pub struct LiveKeys {
+    pub tsk: SymmetricKey,
+    pub address: KeyAddress,
+    pub address_text: String,
+    pub test: bool,
+}
+
+/// A session's live TSK as the tunnel reads it.
+#[derive(Clone)]
+pub struct LiveTsk {
+    pub keys: Arc<LiveKeys>,
+    /// Seconds since the Unix epoch.
+    pub tsk_expires_at: u64,
+    pub session_expires_at: u64,
+    /// Entries in its replay set (two per message carried).
+    pub seen: usize,
+}
+
+/// What [`LiveState::remember`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Remembered {
+    /// Neither the IV nor the tag was seen under this TSK: both are remembered now.
+    Fresh,
+    /// The IV or the tag was seen already: a replay.
+    Replayed,
+    /// The session no longer has this TSK (dropped, expired or replaced meanwhile).
+    Gone,
+}
+
+/// Where the server keeps its state between requests. Each call is atomic.
+pub trait LiveState: Send + Sync {
+    /// Keeps an SCK request under `context` until [`LiveState::take_pending`], unless the
+    /// limits are reached (expired contexts are purged first).
+    fn add_pending(
+        &self,
+        context: [u8; 16],
+        pending: Pending,
+        limits: PendingLimits,
+        now: u64,
+    ) -> Result<(), Full>;
+    /// Takes the SCK request of `context`: at most once.
+    fn take_pending(&self, context: &[u8; 16]) -> Option<Pending>;
+    /// Records a `createTSK` nonce of `session_id`, remembered until `expires_at`: refused if
+    /// used already, or when the session has too many remembered.
+    fn use_nonce(
+        &self,
+        session_id: &str,
+        nonce: &[u8],
+        expires_at: u64,
+        now: u64,
+    ) -> Result<(), NonceRefused>;
+    /// Makes `keys` the session's live TSK, with an empty replay set.
+    fn set_tsk(
+        &self,
+        session_id: &str,
+        keys: Arc<LiveKeys>,
+        tsk_expires_at: u64,
+        session_expires_at: u64,
+    );
+    /// The session's live TSK, if it has one.
+    fn tsk(&self, session_id: &str) -> Option<LiveTsk>;
+    /// Adds a message's IV and tag to the replay set of the session's TSK `keys`.
+    fn remember(
+        &self,
+        session_id: &str,
+        keys: &Arc<LiveKeys>,
+        iv: [u8; eta::IV_LEN],
+        tag: [u8; 16],
+    ) -> Remembered;
+    /// Drops the session's TSK; false if it had none.
+    fn drop_tsk(&self, session_id: &str) -> bool;
+    /// Forgets everything of a destroyed session.
+    fn forget_session(&self, session_id: &str);
+    /// Forgets what expired at `now`.
+    fn purge(&self, now: u64);
+}
+
+/// A state shared (several servers in one process, as nodes of one service).
+impl<T: LiveState + ?Sized> LiveState for Arc<T> {
+    fn add_pending(
+        &self,
+        context: [u8; 16],
+        pending: Pending,
+        limits: PendingLimits,
+        now: u64,
+    ) -> Result<(), Full> {
+        (**self).add_pending(context, pending, limits, now)
+    }
+    fn take_pending(&self, context: &[u8; 16]) -> Option<Pending> {
+        (**self).take_pending(context)
+    }
+    fn use_nonce(
+        &self,
+        session_id: &str,
+        nonce: &[u8],
+        expires_at: u64,
+        now: u64,
+    ) -> Result<(), NonceRefused> {
+        (**self).use_nonce(session_id, nonce, expires_at, now)
+    }
+    fn set_tsk(
+        &self,
+        session_id: &str,
+        keys: Arc<LiveKeys>,
+        tsk_expires_at: u64,
+        session_expires_at: u64,
+    ) {
+        (**self).set_tsk(session_id, keys, tsk_expires_at, session_expires_at)
+    }
+    fn tsk(&self, session_id: &str) -> Option<LiveTsk> {
+        (**self).tsk(session_id)
+    }
+    fn remember(
+        &self,
+        session_id: &str,
+        keys: &Arc<LiveKeys>,
+        iv: [u8; eta::IV_LEN],
+        tag: [u8; 16],
+    ) -> Remembered {
+        (**self).remember(session_id, keys, iv, tag)
+    }
+    fn drop_tsk(&self, session_id: &str) -> bool {
+        (**self).drop_tsk(session_id)
+    }
+    fn forget_session(&self, session_id: &str) {
+        (**self).forget_session(session_id)
+    }
+    fn purge(&self, now: u64) {
+        (**self).purge(now)
+    }
+}
+
+/// What the replay set remembers of each tunnelled message.
+#[derive(PartialEq, Eq, Hash)]
+enum Seen {
+    Iv([u8; eta::IV_LEN]),
+    /// The first half of the HMAC tag.
+    Tag([u8; 16]),
+}
+
+struct Live {
+    keys: Arc<LiveKeys>,
+    tsk_expires_at: u64,
+    session_expires_at: u64,
+    seen: HashSet<Seen>,
+}
+
+/// The state in this process's memory: lost on restart (clients then make a new TSK by
+/// themselves, spec §5.5).
+#[derive(Default)]
+pub struct MemoryState {
+    pending: Mutex<PendingTable>,
+    nonces: Mutex<UsedNonces>,
+    live: Mutex<HashMap<String, Live>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Every change under these locks is one insert, remove or field update.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl LiveState for MemoryState {
+    fn add_pending(
+        &self,
+        context: [u8; 16],
+        pending: Pending,
+        limits: PendingLimits,
+        now: u64,
+    ) -> Result<(), Full> {
+        lock(&self.pending).insert(context, pending, limits.total, limits.per_client, now)
+    }
+
+    fn take_pending(&self, context: &[u8; 16]) -> Option<Pending> {
+        lock(&self.pending).take(context)
+    }
+
+    fn use_nonce(
+        &self,
+        session_id: &str,
+        nonce: &[u8],
+        expires_at: u64,
+        now: u64,
+    ) -> Result<(), NonceRefused> {
+        lock(&self.nonces).use_once(session_id, nonce, expires_at, now)
+    }
+
+    fn set_tsk(
+        &self,
+        session_id: &str,
+        keys: Arc<LiveKeys>,
+        tsk_expires_at: u64,
+        session_expires_at: u64,
+    ) {
+        lock(&self.live).insert(
+            session_id.to_string(),
+            Live {
+                keys,
+                tsk_expires_at,
+                session_expires_at,
+                seen: HashSet::new(),
+            },
+        );
+    }
+
+    fn tsk(&self, session_id: &str) -> Option<LiveTsk> {
+        lock(&self.live).get(session_id).map(|live| LiveTsk {
+            keys: live.keys.clone(),
+            tsk_expires_at: live.tsk_expires_at,
+            session_expires_at: live.session_expires_at,
+            seen: live.seen.len(),
+        })
+    }
+
+    fn remember(
+        &self,
+        session_id: &str,
+        keys: &Arc<LiveKeys>,
+        iv: [u8; eta::IV_LEN],
+        tag: [u8; 16],
+    ) -> Remembered {
+        let mut live = lock(&self.live);
+        let Some(state) = live
+            .get_mut(session_id)
+            .filter(|s| Arc::ptr_eq(&s.keys, keys))
+        else {
+            return Remembered::Gone;
+        };
+        let fresh_iv = state.seen.insert(Seen::Iv(iv));
+        let fresh_tag = state.seen.insert(Seen::Tag(tag));
+        if fresh_iv && fresh_tag {
+            Remembered::Fresh
+        } else {
+            Remembered::Replayed
+        }
+    }
+
+    fn drop_tsk(&self, session_id: &str) -> bool {
+        lock(&self.live).remove(session_id).is_some()
+    }
+
+    fn forget_session(&self, session_id: &str) {
+        lock(&self.live).remove(session_id);
+        lock(&self.nonces).forget(session_id);
+    }
+
+    fn purge(&self, now: u64) {
+        lock(&self.pending).purge(now);
+        lock(&self.nonces).purge(now);
+        lock(&self.live).retain(|_, l| l.tsk_expires_at > now && l.session_expires_at > now);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys() -> Arc<LiveKeys> {
+        let address = crate::PrivateKey::generate(2048)
+            .unwrap()
+            .public_key()
+            .long_address()
+            .unwrap();
+        Arc::new(LiveKeys {
+            tsk: SymmetricKey::random().unwrap(),
+            address_text: address.to_string(),
+            address,
+            test: false,
+        })
+    }
+
+    /// A message read under a TSK that was replaced meanwhile is not counted against the new
+    /// one; expired TSKs are purged.
+    #[test]
+    fn replay_sets_belong_to_one_tsk_and_expire_with_it() {
+        let state = MemoryState::default();
+        let (first, second) = (keys(), keys());
+        state.set_tsk("s", first.clone(), 100, 1000);
+        assert_eq!(
+            state.remember("s", &first, [1; 16], [2; 16]),
+            Remembered::Fresh
+        );
+        assert_eq!(
+            state.remember("s", &first, [1; 16], [3; 16]),
+            Remembered::Replayed
+        );
+        assert_eq!(
+            state.remember("s", &first, [4; 16], [2; 16]),
+            Remembered::Replayed
+        );
+        assert_eq!(state.tsk("s").unwrap().seen, 4);
+        state.set_tsk("s", second.clone(), 100, 1000);
+        assert_eq!(
+            state.remember("s", &first, [5; 16], [5; 16]),
+            Remembered::Gone
+        );
+        assert_eq!(
+            state.remember("s", &second, [1; 16], [2; 16]),
+            Remembered::Fresh
+        );
+        state.purge(99);
+        assert!(state.tsk("s").is_some());
+        state.purge(100);
+        assert!(state.tsk("s").is_none());
+        assert_eq!(
+            state.remember("s", &second, [6; 16], [6; 16]),
+            Remembered::Gone
+        );
+    }
+}
