@@ -19,7 +19,7 @@ use parsec_wire::{Opcode, Status};
 use zeroize::Zeroizing;
 
 use super::cache::Cache;
-use super::policy::{fits, uses_deprecated, Usage};
+use super::policy::{fits, fits_at_creation, uses_deprecated, Usage};
 use super::{Provider, ProviderInfo};
 use crate::auth::AppId;
 use crate::engine::{asym, sym};
@@ -453,7 +453,7 @@ impl<B: Backend> Keyed<B> {
         if !self.allow_deprecated && uses_deprecated(attributes.policy.permitted_algorithms) {
             return Err(Status::DeprecatedPrimitive);
         }
-        if !fits(attributes.key_type, attributes.policy.permitted_algorithms) {
+        if !fits_at_creation(attributes.key_type, attributes.policy.permitted_algorithms) {
             return Err(Status::PsaErrorInvalidArgument);
         }
         if attributes.key_type.is_public_key() {
@@ -475,7 +475,7 @@ impl<B: Backend> Keyed<B> {
                 app.name
             );
         }
-        if !fits(attributes.key_type, attributes.policy.permitted_algorithms) {
+        if !fits_at_creation(attributes.key_type, attributes.policy.permitted_algorithms) {
             return Err(Status::PsaErrorInvalidArgument);
         }
         let name_free = || self.check_free(app, &op.key_name);
@@ -507,18 +507,23 @@ impl<B: Backend> Keyed<B> {
 
     /// CanDoCrypto, with upstream's answers: 0 when this provider could do it, else
     /// NotSupported (a key without usage flags or without algorithm cannot be used; a
-    /// public-key type cannot be generated; an algorithm must fit the key type).
+    /// public-key type cannot be generated; to be used, an algorithm must fit the key type; to
+    /// be created, it must be one a key of that type may be created with).
     fn can_do(&self, op: &ops::CanDoCrypto) -> Result<(), Status> {
         let attributes = &op.attributes;
         let alg = attributes.policy.permitted_algorithms;
-        let possible = fits(attributes.key_type, alg)
-            && (self.allow_deprecated || !uses_deprecated(alg))
+        let possible = (self.allow_deprecated || !uses_deprecated(alg))
             && match op.check_type {
                 CheckType::Use => {
-                    attributes.policy.usage_flags != UsageFlags::default() && alg != Algorithm::None
+                    fits(attributes.key_type, alg)
+                        && attributes.policy.usage_flags != UsageFlags::default()
+                        && alg != Algorithm::None
                 }
-                CheckType::Generate => !attributes.key_type.is_public_key(),
-                CheckType::Import => true,
+                CheckType::Generate => {
+                    fits_at_creation(attributes.key_type, alg)
+                        && !attributes.key_type.is_public_key()
+                }
+                CheckType::Import => fits_at_creation(attributes.key_type, alg),
                 CheckType::Derive => false,
             }
             && self.backend.supports(attributes, op.check_type);
@@ -743,6 +748,87 @@ impl<B: Backend> Provider for Keyed<B> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::AuthKind;
+    use parsec_psa::{EccFamily, KeyType, Policy, SignHash};
+
+    fn software() -> super::super::software::Software {
+        let master = parsec_keystore::MasterKey::from_bytes(&[9u8; 32]).unwrap();
+        let store = parsec_keystore::SqliteStore::in_memory(master).unwrap();
+        super::super::software::open(Arc::new(store), false, 1 << 20)
+    }
+
+    fn montgomery_for_ecdsa(bits: u32) -> KeyAttributes {
+        KeyAttributes {
+            key_type: KeyType::EccKeyPair {
+                curve_family: EccFamily::Montgomery,
+            },
+            bits,
+            policy: Policy {
+                usage_flags: UsageFlags {
+                    sign_hash: true,
+                    ..UsageFlags::default()
+                },
+                permitted_algorithms: Algorithm::AsymmetricSignature(AsymmetricSignature::Ecdsa {
+                    hash_alg: SignHash::Specific(Hash::Sha256),
+                }),
+            },
+        }
+    }
+
+    /// As upstream and Mbed TLS: a Curve448 (or Curve25519) key may be created with an ECDSA
+    /// policy, so CanDoCrypto's Generate check says yes; it cannot sign, so the Use check says
+    /// no and a signature is refused.
+    #[test]
+    fn a_montgomery_key_with_an_ecdsa_policy_is_created_but_never_signs() {
+        let provider = software();
+        let app = AppId {
+            auth: AuthKind::Direct,
+            name: "app".into(),
+        };
+        let can = |check_type, attributes| {
+            provider.execute(
+                Some(&app),
+                Operation::CanDoCrypto(ops::CanDoCrypto {
+                    check_type,
+                    attributes,
+                }),
+            )
+        };
+        for bits in [255, 448] {
+            let attributes = montgomery_for_ecdsa(bits);
+            assert!(can(CheckType::Generate, attributes).is_ok(), "{bits}");
+            assert_eq!(
+                can(CheckType::Use, attributes).unwrap_err(),
+                Status::PsaErrorNotSupported
+            );
+            let name = format!("m{bits}");
+            provider
+                .execute(
+                    Some(&app),
+                    Operation::PsaGenerateKey(ops::GenerateKey {
+                        key_name: name.clone(),
+                        attributes,
+                    }),
+                )
+                .unwrap();
+            let signed = provider.execute(
+                Some(&app),
+                Operation::PsaSignHash(ops::SignHash {
+                    key_name: name,
+                    alg: AsymmetricSignature::Ecdsa {
+                        hash_alg: SignHash::Specific(Hash::Sha256),
+                    },
+                    hash: vec![0u8; 32],
+                }),
+            );
+            assert_eq!(signed.unwrap_err(), Status::PsaErrorInvalidArgument);
+        }
+        // Beyond the sizes served, still no.
+        assert_eq!(
+            can(CheckType::Generate, montgomery_for_ecdsa(512)).unwrap_err(),
+            Status::PsaErrorNotSupported
+        );
+    }
 
     #[test]
     fn every_family_lists_its_opcodes_once() {

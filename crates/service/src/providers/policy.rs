@@ -125,3 +125,18 @@ pub(crate) fn fits(key_type: KeyType, alg: Algorithm) -> bool {
         Algorithm::KeyDerivation(_) => key_type == T::Derive,
     }
 }
+
+/// Whether a key of `key_type` may be created with the policy algorithm `alg`: as [`fits`],
+/// except that an ECDSA policy is accepted on every ECC key, Montgomery ones included, as
+/// upstream's compatibility check (psa-crypto) and Mbed TLS accept it when they create a key.
+/// Such a key cannot sign: its use is refused with InvalidArgument, and CanDoCrypto's Use
+/// check answers NotSupported.
+pub(crate) fn fits_at_creation(key_type: KeyType, alg: Algorithm) -> bool {
+    match alg {
+        Algorithm::AsymmetricSignature(s) if s.is_ecc() => matches!(
+            key_type,
+            KeyType::EccKeyPair { .. } | KeyType::EccPublicKey { .. }
+        ),
+        _ => fits(key_type, alg),
+    }
+}
