@@ -106,14 +106,6 @@ fn main() -> ExitCode {
 /// The daemon's life: open the service, bind (or inherit) its sockets, serve until SIGTERM or
 /// SIGINT, reload on SIGHUP, and tell systemd about each step.
 async fn daemon(config: Config, config_path: Option<PathBuf>) -> anyhow::Result<()> {
-    // aws-lc seeds its random generator on first use, which takes tens of milliseconds: do it
-    // now, beside start-up, rather than in the first client's request.
-    std::thread::Builder::new()
-        .name("rng-warm-up".into())
-        .spawn(|| {
-            let mut byte = [0u8; 1];
-            let _ = aws_lc_rs::rand::fill(&mut byte);
-        })?;
     // Providers first: a device that cannot be opened stops start-up before the socket
     // exists, so no client ever connects to a service about to exit. A live service on the
     // path is refused before that, so a second daemon never opens the first one's devices.
@@ -147,6 +139,12 @@ async fn daemon(config: Config, config_path: Option<PathBuf>) -> anyhow::Result<
         })
     };
     let shutdown = async move {
+        // Polled first once the sockets are served. aws-lc seeds its random generator on first
+        // use, which takes tens of milliseconds of CPU: done now, on this thread, rather than
+        // in the first client's request (and not on a thread of its own, which would keep a
+        // malloc arena of its own: BENCHMARKS.md, "Memory").
+        let mut byte = [0u8; 1];
+        let _ = aws_lc_rs::rand::fill(&mut byte);
         tokio::select! {
             _ = term.recv() => {}
             _ = int.recv() => {}
