@@ -15,6 +15,7 @@ use tokio::sync::oneshot;
 struct Running {
     _dir: tempfile::TempDir,
     socket: PathBuf,
+    dispatcher: Arc<parsec_service::dispatch::Current>,
     stop: Option<oneshot::Sender<()>>,
     serving: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
@@ -30,6 +31,7 @@ fn start(rt: &tokio::runtime::Runtime) -> Running {
     );
     let config = Config::parse(&text).unwrap().config;
     let service = Arc::new(Service::open(config).unwrap());
+    let dispatcher = service.dispatcher().clone();
     let unix = parsec_service::socket::listen(&socket).unwrap();
     let listeners = Listeners {
         unix: unix.listener,
@@ -44,6 +46,7 @@ fn start(rt: &tokio::runtime::Runtime) -> Running {
     Running {
         _dir: dir,
         socket,
+        dispatcher,
         stop: Some(stop),
         serving,
     }
@@ -110,27 +113,8 @@ fn the_bytes_path_answers_as_the_socket_does() {
         .enable_all()
         .build()
         .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let socket = dir.path().join("parsec.sock");
-    let text = software_config(
-        &socket,
-        dir.path(),
-        "[authenticator]\nauth_type = \"Direct\"\n",
-    );
-    let config = Config::parse(&text).unwrap().config;
-    let service = Arc::new(Service::open(config).unwrap());
-    let dispatcher = service.dispatcher().clone();
-    let unix = parsec_service::socket::listen(&socket).unwrap();
-    let listeners = Listeners {
-        unix: unix.listener,
-        shut_unix_on_stop: true,
-        parsec1: None,
-        parsec1_tls: None,
-    };
-    let (stop, stopped) = oneshot::channel::<()>();
-    let serving = rt.spawn(parsec_service::service::run(service, listeners, async {
-        let _ = stopped.await;
-    }));
+    let mut running = start(&rt);
+    let (socket, dispatcher) = (running.socket.clone(), running.dispatcher.clone());
 
     let request = |opcode: parsec_wire::Opcode, auth: &[u8]| {
         let raw = parsec_wire::RawHeader {
@@ -178,8 +162,7 @@ fn the_bytes_path_answers_as_the_socket_does() {
             Status::InvalidHeader
         ]
     );
-    let _ = stop.send(());
-    rt.block_on(serving).unwrap().unwrap();
+    running.stop(&rt);
 }
 
 fn rustix_uid() -> u32 {
