@@ -77,12 +77,13 @@ fn main() -> ExitCode {
         );
     }
     // The socket front end has its own threads (`thread_pool_size`). The runtime serves
-    // Parsec.1 with one worker per CPU; without it, only signals, on one worker.
-    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    // Parsec.1 with one worker per CPU; without it, only signals, on this thread (a worker
+    // thread would cost memory and nothing else: BENCHMARKS.md, "Memory").
+    let mut runtime = match config.parsec1 {
+        Some(_) => tokio::runtime::Builder::new_multi_thread(),
+        None => tokio::runtime::Builder::new_current_thread(),
+    };
     runtime.enable_all().thread_name("parsec-worker");
-    if config.parsec1.is_none() {
-        runtime.worker_threads(1);
-    }
     let runtime = match runtime.build() {
         Ok(r) => r,
         Err(e) => {
