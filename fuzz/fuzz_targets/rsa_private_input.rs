@@ -7,7 +7,7 @@ use libfuzzer_sys::fuzz_target;
 use rsa_raw::{Error, PrivateKey};
 
 const RSA1024: &[u8] =
-    include_bytes!("../../crates/service/src/providers/software/testdata/asym/rsa1024.der");
+    include_bytes!("../../crates/service/src/engine/testdata/asym/rsa1024.der");
 
 fuzz_target!(|data: &[u8]| {
     static KEY: std::sync::OnceLock<PrivateKey> = std::sync::OnceLock::new();
