@@ -497,8 +497,11 @@ impl<B: Backend> Keyed<B> {
             Ok(attributes) => self.backend.destroy(&attributes, &record.material)?,
             Err(_) => tracing::error!("key `{name}` of {}: unreadable record, removed", app.name),
         }
+        // The record goes before the cached copy: a request that loads the key meanwhile
+        // then sees the removal and does not cache it (see `Cache`).
+        let deleted = self.store.delete(&id).map_err(store_status);
         self.cache.evict(&id);
-        if self.store.delete(&id).map_err(store_status)? {
+        if deleted? {
             Ok(())
         } else {
             Err(Status::PsaErrorDoesNotExist)
@@ -636,16 +639,19 @@ impl<B: Backend> Provider for Keyed<B> {
                 OpResult::PsaVerifyHash
             }
             Operation::PsaSignMessage(op) => {
-                let app = app()?;
+                // The key is checked before the message is hashed, as upstream orders it.
+                let alg = Some(A::AsymmetricSignature(op.alg));
+                let key = self.key(app()?, &op.key_name, Usage::SignMessage, alg)?;
                 let hash = asym::message_hash(op.alg, &op.message)?;
-                let signature = self.sign(app, &op.key_name, Usage::SignMessage, op.alg, &hash)?;
+                let signature = self.backend.sign_hash(&key, op.alg, &hash)?;
                 OpResult::PsaSignMessage(ops::SignMessageResult { signature })
             }
             Operation::PsaVerifyMessage(op) => {
-                let app = app()?;
+                let alg = Some(A::AsymmetricSignature(op.alg));
+                let key = self.key(app()?, &op.key_name, Usage::VerifyMessage, alg)?;
                 let hash = asym::message_hash(op.alg, &op.message)?;
-                let (name, alg, usage) = (&op.key_name, op.alg, Usage::VerifyMessage);
-                self.verify(app, name, usage, alg, &hash, &op.signature)?;
+                self.backend
+                    .verify_hash(&key, op.alg, &hash, &op.signature)?;
                 OpResult::PsaVerifyMessage
             }
             Operation::PsaAsymmetricEncrypt(op) => {
@@ -749,6 +755,7 @@ impl<B: Backend> Provider for Keyed<B> {
 mod tests {
     use super::*;
     use crate::auth::AuthKind;
+    use parsec_keystore::KeyRecord;
     use parsec_psa::{EccFamily, KeyType, Policy, SignHash};
 
     fn software() -> super::super::software::Software {
@@ -773,6 +780,128 @@ mod tests {
                 }),
             },
         }
+    }
+
+    /// A key store whose `delete` waits, once armed, until released.
+    struct HeldDelete {
+        inner: parsec_keystore::SqliteStore,
+        armed: std::sync::Mutex<bool>,
+        released: std::sync::Condvar,
+        waiting: std::sync::atomic::AtomicBool,
+    }
+
+    impl KeyStore for HeldDelete {
+        fn create_within(
+            &self,
+            id: &KeyId,
+            record: &KeyRecord,
+            quota: parsec_keystore::Quota,
+        ) -> Result<(), StoreError> {
+            self.inner.create_within(id, record, quota)
+        }
+        fn get(&self, id: &KeyId) -> Result<Option<KeyRecord>, StoreError> {
+            self.inner.get(id)
+        }
+        fn delete(&self, id: &KeyId) -> Result<bool, StoreError> {
+            let mut armed = self.armed.lock().unwrap();
+            while *armed {
+                self.waiting
+                    .store(true, std::sync::atomic::Ordering::SeqCst);
+                armed = self.released.wait(armed).unwrap();
+            }
+            self.inner.delete(id)
+        }
+        fn list(&self, auth: u8, app: &str) -> Result<Vec<parsec_keystore::Listed>, StoreError> {
+            self.inner.list(auth, app)
+        }
+        fn list_clients(&self, auth: u8) -> Result<Vec<String>, StoreError> {
+            self.inner.list_clients(auth)
+        }
+        fn delete_client(&self, auth: u8, app: &str) -> Result<usize, StoreError> {
+            self.inner.delete_client(auth, app)
+        }
+        fn probe(&self, sample: usize) -> Result<parsec_keystore::Probe, StoreError> {
+            self.inner.probe(sample)
+        }
+        fn check_integrity(&self) -> Result<usize, StoreError> {
+            self.inner.check_integrity()
+        }
+    }
+
+    /// A key used while it is being destroyed is not cached past the destroy: once the
+    /// destroy has answered, the key is gone. (The cache used to be cleared before the record
+    /// was deleted, so a load in between cached the destroyed key for good.)
+    #[test]
+    fn a_key_loaded_during_its_destroy_is_gone_once_the_destroy_answered() {
+        use std::sync::atomic::Ordering;
+        let master = parsec_keystore::MasterKey::from_bytes(&[5u8; 32]).unwrap();
+        let store = Arc::new(HeldDelete {
+            inner: parsec_keystore::SqliteStore::in_memory(master).unwrap(),
+            armed: std::sync::Mutex::new(false),
+            released: std::sync::Condvar::new(),
+            waiting: std::sync::atomic::AtomicBool::new(false),
+        });
+        let provider = Arc::new(super::super::software::open(store.clone(), false, 1 << 20));
+        let app = AppId {
+            auth: AuthKind::Direct,
+            name: "app".into(),
+        };
+        let ecdsa = AsymmetricSignature::Ecdsa {
+            hash_alg: SignHash::Specific(Hash::Sha256),
+        };
+        let attributes = KeyAttributes {
+            key_type: KeyType::EccKeyPair {
+                curve_family: EccFamily::SecpR1,
+            },
+            bits: 256,
+            policy: Policy {
+                usage_flags: UsageFlags {
+                    sign_hash: true,
+                    ..UsageFlags::default()
+                },
+                permitted_algorithms: Algorithm::AsymmetricSignature(ecdsa),
+            },
+        };
+        provider
+            .execute(
+                Some(&app),
+                Operation::PsaGenerateKey(ops::GenerateKey {
+                    key_name: "k".into(),
+                    attributes,
+                }),
+            )
+            .unwrap();
+        let sign = |provider: &super::super::software::Software| {
+            provider.execute(
+                Some(&app),
+                Operation::PsaSignHash(ops::SignHash {
+                    key_name: "k".into(),
+                    alg: ecdsa,
+                    hash: vec![1u8; 32],
+                }),
+            )
+        };
+        *store.armed.lock().unwrap() = true;
+        let destroying = {
+            let (provider, app) = (provider.clone(), app.clone());
+            std::thread::spawn(move || {
+                provider.execute(
+                    Some(&app),
+                    Operation::PsaDestroyKey(ops::DestroyKey {
+                        key_name: "k".into(),
+                    }),
+                )
+            })
+        };
+        while !store.waiting.load(Ordering::SeqCst) {
+            std::thread::yield_now();
+        }
+        // The destroy waits in the store: the key is still there, and is used.
+        assert!(sign(&provider).is_ok());
+        *store.armed.lock().unwrap() = false;
+        store.released.notify_all();
+        destroying.join().unwrap().unwrap();
+        assert_eq!(sign(&provider).unwrap_err(), Status::PsaErrorDoesNotExist);
     }
 
     /// As upstream and Mbed TLS: a Curve448 (or Curve25519) key may be created with an ECDSA
