@@ -46,6 +46,8 @@ pub enum Remembered {
     Fresh,
     /// The IV or the tag was seen already: a replay.
     Replayed,
+    /// The replay set holds its most: this TSK carries no more messages.
+    Full,
     /// The session no longer has this TSK (dropped, expired or replaced meanwhile).
     Gone,
 }
@@ -82,16 +84,20 @@ pub trait LiveState: Send + Sync {
     );
     /// The session's live TSK, if it has one.
     fn tsk(&self, session_id: &str) -> Option<LiveTsk>;
-    /// Adds a message's IV and tag to the replay set of the session's TSK `keys`.
+    /// Adds a message's IV and tag to the replay set of the session's TSK `keys`, unless the
+    /// set already holds `max_seen` entries.
     fn remember(
         &self,
         session_id: &str,
         keys: &Arc<LiveKeys>,
         iv: [u8; eta::IV_LEN],
         tag: [u8; 16],
+        max_seen: usize,
     ) -> Remembered;
     /// Drops the session's TSK; false if it had none.
     fn drop_tsk(&self, session_id: &str) -> bool;
+    /// Drops the session's TSK if it is still `keys` (not one made since).
+    fn drop_tsk_if(&self, session_id: &str, keys: &Arc<LiveKeys>) -> bool;
     /// Forgets everything of a destroyed session.
     fn forget_session(&self, session_id: &str);
     /// Forgets what expired at `now`.
@@ -139,11 +145,15 @@ impl<T: LiveState + ?Sized> LiveState for Arc<T> {
         keys: &Arc<LiveKeys>,
         iv: [u8; eta::IV_LEN],
         tag: [u8; 16],
+        max_seen: usize,
     ) -> Remembered {
-        (**self).remember(session_id, keys, iv, tag)
+        (**self).remember(session_id, keys, iv, tag, max_seen)
     }
     fn drop_tsk(&self, session_id: &str) -> bool {
         (**self).drop_tsk(session_id)
+    }
+    fn drop_tsk_if(&self, session_id: &str, keys: &Arc<LiveKeys>) -> bool {
+        (**self).drop_tsk_if(session_id, keys)
     }
     fn forget_session(&self, session_id: &str) {
         (**self).forget_session(session_id)
@@ -240,6 +250,7 @@ impl LiveState for MemoryState {
         keys: &Arc<LiveKeys>,
         iv: [u8; eta::IV_LEN],
         tag: [u8; 16],
+        max_seen: usize,
     ) -> Remembered {
         let mut live = lock(&self.live);
         let Some(state) = live
@@ -248,6 +259,9 @@ impl LiveState for MemoryState {
         else {
             return Remembered::Gone;
         };
+        if state.seen.len().saturating_add(2) > max_seen {
+            return Remembered::Full;
+        }
         let fresh_iv = state.seen.insert(Seen::Iv(iv));
         let fresh_tag = state.seen.insert(Seen::Tag(tag));
         if fresh_iv && fresh_tag {
@@ -259,6 +273,19 @@ impl LiveState for MemoryState {
 
     fn drop_tsk(&self, session_id: &str) -> bool {
         lock(&self.live).remove(session_id).is_some()
+    }
+
+    fn drop_tsk_if(&self, session_id: &str, keys: &Arc<LiveKeys>) -> bool {
+        let mut live = lock(&self.live);
+        if live
+            .get(session_id)
+            .is_some_and(|s| Arc::ptr_eq(&s.keys, keys))
+        {
+            live.remove(session_id);
+            true
+        } else {
+            false
+        }
     }
 
     fn forget_session(&self, session_id: &str) {
@@ -299,33 +326,41 @@ mod tests {
         let (first, second) = (keys(), keys());
         state.set_tsk("s", first.clone(), 100, 1000);
         assert_eq!(
-            state.remember("s", &first, [1; 16], [2; 16]),
+            state.remember("s", &first, [1; 16], [2; 16], 100),
             Remembered::Fresh
         );
         assert_eq!(
-            state.remember("s", &first, [1; 16], [3; 16]),
+            state.remember("s", &first, [1; 16], [3; 16], 100),
             Remembered::Replayed
         );
         assert_eq!(
-            state.remember("s", &first, [4; 16], [2; 16]),
+            state.remember("s", &first, [4; 16], [2; 16], 100),
             Remembered::Replayed
         );
         assert_eq!(state.tsk("s").unwrap().seen, 4);
         state.set_tsk("s", second.clone(), 100, 1000);
         assert_eq!(
-            state.remember("s", &first, [5; 16], [5; 16]),
+            state.remember("s", &first, [5; 16], [5; 16], 100),
             Remembered::Gone
         );
         assert_eq!(
-            state.remember("s", &second, [1; 16], [2; 16]),
+            state.remember("s", &second, [1; 16], [2; 16], 100),
             Remembered::Fresh
         );
+        // A set at its bound takes no more, even under a live TSK.
+        assert_eq!(
+            state.remember("s", &second, [7; 16], [7; 16], 2),
+            Remembered::Full
+        );
+        // A TSK replaced meanwhile is not dropped in place of the new one.
+        assert!(!state.drop_tsk_if("s", &first));
+        assert!(state.tsk("s").is_some());
         state.purge(99);
         assert!(state.tsk("s").is_some());
         state.purge(100);
         assert!(state.tsk("s").is_none());
         assert_eq!(
-            state.remember("s", &second, [6; 16], [6; 16]),
+            state.remember("s", &second, [6; 16], [6; 16], 100),
             Remembered::Gone
         );
     }

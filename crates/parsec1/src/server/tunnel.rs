@@ -31,11 +31,12 @@ impl<S: SessionStore> Server<S> {
             };
         };
         if live.session_expires_at <= now {
-            self.state.drop_tsk(session_id);
+            self.state.drop_tsk_if(session_id, &live.keys);
             return Err(session_not_found());
         }
-        if live.tsk_expires_at <= now || live.seen >= 2 * self.settings.max_messages_per_tsk {
-            self.state.drop_tsk(session_id);
+        let max_seen = self.settings.max_messages_per_tsk.saturating_mul(2);
+        if live.tsk_expires_at <= now || live.seen >= max_seen {
+            self.state.drop_tsk_if(session_id, &live.keys);
             return Err(missing_tsk());
         }
         let keys = live.keys;
@@ -53,13 +54,18 @@ impl<S: SessionStore> Server<S> {
         let tag: [u8; 16] = params[params.len() - eta::TAG_LEN..][..16]
             .try_into()
             .map_err(internal)?;
-        match self.state.remember(session_id, &keys, iv, tag) {
+        match self.state.remember(session_id, &keys, iv, tag, max_seen) {
             Remembered::Fresh => {}
             Remembered::Replayed => {
                 return Err(RemoteError::new(
                     codes::REPLAYED_MESSAGE,
                     "this message was already received in this session",
                 ))
+            }
+            // Filled by messages read at the same time: this TSK is done.
+            Remembered::Full => {
+                self.state.drop_tsk_if(session_id, &keys);
+                return Err(missing_tsk());
             }
             // Dropped or replaced while this message was being read.
             Remembered::Gone => return Err(missing_tsk()),
