@@ -4,10 +4,8 @@ use rsa::{BigUint, Pkcs1v15Encrypt, RsaPrivateKey};
 
 use super::*;
 
-const RSA1024: &[u8] =
-    include_bytes!("../../service/src/engine/testdata/asym/rsa1024.der");
-const RSA2048: &[u8] =
-    include_bytes!("../../service/src/engine/testdata/asym/rsa2048.der");
+const RSA1024: &[u8] = include_bytes!("../../service/src/engine/testdata/asym/rsa1024.der");
+const RSA2048: &[u8] = include_bytes!("../../service/src/engine/testdata/asym/rsa2048.der");
 
 fn block(value: &BigUint, len: usize) -> Vec<u8> {
     let bytes = value.to_bytes_be();
