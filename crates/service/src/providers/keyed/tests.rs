@@ -1,5 +1,6 @@
 //! The keyed layer's own tests: the declaration of families, the creation rule for ECDSA
 //! policies, and destroy against concurrent use.
+
 use super::*;
 use crate::auth::AuthKind;
 use parsec_keystore::KeyRecord;
