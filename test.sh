@@ -8,6 +8,12 @@ cache="${PARSEC_RS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/parsec-rs}"
 mkdir -p "$cache"
 step() { printf '\n== %s\n' "$*"; }
 
+# Every build below shares one target directory. A clean clone builds each crate once, so
+# incremental caches would only take disk (a CI run once failed linking on a full disk).
+if [ -n "${CI:-}" ]; then export CARGO_INCREMENTAL=0; fi
+disk() { df -h --output=avail,target . | tail -n 1 | awk '{print "free disk: " $1 " on " $2}'; }
+disk
+
 # --- tools -------------------------------------------------------------------------------------
 apt_updated=
 need_apt() { # need_apt COMMAND PACKAGE
@@ -96,8 +102,10 @@ for target in $(cd fuzz && cargo fuzz list); do
 done
 
 step "tests"
+disk
 cargo nextest run --workspace --all-features --locked --no-fail-fast
 # The protocol crate as the browser client builds it: without aws-lc (RustCrypto's blinded
 # RSA and HMAC).
 step "parsec1 without aws-lc (the WebAssembly build's code paths)"
 cargo nextest run -p parsec-parsec1 --no-default-features --locked --no-fail-fast
+disk
