@@ -242,17 +242,38 @@ fn notify(state: NotifyState<'_>) {
     }
 }
 
+/// Logging to stderr at the configured level. `RUST_LOG` overrides it with a level or
+/// `target=level` directives (`info`, `parsec_service=debug,hyper=warn`), as env_logger reads
+/// them for upstream, without its regular-expression filters: the filter is `Targets`, which
+/// keeps the regex engine out of the daemon.
 fn init_logging(config: &Config) {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new(config.core.log_level.as_deref().unwrap_or("info")));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    use tracing_subscriber::filter::Targets;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let configured = config.core.log_level.as_deref().unwrap_or("info");
+    let mut warning = None;
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(value) if !value.trim().is_empty() => value.parse::<Targets>().unwrap_or_else(|e| {
+            warning = Some(format!("RUST_LOG ignored ({e}); logging at {configured}"));
+            configured.parse().unwrap_or_default()
+        }),
+        _ => configured.parse().unwrap_or_default(),
+    };
+    let layer = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_target(false);
     if config.core.log_timestamp {
-        builder.init();
+        tracing_subscriber::registry()
+            .with(layer)
+            .with(filter)
+            .init();
     } else {
-        builder.without_time().init();
+        tracing_subscriber::registry()
+            .with(layer.without_time())
+            .with(filter)
+            .init();
+    }
+    if let Some(warning) = warning {
+        tracing::warn!("{warning}");
     }
 }

@@ -137,6 +137,35 @@ key_info_manager = "sqlite-manager"
     d.stop();
 }
 
+/// `RUST_LOG` sets the level per target (the binary logs as `parsec`); a value it cannot read
+/// is warned about and the configured level applies.
+#[test]
+fn rust_log_filters_by_target_and_a_bad_value_falls_back_to_the_config() {
+    let logged = |rust_log: &str| {
+        let d = Daemon::start_with(
+            |s| {
+                config(s, 3000, DIRECT, "").replace(
+                    "allow_root = true",
+                    "allow_root = true\nlog_level = \"info\"",
+                )
+            },
+            |cmd| {
+                cmd.env("RUST_LOG", rust_log);
+            },
+        );
+        assert_eq!(naked_client(&d.socket).ping().unwrap(), (1, 0));
+        let err = d.stderr();
+        d.stop();
+        err
+    };
+    assert!(!logged("warn").contains("listening on"));
+    assert!(logged("warn,parsec=info").contains("listening on"));
+    assert!(!logged("info,parsec=error").contains("listening on"));
+    let bad = logged("parsec=loud");
+    assert!(bad.contains("RUST_LOG ignored"), "{bad}");
+    assert!(bad.contains("listening on"), "{bad}");
+}
+
 #[test]
 fn sigint_stops_cleanly() {
     let mut d = Daemon::start(|s| config(s, 3000, DIRECT, ""));
