@@ -24,5 +24,12 @@ cd "$ROOT"
 cargo build --release --quiet -p parsec-service-rs --bin parsec
 cargo build --release --quiet -p parsec-bench
 
+# The release link lays out the functions startup.order names first (crates/service/build.rs);
+# names the build no longer has are skipped, which shows here as idle memory creeping back up.
+order="$ROOT/crates/service/startup.order"
+found=$(nm --defined-only "$TARGET_DIR/release/parsec" |
+    awk 'NR == FNR { want[$0] = 1; next } ($3 in want) { n++ } END { print n + 0 }' "$order" -)
+log "startup.order: $found of $(wc -l <"$order") functions found (bench/startup-order.sh renews it)"
+
 log "running (targets one after the other; about 4 minutes)"
 "$TARGET_DIR/release/parsec-bench" --upstream "$UPSTREAM" --ours "$TARGET_DIR/release/parsec" "$@"
