@@ -32,6 +32,11 @@ if ! pkg-config --exists tss2-esys tss2-tctildr tss2-mu; then
   need_apt /nonexistent libtss2-dev
 fi
 
+# PostgreSQL, the shared key store: the tests make clusters of their own with initdb.
+if ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
+  need_apt /nonexistent postgresql
+fi
+
 if ! cargo nextest --version >/dev/null 2>&1; then
   step "installing cargo-nextest"
   cargo install --locked cargo-nextest

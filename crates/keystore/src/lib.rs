@@ -1,7 +1,8 @@
 //! The service's storage: the key store ([`KeyStore`]: every application's keys, with their
 //! attributes and their material encrypted at rest) and the Parsec.1 session store
 //! ([`SqliteSessions`], implementing the protocol crate's `SessionStore`), with SQLite as the
-//! embedded implementation of both. It knows no provider type: a record's provider,
+//! embedded implementation of both and PostgreSQL ([`PostgresStore`]) as the key store that
+//! several service nodes share. It knows no provider type: a record's provider,
 //! attributes and material are opaque numbers and bytes to it.
 //!
 //! A key is identified by (authenticator kind, application, key name), unique per application
@@ -13,11 +14,13 @@
 
 mod files;
 mod parsec1_sessions;
+mod postgresql;
 mod sealing;
 mod sqlite;
 
 pub use files::{create_private_file, create_private_parent};
 pub use parsec1_sessions::SqliteSessions;
+pub use postgresql::{PostgresOptions, PostgresStore};
 pub use sealing::MasterKey;
 pub use sqlite::SqliteStore;
 
@@ -75,6 +78,10 @@ pub enum StoreError {
     /// The database refused or failed: its message.
     #[error("key store: {0}")]
     Database(String),
+    /// The database cannot be reached now (a shared store's server restarting, every
+    /// connection busy): nothing was written, unless the message says the outcome is unknown.
+    #[error("key store unavailable: {0}")]
+    Unavailable(String),
     /// The disk (or the database's size limit) is full: nothing was written.
     #[error("key store: no space left")]
     Full,
@@ -133,6 +140,21 @@ pub trait KeyStore: Send + Sync {
         -> Result<(), StoreError>;
     /// The key's record, if it exists.
     fn get(&self, id: &KeyId) -> Result<Option<KeyRecord>, StoreError>;
+    /// The key's record with its version: a number that changes when the name's record is
+    /// deleted and made again (0 from a store that only this process changes).
+    fn get_versioned(&self, id: &KeyId) -> Result<Option<(KeyRecord, u64)>, StoreError> {
+        Ok(self.get(id)?.map(|record| (record, 0)))
+    }
+    /// Whether other processes change the store too (a database several nodes share): a key
+    /// kept loaded must then be checked with [`KeyStore::version`] on each use. A store that
+    /// wraps another must pass this, `version` and `get_versioned` on.
+    fn shared(&self) -> bool {
+        false
+    }
+    /// The version of the name's record now (`None`: there is none). Asked of shared stores.
+    fn version(&self, id: &KeyId) -> Result<Option<u64>, StoreError> {
+        Ok(self.get_versioned(id)?.map(|(_, version)| version))
+    }
     /// Deletes the key; false if it did not exist.
     fn delete(&self, id: &KeyId) -> Result<bool, StoreError>;
     /// An application's keys, by name.
