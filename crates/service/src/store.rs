@@ -4,24 +4,28 @@
 //! across providers (as upstream with one key info manager). Every `[[provider]]` must therefore
 //! name the same `[[key_manager]]`; the config check says so otherwise.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 use parsec_keystore::{
-    KeyId, KeyRecord, KeyStore, Listed, MasterKey, Probe, Quota, SqliteStore, StoreError,
+    KeyId, KeyRecord, KeyStore, Listed, MasterKey, PostgresOptions, PostgresStore, Probe, Quota,
+    SqliteStore, StoreError,
 };
+use zeroize::Zeroizing;
 
 use crate::auth::PARSEC1_STORE_TAG;
-use crate::config::{Config, KeyManagerKind};
+use crate::config::{Config, DatabaseUrl, KeyManagerKind};
 
-/// Where the store of `config` lives: (database, master key file).
+/// Where the store of `config` lives when it is a file: (database, master key file).
 pub fn store_paths(config: &Config) -> Option<(PathBuf, PathBuf)> {
     let manager = config.store_manager()?;
     let db = match &manager.kind {
         KeyManagerKind::Sqlite { path } => path.clone(),
         // Upstream's OnDisk layout cannot hold sealed material; keep a database in its folder.
         KeyManagerKind::OnDisk { path } => path.join("parsec-keys.sqlite3"),
+        KeyManagerKind::Postgres { .. } => return None,
     };
     let master = manager.master_key_path.clone().unwrap_or_else(|| {
         let mut p = db.clone().into_os_string();
@@ -41,6 +45,21 @@ const PROBE_SAMPLE: usize = 8;
 /// instead of splitting the store between two keys. A key file that opens none of the records
 /// it is tried on stops start-up too.
 pub fn open(config: &Config) -> anyhow::Result<Option<Arc<dyn KeyStore>>> {
+    if let Some(manager) = config.store_manager() {
+        if let KeyManagerKind::Postgres {
+            url,
+            password_file,
+            connections,
+        } = &manager.kind
+        {
+            let master_path = manager
+                .master_key_path
+                .as_deref()
+                .context("a PostgreSQL key manager needs master_key_path")?;
+            let store = open_postgres(url, password_file.as_deref(), *connections, master_path)?;
+            return Ok(Some(Arc::new(Bounded::new(store, config))));
+        }
+    }
     let Some((db, master_path)) = store_paths(config) else {
         return Ok(None);
     };
@@ -69,32 +88,102 @@ pub fn open(config: &Config) -> anyhow::Result<Option<Arc<dyn KeyStore>>> {
     };
     let store = SqliteStore::open(&db, master)
         .with_context(|| format!("cannot open the key store {}", db.display()))?;
+    check_master(&store, &db.display().to_string(), &master_path)?;
+    Ok(Some(Arc::new(Bounded::new(store, config))))
+}
+
+/// Stops start-up when the master key opens none of the records it is tried on.
+fn check_master(store: &dyn KeyStore, place: &str, master_path: &Path) -> anyhow::Result<()> {
     let probe = store
         .probe(PROBE_SAMPLE)
-        .with_context(|| format!("cannot read the key store {}", db.display()))?;
+        .with_context(|| format!("cannot read the key store {place}"))?;
     if probe.sampled > 0 && probe.opened == 0 {
         bail!(
-            "the master key {} opens none of the {} record(s) of the key store {} tried: it is \
-             not the key they were sealed with. Restore the original master key file",
+            "the master key {} opens none of the {} record(s) of the key store {place} tried: it \
+             is not the key they were sealed with. Restore the original master key file",
             master_path.display(),
             probe.sampled,
-            db.display()
         );
     }
     if probe.opened < probe.sampled {
         tracing::warn!(
-            "{} of {} key record(s) tried in {} failed their integrity check",
+            "{} of {} key record(s) tried in {place} failed their integrity check",
             probe.sampled - probe.opened,
             probe.sampled,
-            db.display()
         );
     }
-    tracing::info!(
-        "key store: {} (master key {})",
-        db.display(),
-        master_path.display()
+    tracing::info!("key store: {place} (master key {})", master_path.display());
+    Ok(())
+}
+
+/// How long a store call waits for a free PostgreSQL connection, and a connection attempt may
+/// take.
+const PG_WAIT: Duration = Duration::from_secs(5);
+
+/// Opens the PostgreSQL store. The master key is made only when the database holds no record,
+/// as for SQLite; the store itself refuses a key that is not the one the database recorded.
+fn open_postgres(
+    url: &DatabaseUrl,
+    password_file: Option<&Path>,
+    connections: usize,
+    master_path: &Path,
+) -> anyhow::Result<PostgresStore> {
+    let password = password_file.map(read_password).transpose()?;
+    let options = || PostgresOptions {
+        url: url.0.clone(),
+        password: password.clone(),
+        connections,
+        wait: PG_WAIT,
+    };
+    let master = match MasterKey::load(master_path)
+        .with_context(|| format!("cannot use the master key {}", master_path.display()))?
+    {
+        Some(master) => master,
+        None => {
+            let records = PostgresStore::count_records(&options())
+                .context("cannot reach the PostgreSQL key store")?;
+            if records > 0 {
+                bail!(
+                    "the master key file {} is missing, but the PostgreSQL key store holds \
+                     {records} key record(s) sealed under a master key. Copy that file from a \
+                     node that has it; a new master key would leave those keys unreadable, so \
+                     none is made",
+                    master_path.display()
+                );
+            }
+            tracing::info!("creating the master key {}", master_path.display());
+            MasterKey::create(master_path).with_context(|| {
+                format!("cannot create the master key {}", master_path.display())
+            })?
+        }
+    };
+    let store =
+        PostgresStore::open(options(), master).context("cannot open the PostgreSQL key store")?;
+    check_master(&store, store.place(), master_path)?;
+    Ok(store)
+}
+
+/// The password in `path` (its first line), which must not be readable by others.
+fn read_password(path: &Path) -> anyhow::Result<Zeroizing<String>> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(path)
+        .with_context(|| format!("cannot read the password file {}", path.display()))?;
+    if meta.permissions().mode() & 0o077 != 0 {
+        bail!(
+            "the password file {} is readable or writable by others: make it mode 0600 \
+             (chmod 600)",
+            path.display()
+        );
+    }
+    let text = Zeroizing::new(
+        std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the password file {}", path.display()))?,
     );
-    Ok(Some(Arc::new(Bounded::new(store, config))))
+    let line = text.lines().next().unwrap_or("").trim_end_matches('\r');
+    if line.is_empty() {
+        bail!("the password file {} is empty", path.display());
+    }
+    Ok(Zeroizing::new(line.to_string()))
 }
 
 /// A store that bounds how many keys applications hold: each local application
@@ -148,6 +237,18 @@ impl<S: KeyStore> KeyStore for Bounded<S> {
 
     fn get(&self, id: &KeyId) -> Result<Option<KeyRecord>, StoreError> {
         self.inner.get(id)
+    }
+
+    fn get_versioned(&self, id: &KeyId) -> Result<Option<(KeyRecord, u64)>, StoreError> {
+        self.inner.get_versioned(id)
+    }
+
+    fn shared(&self) -> bool {
+        self.inner.shared()
+    }
+
+    fn version(&self, id: &KeyId) -> Result<Option<u64>, StoreError> {
+        self.inner.version(id)
     }
 
     fn delete(&self, id: &KeyId) -> Result<bool, StoreError> {
@@ -209,6 +310,18 @@ where
 
     fn get(&self, id: &KeyId) -> Result<Option<KeyRecord>, StoreError> {
         off_runtime(|| self.0.get(id))
+    }
+
+    fn get_versioned(&self, id: &KeyId) -> Result<Option<(KeyRecord, u64)>, StoreError> {
+        off_runtime(|| self.0.get_versioned(id))
+    }
+
+    fn shared(&self) -> bool {
+        self.0.shared()
+    }
+
+    fn version(&self, id: &KeyId) -> Result<Option<u64>, StoreError> {
+        off_runtime(|| self.0.version(id))
     }
 
     fn delete(&self, id: &KeyId) -> Result<bool, StoreError> {

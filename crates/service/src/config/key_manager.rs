@@ -1,4 +1,5 @@
-//! `[[key_manager]]`: where key records are stored (SQLite or on-disk) and the master key file.
+//! `[[key_manager]]`: where key records are stored (SQLite, on-disk, or a PostgreSQL database
+//! shared by several nodes) and the master key file.
 
 use std::path::PathBuf;
 
@@ -22,9 +23,51 @@ pub const UPSTREAM_SQLITE_PATH: &str =
 /// Key manager types and their store locations.
 #[derive(Debug, Clone, PartialEq)]
 pub enum KeyManagerKind {
-    Sqlite { path: PathBuf },
-    OnDisk { path: PathBuf },
+    Sqlite {
+        path: PathBuf,
+    },
+    OnDisk {
+        path: PathBuf,
+    },
+    /// A PostgreSQL database that several nodes may share (ours).
+    Postgres {
+        url: DatabaseUrl,
+        /// A file holding the password, when the URL has none.
+        password_file: Option<PathBuf>,
+        /// Connections kept open, each on a thread of its own.
+        connections: usize,
+    },
 }
+
+/// A database URL, which may hold a password: shown without it.
+#[derive(Clone, PartialEq)]
+pub struct DatabaseUrl(pub String);
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // scheme://user:password@rest -> scheme://user:***@rest
+        let url = &self.0;
+        let shown = match (url.find("://"), url.rfind('@')) {
+            (Some(scheme), Some(at)) if at > scheme => {
+                let userinfo = &url[scheme + 3..at];
+                match userinfo.find(':') {
+                    Some(colon) => format!(
+                        "{}{}:***{}",
+                        &url[..scheme + 3],
+                        &userinfo[..colon],
+                        &url[at..]
+                    ),
+                    None => url.clone(),
+                }
+            }
+            _ => url.clone(),
+        };
+        write!(f, "{shown:?}")
+    }
+}
+
+/// Connections a PostgreSQL key manager keeps unless `connections` says otherwise.
+pub const DEFAULT_PG_CONNECTIONS: usize = 8;
 
 pub(super) fn read_key_managers(
     root: &mut Section<'_>,
@@ -66,14 +109,39 @@ pub(super) fn read_key_managers(
                         .unwrap_or_else(|| PathBuf::from("/var/lib/parsec/mappings")),
                 }
             }
+            "PostgreSQL" => {
+                let url = s.required_string("url")?.trim().to_string();
+                if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                    return Err(s.error(
+                        "url",
+                        "a PostgreSQL key manager's url starts with postgres:// or postgresql://"
+                            .to_string(),
+                    ));
+                }
+                KeyManagerKind::Postgres {
+                    url: DatabaseUrl(url),
+                    password_file: s.path_value("password_file")?,
+                    connections: s
+                        .integer("connections", 1, 64)?
+                        .map_or(DEFAULT_PG_CONNECTIONS, |n| usize::try_from(n).unwrap_or(64)),
+                }
+            }
             other => {
                 return Err(s.error(
                     "manager_type",
-                    format!("`{other}` is not one of \"SQLite\", \"OnDisk\""),
+                    format!("`{other}` is not one of \"SQLite\", \"OnDisk\", \"PostgreSQL\""),
                 ))
             }
         };
         let master_key_path = s.path_value("master_key_path")?;
+        if matches!(kind, KeyManagerKind::Postgres { .. }) && master_key_path.is_none() {
+            return Err(s.error(
+                "master_key_path",
+                "a PostgreSQL key manager needs master_key_path: the master key file, the same \
+                 on every node that shares the database"
+                    .to_string(),
+            ));
+        }
         warnings.extend(s.unread().iter().map(|k| unknown_key_warning(k)));
         out.push(KeyManagerConfig {
             name,

@@ -24,7 +24,7 @@ pub use self::core::{CoreSettings, DEFAULT_MAX_KEYS_PER_APPLICATION};
 use authenticator::read_authenticators;
 pub use hardware::{Pin, Pkcs11Config, ProviderSettings, TpmConfig};
 use key_manager::read_key_managers;
-pub use key_manager::{KeyManagerConfig, KeyManagerKind, UPSTREAM_SQLITE_PATH};
+pub use key_manager::{DatabaseUrl, KeyManagerConfig, KeyManagerKind, UPSTREAM_SQLITE_PATH};
 pub use listener::{
     default_per_uid, ListenerConfig, DEFAULT_MAX_CONNECTIONS, DEFAULT_TIMEOUT, UPSTREAM_SOCKET_PATH,
 };

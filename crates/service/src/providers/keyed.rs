@@ -296,6 +296,10 @@ pub fn store_status(e: StoreError) -> Status {
         StoreError::AlreadyExists => Status::PsaErrorAlreadyExists,
         StoreError::Corrupt => Status::PsaErrorDataCorrupt,
         StoreError::QuotaExceeded { .. } => Status::PsaErrorInsufficientStorage,
+        StoreError::Unavailable(why) => {
+            tracing::error!("key store unavailable: {why}");
+            Status::PsaErrorCommunicationFailure
+        }
         StoreError::Full => {
             tracing::error!("the key store's disk is full");
             Status::PsaErrorInsufficientStorage
@@ -376,12 +380,18 @@ impl<B: Backend> Keyed<B> {
         alg: Option<Algorithm>,
     ) -> Result<Arc<Key<B::Loaded>>, Status> {
         let id = key_id(app, name);
-        let key = self.cache.get_or_load(&id, || {
-            let record = self
+        let current = || self.store.version(&id).map_err(store_status);
+        let check: Option<&dyn Fn() -> Result<Option<u64>, Status>> = if self.store.shared() {
+            Some(&current)
+        } else {
+            None
+        };
+        let key = self.cache.get_or_load(&id, check, || {
+            let (record, version) = self
                 .store
-                .get(&id)
+                .get_versioned(&id)
                 .map_err(store_status)?
-                .filter(|r| r.provider == self.provider())
+                .filter(|(r, _)| r.provider == self.provider())
                 .ok_or(Status::PsaErrorDoesNotExist)?;
             let attributes = parsec_psa::decode_key_attributes(&record.attributes)
                 .map_err(|_| Status::PsaErrorDataCorrupt)?;
@@ -395,7 +405,7 @@ impl<B: Backend> Keyed<B> {
                         self.info.description
                     )
                 })?;
-            Ok(Key { attributes, loaded })
+            Ok((version, Key { attributes, loaded }))
         })?;
         if !usage.allowed_by(&key.attributes.policy.usage_flags) {
             return Err(Status::PsaErrorNotPermitted);
