@@ -158,6 +158,58 @@ fn bad_values_name_the_key_and_the_reason() {
 }
 
 #[test]
+fn a_postgresql_key_manager_is_read_and_its_password_never_shown() {
+    let pg = "[[key_manager]]\nname = \"shared\"\nmanager_type = \"PostgreSQL\"\n\
+              url = \"postgresql://parsec:hunter2@db.example/parsec\"\n\
+              master_key_path = \"/etc/parsec/master.key\"\n";
+    let c = Config::parse(&format!("{MINIMAL}{pg}connections = 3\n"))
+        .unwrap()
+        .config;
+    let KeyManagerKind::Postgres {
+        url, connections, ..
+    } = &c.key_managers[0].kind
+    else {
+        panic!("{:?}", c.key_managers[0].kind);
+    };
+    assert_eq!(*connections, 3);
+    assert_eq!(url.0, "postgresql://parsec:hunter2@db.example/parsec");
+    let shown = format!("{c:?}");
+    assert!(!shown.contains("hunter2"), "{shown}");
+    assert!(
+        shown.contains("postgresql://parsec:***@db.example/parsec"),
+        "{shown}"
+    );
+    let cases = [
+        (
+            pg.replace("postgresql://", "mysql://"),
+            "key_manager[0].url",
+            "postgres://",
+        ),
+        (
+            pg.replace("master_key_path", "#master_key_path"),
+            "key_manager[0].master_key_path",
+            "same on every node",
+        ),
+        (
+            format!("{pg}connections = 0\n"),
+            "key_manager[0].connections",
+            "outside",
+        ),
+        (
+            format!("{pg}connections = 65\n"),
+            "key_manager[0].connections",
+            "outside",
+        ),
+        (pg.replace("url = ", "#url = "), "key_manager[0].url", ""),
+    ];
+    for (section, key, reason) in cases {
+        let err = error_of(&format!("{MINIMAL}{section}"));
+        assert_eq!(err.key, key, "{section}");
+        assert!(err.reason.contains(reason), "{section}: {err}");
+    }
+}
+
+#[test]
 fn several_authenticators_in_preference_order() {
     let c = Config::parse(
         "[[authenticator]]\nauth_type = \"UnixPeerCredentials\"\nadmins = [{name = \"0\"}]\n\
