@@ -9,6 +9,9 @@ mod pg;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use common::{config, ecdsa_p256, Daemon, ECDSA_SHA256};
 use parsec_client::core::interface::requests::ProviderId;
@@ -171,4 +174,102 @@ fn a_destroy_through_one_node_holds_at_once_on_the_other() {
         .delete_client("app")
         .unwrap();
     assert!(on_a.psa_sign_hash("k2", &hash, ECDSA_SHA256).is_err());
+}
+
+/// PostgreSQL stopped and started again under load: meanwhile requests fail with a status (and
+/// the daemons keep answering what needs no store); afterwards both daemons serve again,
+/// without a restart of their own, and no acknowledged key was lost.
+#[test]
+fn the_daemons_recover_when_postgresql_restarts_under_load() {
+    let mut cluster = Cluster::start();
+    let url = cluster.create_db("restarts");
+    let shared = tempfile::tempdir().unwrap();
+    write_password(shared.path());
+    let a = Daemon::start(|s| node_config(s, &url, shared.path()));
+    let b = Daemon::start(|s| node_config(s, &url, shared.path()));
+    let hash = [5u8; 32];
+    direct_client(&a.socket, "app")
+        .psa_generate_key("k", ecdsa_p256())
+        .unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let workers: Vec<_> = [&a.socket, &b.socket, &a.socket, &b.socket]
+        .into_iter()
+        .enumerate()
+        .map(|(w, socket)| {
+            let client = direct_client(socket, "app");
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let (mut ok, mut failed, mut made) = (0, 0, Vec::new());
+                let mut n = 0;
+                while !stop.load(Ordering::SeqCst) {
+                    n += 1;
+                    let name = format!("w{w}-{n}");
+                    match client.psa_generate_key(&name, ecdsa_p256()) {
+                        Ok(()) => made.push(name),
+                        Err(_) => failed += 1,
+                    }
+                    match client.psa_sign_hash("k", &hash, ECDSA_SHA256) {
+                        Ok(_) => ok += 1,
+                        Err(_) => failed += 1,
+                    }
+                }
+                (ok, failed, made)
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    cluster.stop_server();
+    // While the database is down, requests fail (they do not hang) and ping still answers.
+    let down = direct_client(&b.socket, "app");
+    let start = Instant::now();
+    assert!(matches!(
+        down.psa_sign_hash("k", &hash, ECDSA_SHA256),
+        Err(parsec_client::error::Error::Service(
+            ResponseStatus::PsaErrorCommunicationFailure
+        ))
+    ));
+    assert!(
+        start.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(down.ping().is_ok());
+    std::thread::sleep(Duration::from_millis(500));
+    cluster.start_server();
+    // Both daemons serve again within a few seconds.
+    for socket in [&a.socket, &b.socket] {
+        let client = direct_client(socket, "app");
+        let start = Instant::now();
+        while client.psa_sign_hash("k", &hash, ECDSA_SHA256).is_err() {
+            assert!(start.elapsed() < Duration::from_secs(20), "no recovery");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    stop.store(true, Ordering::SeqCst);
+    let mut made = Vec::new();
+    let (mut ok, mut failed) = (0, 0);
+    for w in workers {
+        let (o, f, m) = w.join().unwrap();
+        ok += o;
+        failed += f;
+        made.extend(m);
+    }
+    assert!(ok > 0 && failed > 0, "{ok} signed, {failed} failed");
+    // Every acknowledged creation is there, through either node.
+    let listed: std::collections::BTreeSet<String> = direct_client(&b.socket, "app")
+        .list_keys()
+        .unwrap()
+        .into_iter()
+        .map(|k| k.name)
+        .collect();
+    for name in &made {
+        assert!(
+            listed.contains(name),
+            "{name} was acknowledged and is missing"
+        );
+    }
+    // The daemons are the same processes: neither exited.
+    a.stop();
+    b.stop();
 }
