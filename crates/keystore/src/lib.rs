@@ -82,6 +82,11 @@ pub enum StoreError {
     /// connection busy): nothing was written, unless the message says the outcome is unknown.
     #[error("key store unavailable: {0}")]
     Unavailable(String),
+    /// A write was sent to a shared store and no answer came back (the connection broke at
+    /// the commit, or the server stopped answering): it may or may not have been applied.
+    /// A caller must neither report success nor undo what depends on the record.
+    #[error("key store: the outcome is unknown: {0}")]
+    OutcomeUnknown(String),
     /// The disk (or the database's size limit) is full: nothing was written.
     #[error("key store: no space left")]
     Full,

@@ -61,6 +61,8 @@ const STATEMENT_TIMEOUT_MS: u32 = 10_000;
 /// A call whose connection has started on it waits this long for the answer before it gives up
 /// (the server may be stopped, not gone: nothing on the socket says so).
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
+/// A connection idle longer than this is checked before a write.
+const IDLE_CHECK: Duration = Duration::from_secs(1);
 /// Tries to connect before a call fails, with these pauses between them.
 const CONNECT_PAUSES: [Duration; 2] = [Duration::from_millis(100), Duration::from_millis(400)];
 
@@ -114,6 +116,8 @@ const ABANDONED: u8 = 2;
 struct Link {
     config: Arc<postgres::Config>,
     conn: Option<Conn>,
+    /// When the connection last answered.
+    used: std::time::Instant,
 }
 
 impl PostgresStore {
@@ -132,6 +136,7 @@ impl PostgresStore {
                 Ok(Link {
                     config,
                     conn: Some(Conn::new(client)?),
+                    used: std::time::Instant::now(),
                 })
             })
             .join()
@@ -143,6 +148,7 @@ impl PostgresStore {
         links.extend((1..connections).map(|_| Link {
             config: config.clone(),
             conn: None,
+            used: std::time::Instant::now(),
         }));
         // Calls beyond the threads queue here, a bounded number; a caller gives up after `wait`.
         let (tx, rx) = mpsc::sync_channel::<Job>(connections * 64);
@@ -207,27 +213,36 @@ impl PostgresStore {
         let job = Job {
             state: state.clone(),
             run: Box::new(move |link: &mut Link| {
-                let mut result = link.run(&work, &master);
+                let mut result = link.run(&work, &master, !retry);
                 if retry && matches!(result, Err(StoreError::Unavailable(_))) {
-                    result = link.run(&work, &master);
+                    result = link.run(&work, &master, false);
                 }
                 let _ = reply_tx.send(result);
             }),
         };
         {
             let jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
-            if jobs.try_send(job).is_err() {
-                return Err(StoreError::Unavailable(format!(
-                    "{}: too many store calls waiting",
-                    self.place
-                )));
+            match jobs.try_send(job) {
+                Ok(()) => {}
+                Err(mpsc::TrySendError::Full(_)) => {
+                    return Err(StoreError::Unavailable(format!(
+                        "{}: too many store calls waiting",
+                        self.place
+                    )))
+                }
+                Err(mpsc::TrySendError::Disconnected(_)) => {
+                    return Err(StoreError::Unavailable(format!(
+                        "{}: no connection thread left",
+                        self.place
+                    )))
+                }
             }
         }
         match reply_rx.recv_timeout(self.wait) {
             Ok(result) => return result,
             Err(RecvTimeoutError::Disconnected) => {
-                return Err(StoreError::Unavailable(format!(
-                    "{}: connection thread gone",
+                return Err(StoreError::Database(format!(
+                    "{}: the call failed unexpectedly",
                     self.place
                 )))
             }
@@ -245,11 +260,16 @@ impl PostgresStore {
         }
         // A connection thread has the call: its outcome is the answer, whenever it comes.
         reply_rx.recv_timeout(ANSWER_TIMEOUT).unwrap_or_else(|_| {
-            Err(StoreError::Unavailable(format!(
-                "{}: no answer within {} s; the outcome is unknown",
+            let why = format!(
+                "{}: no answer within {} s",
                 self.place,
                 ANSWER_TIMEOUT.as_secs()
-            )))
+            );
+            Err(if retry {
+                StoreError::Unavailable(why)
+            } else {
+                StoreError::OutcomeUnknown(why)
+            })
         })
     }
 }
@@ -269,7 +289,12 @@ fn serve(mut link: Link, jobs: &Mutex<Receiver<Job>>) {
             .compare_exchange(QUEUED, TAKEN, Ordering::AcqRel, Ordering::Acquire)
             .is_ok()
         {
-            (job.run)(&mut link);
+            // A panic (a row not as expected) fails that call only: its caller sees the reply
+            // channel close, the connection is dropped, and the thread goes on.
+            let run = std::panic::AssertUnwindSafe(|| (job.run)(&mut link));
+            if std::panic::catch_unwind(run).is_err() {
+                link.conn = None;
+            }
         }
     }
 }
@@ -300,16 +325,32 @@ impl Link {
         Ok(self.conn.as_mut().expect("connected above"))
     }
 
-    /// Runs `work`, dropping the connection when the call found it broken.
+    /// Runs `work`, dropping the connection when the call found it broken. Before a write
+    /// (`writes`) on a connection idle for a while, the connection is checked first: a server
+    /// restarted meanwhile is then noticed before the write, whose outcome would otherwise be
+    /// unknown.
     fn run<T>(
         &mut self,
         work: &impl Fn(&mut Conn, &MasterKey) -> Result<T, StoreError>,
         master: &MasterKey,
+        writes: bool,
     ) -> Result<T, StoreError> {
+        if writes && self.used.elapsed() > IDLE_CHECK {
+            if let Some(conn) = &mut self.conn {
+                if conn.client.is_valid(Duration::from_secs(5)).is_err() {
+                    self.conn = None;
+                }
+            }
+        }
         let conn = self.connect()?;
         let result = work(conn, master);
-        if matches!(result, Err(StoreError::Unavailable(_))) {
+        if matches!(
+            result,
+            Err(StoreError::Unavailable(_) | StoreError::OutcomeUnknown(_))
+        ) {
             self.conn = None;
+        } else {
+            self.used = std::time::Instant::now();
         }
         result
     }
@@ -317,8 +358,16 @@ impl Link {
 
 impl Conn {
     fn new(mut client: Client) -> Result<Conn, StoreError> {
+        // A node paused inside a transaction holds its locks at most this long; a create waits
+        // for another's lock at most that long; a commit returns only once durable, whatever
+        // the server's default.
         client
-            .batch_execute(&format!("SET statement_timeout = {STATEMENT_TIMEOUT_MS}"))
+            .batch_execute(&format!(
+                "SET statement_timeout = {STATEMENT_TIMEOUT_MS};
+                 SET lock_timeout = {STATEMENT_TIMEOUT_MS};
+                 SET idle_in_transaction_session_timeout = {STATEMENT_TIMEOUT_MS};
+                 SET synchronous_commit = on"
+            ))
             .map_err(pg_error)?;
         let mut prepare = |sql: &str| client.prepare(sql).map_err(pg_error);
         Ok(Conn {
@@ -368,6 +417,15 @@ fn parse(options: &PostgresOptions) -> Result<(postgres::Config, String), StoreE
     }
     config.connect_timeout(options.wait);
     config.application_name("parsec");
+    // A database host that vanishes (powered off, cut off) is noticed in seconds, not after the
+    // kernel's two hours; a standby (read-only, lagging) is never used.
+    config
+        .keepalives(true)
+        .keepalives_idle(Duration::from_secs(10))
+        .keepalives_interval(Duration::from_secs(5))
+        .keepalives_retries(3)
+        .tcp_user_timeout(Duration::from_secs(30))
+        .target_session_attrs(postgres::config::TargetSessionAttrs::ReadWrite);
     let hosts: Vec<String> = config
         .get_hosts()
         .iter()
@@ -508,6 +566,12 @@ fn prepare_database(client: &mut Client, master: &MasterKey) -> Result<(), Store
     tx.commit().map_err(pg_error)
 }
 
+/// Whether PostgreSQL's text can hold the identity: it cannot hold NUL, so no record named
+/// with one exists (the service refuses such names at creation).
+fn storable(id: &KeyId) -> bool {
+    !id.app.contains('\0') && !id.name.contains('\0')
+}
+
 fn small(n: u8) -> i16 {
     i16::from(n)
 }
@@ -523,26 +587,25 @@ impl KeyStore for PostgresStore {
         record: &KeyRecord,
         quota: Quota,
     ) -> Result<(), StoreError> {
+        if !storable(id) {
+            return Err(StoreError::Database(
+                "a name with a NUL character cannot be stored".into(),
+            ));
+        }
         let sealed = self.master.seal(id, record.provider, &record.material)?;
         let id = id.clone();
         let provider = record.provider;
         let attributes = record.attributes.clone();
         self.call(false, move |conn, _| {
             let mut tx = conn.client.transaction().map_err(pg_error)?;
+            // Creates that count the same keys take turns: the counts and the insert then see
+            // and make one state. Every counted create locks its kind (there are few kinds, and
+            // that covers a count of one application too); the lock is the transaction's.
             if quota.per_app.is_some() || quota.per_auth.is_some() {
-                // Creates that count the same keys take turns: the count and the insert then
-                // see and make one state. A bound on the whole kind locks the kind.
-                if quota.per_auth.is_some() {
-                    tx.execute(
-                        "SELECT pg_advisory_xact_lock($1, $2)",
-                        &[&LOCK_SPACE, &i32::from(id.auth)],
-                    )
-                } else {
-                    tx.execute(
-                        "SELECT pg_advisory_xact_lock(hashtextextended($2, $1))",
-                        &[&i64::from(id.auth), &id.app],
-                    )
-                }
+                tx.execute(
+                    "SELECT pg_advisory_xact_lock($1, $2)",
+                    &[&LOCK_SPACE, &i32::from(id.auth)],
+                )
                 .map_err(pg_error)?;
             }
             let checks = [
@@ -583,7 +646,11 @@ impl KeyStore for PostgresStore {
             if inserted != 1 {
                 return Err(StoreError::AlreadyExists);
             }
-            tx.commit().map_err(pg_error)
+            match tx.commit().map_err(pg_error) {
+                // The commit was sent and no answer came: it may have been applied.
+                Err(StoreError::Unavailable(why)) => Err(StoreError::OutcomeUnknown(why)),
+                other => other,
+            }
         })
     }
 
@@ -592,6 +659,9 @@ impl KeyStore for PostgresStore {
     }
 
     fn get_versioned(&self, id: &KeyId) -> Result<Option<(KeyRecord, u64)>, StoreError> {
+        if !storable(id) {
+            return Ok(None);
+        }
         let key = id.clone();
         let row = self.call(true, move |conn, _| {
             let Some(r) = conn
@@ -626,6 +696,9 @@ impl KeyStore for PostgresStore {
     }
 
     fn version(&self, id: &KeyId) -> Result<Option<u64>, StoreError> {
+        if !storable(id) {
+            return Ok(None);
+        }
         let key = id.clone();
         self.call(true, move |conn, _| {
             Ok(conn
@@ -637,6 +710,9 @@ impl KeyStore for PostgresStore {
     }
 
     fn delete(&self, id: &KeyId) -> Result<bool, StoreError> {
+        if !storable(id) {
+            return Ok(false);
+        }
         let id = id.clone();
         self.call(false, move |conn, _| {
             let n = conn
@@ -648,6 +724,9 @@ impl KeyStore for PostgresStore {
     }
 
     fn list(&self, auth: u8, app: &str) -> Result<Vec<Listed>, StoreError> {
+        if app.contains('\0') {
+            return Ok(Vec::new());
+        }
         let app = app.to_string();
         self.call(true, move |conn, _| {
             conn.client
@@ -678,6 +757,9 @@ impl KeyStore for PostgresStore {
     }
 
     fn delete_client(&self, auth: u8, app: &str) -> Result<usize, StoreError> {
+        if app.contains('\0') {
+            return Ok(0);
+        }
         let app = app.to_string();
         self.call(false, move |conn, _| {
             let n = conn

@@ -340,3 +340,64 @@ fn calls_beyond_the_connections_wait_a_bounded_time() {
     assert!(blocked.join().unwrap().unwrap());
     assert!(store.get(&id("app", "k")).unwrap().is_none());
 }
+
+#[test]
+fn the_first_write_after_a_server_restart_is_not_lost_to_a_stale_connection() {
+    let mut cluster = Cluster::start();
+    let url = cluster.create_db("stale");
+    let store = PostgresStore::open(
+        PostgresOptions {
+            connections: 1,
+            ..options(url)
+        },
+        master(1),
+    )
+    .unwrap();
+    store.create(&id("app", "k1"), &record(b"m")).unwrap();
+    cluster.stop_server();
+    cluster.start_server();
+    // The one connection is stale; a connection idle for a while is checked before a write.
+    std::thread::sleep(Duration::from_millis(1200));
+    store.create(&id("app", "k2"), &record(b"m")).unwrap();
+    assert!(store.delete(&id("app", "k1")).unwrap());
+}
+
+#[test]
+fn a_row_not_as_expected_fails_its_call_and_the_connection_thread_goes_on() {
+    let cluster = Cluster::start();
+    let url = cluster.create_db("odd");
+    let store = PostgresStore::open(
+        PostgresOptions {
+            connections: 1,
+            ..options(url)
+        },
+        master(1),
+    )
+    .unwrap();
+    store.create(&id("app", "k"), &record(b"m")).unwrap();
+    store.create(&id("app", "fine"), &record(b"m")).unwrap();
+    let mut db = cluster.client("odd");
+    db.batch_execute(
+        "ALTER TABLE parsec_keys ALTER COLUMN attributes DROP NOT NULL;
+         UPDATE parsec_keys SET attributes = NULL WHERE name = 'k'",
+    )
+    .unwrap();
+    assert!(store.get(&id("app", "k")).is_err());
+    // The one connection thread still serves.
+    assert!(store.get(&id("app", "fine")).unwrap().is_some());
+}
+
+#[test]
+fn names_with_nul_are_never_sent_to_the_database() {
+    let cluster = Cluster::start();
+    let store = PostgresStore::open(options(cluster.create_db("nul")), master(1)).unwrap();
+    let odd = id("app", "a\0b");
+    assert!(matches!(
+        store.create(&odd, &record(b"m")),
+        Err(StoreError::Database(_))
+    ));
+    assert!(store.get(&odd).unwrap().is_none());
+    assert!(!store.delete(&odd).unwrap());
+    assert!(store.list(1, "a\0").unwrap().is_empty());
+    assert_eq!(store.delete_client(1, "a\0").unwrap(), 0);
+}

@@ -62,7 +62,18 @@ impl std::fmt::Debug for DatabaseUrl {
             }
             _ => url.clone(),
         };
-        write!(f, "{shown:?}")
+        // A `password=` parameter too, up to the next `&`.
+        let mut redacted = String::with_capacity(shown.len());
+        let mut rest = shown.as_str();
+        while let Some(at) = rest.find("password=") {
+            let value = at + "password=".len();
+            redacted.push_str(&rest[..value]);
+            redacted.push_str("***");
+            rest = &rest[value..];
+            rest = rest.find('&').map_or("", |amp| &rest[amp..]);
+        }
+        redacted.push_str(rest);
+        write!(f, "{redacted:?}")
     }
 }
 

@@ -179,6 +179,12 @@ fn a_postgresql_key_manager_is_read_and_its_password_never_shown() {
         shown.contains("postgresql://parsec:***@db.example/parsec"),
         "{shown}"
     );
+    let url = |u: &str| format!("{:?}", DatabaseUrl(u.to_string()));
+    assert_eq!(
+        url("postgres://u@h/db?password=s3cr:et@x&sslmode=disable"),
+        "\"postgres://u@h/db?password=***&sslmode=disable\""
+    );
+    assert_eq!(url("postgres://u:p@ss@h/db"), "\"postgres://u:***@h/db\"");
     let cases = [
         (
             pg.replace("postgresql://", "mysql://"),

@@ -296,6 +296,10 @@ pub fn store_status(e: StoreError) -> Status {
         StoreError::AlreadyExists => Status::PsaErrorAlreadyExists,
         StoreError::Corrupt => Status::PsaErrorDataCorrupt,
         StoreError::QuotaExceeded { .. } => Status::PsaErrorInsufficientStorage,
+        StoreError::OutcomeUnknown(why) => {
+            tracing::error!("key store: {why}; the outcome is unknown");
+            Status::PsaErrorCommunicationFailure
+        }
         StoreError::Unavailable(why) => {
             tracing::error!("key store unavailable: {why}");
             Status::PsaErrorCommunicationFailure
@@ -322,7 +326,8 @@ pub fn key_id(app: &AppId, name: &str) -> KeyId {
 
 /// Refuses an empty or overlong key name.
 pub fn check_name(name: &str) -> Result<(), Status> {
-    if name.is_empty() || name.len() > MAX_KEY_NAME_LEN {
+    // NUL: PostgreSQL's text cannot hold it, so no store may be given it.
+    if name.is_empty() || name.len() > MAX_KEY_NAME_LEN || name.contains('\0') {
         return Err(Status::PsaErrorInvalidArgument);
     }
     Ok(())
@@ -442,10 +447,18 @@ impl<B: Backend> Keyed<B> {
             attributes: parsec_psa::encode_key_attributes(attributes),
             material,
         };
-        let stored = self
-            .store
-            .create(&key_id(app, name), &record)
-            .map_err(store_status);
+        let stored = self.store.create(&key_id(app, name), &record);
+        if let Err(StoreError::OutcomeUnknown(why)) = &stored {
+            // The record may exist: the device's key stays, so that it never points at
+            // nothing. The client is told the creation failed; the name may be taken.
+            tracing::error!(
+                "key `{name}` of {}: whether its record was stored is unknown ({why}); the \
+                 device keeps the key",
+                app.name
+            );
+            return Err(Status::PsaErrorCommunicationFailure);
+        }
+        let stored = stored.map_err(store_status);
         if stored.is_err() {
             if let Err(e) = self.backend.destroy(attributes, &record.material) {
                 tracing::error!(
