@@ -23,6 +23,7 @@ use postgres::error::SqlState;
 use postgres::{Client, NoTls, Statement};
 use zeroize::Zeroizing;
 
+use crate::sealing::Accept;
 use crate::{KeyId, KeyRecord, KeyStore, Listed, MasterKey, Probe, Quota, QuotaScope, StoreError};
 
 /// How to reach the database.
@@ -545,7 +546,7 @@ fn prepare_database(client: &mut Client, master: &MasterKey) -> Result<(), Store
         .and_then(|row| row.get(0));
     match check {
         Some(sealed) => {
-            let opened = master.open(&check_id(), 0, &sealed);
+            let opened = master.open(&check_id(), 0, &[], &sealed, Accept::Current);
             if !opened.is_ok_and(|p| p.as_slice() == CHECK_PLAINTEXT) {
                 return Err(StoreError::Io(
                     "this node's master key is not the one the database's keys are sealed \
@@ -555,7 +556,7 @@ fn prepare_database(client: &mut Client, master: &MasterKey) -> Result<(), Store
             }
         }
         None => {
-            let sealed = master.seal(&check_id(), 0, CHECK_PLAINTEXT)?;
+            let sealed = master.seal(&check_id(), 0, &[], CHECK_PLAINTEXT)?;
             tx.execute(
                 "INSERT INTO parsec_meta (name, data) VALUES ('master_key_check', $1)",
                 &[&sealed],
@@ -592,7 +593,11 @@ impl KeyStore for PostgresStore {
                 "a name with a NUL character cannot be stored".into(),
             ));
         }
-        let sealed = self.master.seal(id, record.provider, &record.material)?;
+        // The attributes are bound to the material: a record whose usage or algorithms were
+        // changed in the database does not open.
+        let sealed = self
+            .master
+            .seal(id, record.provider, &record.attributes, &record.material)?;
         let id = id.clone();
         let provider = record.provider;
         let attributes = record.attributes.clone();
@@ -682,7 +687,9 @@ impl KeyStore for PostgresStore {
         let Some((provider, attributes, sealed, version)) = row else {
             return Ok(None);
         };
-        let material = self.master.open(id, provider, &sealed)?;
+        let material = self
+            .master
+            .open(id, provider, &attributes, &sealed, Accept::Current)?;
         let record = KeyRecord {
             provider,
             attributes,
@@ -794,7 +801,7 @@ fn open_each(conn: &mut Conn, master: &MasterKey, limit: i64) -> Result<Vec<bool
     let rows = conn
         .client
         .query(
-            "SELECT auth, app, name, provider, material FROM parsec_keys LIMIT $1",
+            "SELECT auth, app, name, provider, material, attributes FROM parsec_keys LIMIT $1",
             &[&limit],
         )
         .map_err(pg_error)?;
@@ -806,7 +813,10 @@ fn open_each(conn: &mut Conn, master: &MasterKey, limit: i64) -> Result<Vec<bool
                 name: r.get(2),
             };
             let sealed: Vec<u8> = r.get(4);
-            Ok(master.open(&id, byte(r.get(3))?, &sealed).is_ok())
+            let attributes: Vec<u8> = r.get(5);
+            Ok(master
+                .open(&id, byte(r.get(3))?, &attributes, &sealed, Accept::Current)
+                .is_ok())
         })
         .collect()
 }

@@ -16,6 +16,7 @@ pub(crate) fn db_error(e: rusqlite::Error) -> StoreError {
 }
 use zeroize::Zeroizing;
 
+use crate::sealing::Accept;
 use crate::{KeyId, KeyRecord, KeyStore, Listed, MasterKey, Probe, Quota, QuotaScope, StoreError};
 
 const SCHEMA_VERSION: i64 = 1;
@@ -135,7 +136,9 @@ impl SqliteStore {
         mut each: impl FnMut(bool) -> Result<(), StoreError>,
     ) -> Result<usize, StoreError> {
         let mut stmt = db
-            .prepare("SELECT auth, app, name, provider, material FROM parsec_keys LIMIT ?1")
+            .prepare(
+                "SELECT auth, app, name, provider, material, attributes FROM parsec_keys LIMIT ?1",
+            )
             .map_err(db_error)?;
         let mut rows = stmt.query([limit]).map_err(db_error)?;
         let mut count = 0;
@@ -146,9 +149,14 @@ impl SqliteStore {
                 name: row.get(2).map_err(db_error)?,
             };
             let sealed: Vec<u8> = row.get(4).map_err(db_error)?;
-            let opened: Result<Zeroizing<Vec<u8>>, _> =
-                self.master
-                    .open(&id, row.get(3).map_err(db_error)?, &sealed);
+            let attributes: Vec<u8> = row.get(5).map_err(db_error)?;
+            let opened: Result<Zeroizing<Vec<u8>>, _> = self.master.open(
+                &id,
+                row.get(3).map_err(db_error)?,
+                &attributes,
+                &sealed,
+                Accept::Legacy,
+            );
             each(opened.is_ok())?;
             count += 1;
         }
@@ -168,7 +176,9 @@ impl KeyStore for SqliteStore {
         record: &KeyRecord,
         quota: Quota,
     ) -> Result<(), StoreError> {
-        let sealed = self.master.seal(id, record.provider, &record.material)?;
+        let sealed = self
+            .master
+            .seal(id, record.provider, &record.attributes, &record.material)?;
         let mut db = self.db();
         // IMMEDIATE: the counts and the insert see and make one state, whatever other
         // connections to the file do meanwhile.
@@ -236,7 +246,9 @@ impl KeyStore for SqliteStore {
         let Some((provider, attributes, sealed)) = row else {
             return Ok(None);
         };
-        let material = self.master.open(id, provider, &sealed)?;
+        let material = self
+            .master
+            .open(id, provider, &attributes, &sealed, Accept::Legacy)?;
         Ok(Some(KeyRecord {
             provider,
             attributes,

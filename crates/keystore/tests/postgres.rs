@@ -106,6 +106,15 @@ fn material_is_sealed_with_its_identity() {
     ));
     assert!(matches!(store.check_integrity(), Err(StoreError::Corrupt)));
     assert_eq!(store.probe(8).unwrap().opened, 1);
+    // Attributes changed in the database (say, an export flag added) do not open either.
+    assert!(store.get(&id("app", "k2")).unwrap().is_some());
+    db.batch_execute("UPDATE parsec_keys SET attributes = '\\x0102' WHERE name = 'k2'")
+        .unwrap();
+    assert!(matches!(
+        store.get(&id("app", "k2")),
+        Err(StoreError::Corrupt)
+    ));
+    assert_eq!(store.probe(8).unwrap().opened, 0);
 }
 
 #[test]

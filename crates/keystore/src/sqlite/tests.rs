@@ -118,6 +118,21 @@ fn file_is_private_and_material_is_not_in_it() {
 }
 
 #[test]
+fn changed_attributes_make_the_record_fail_to_open() {
+    let store = SqliteStore::in_memory(master()).unwrap();
+    store.create(&id("a", "k"), &record(b"m")).unwrap();
+    store
+        .db()
+        .execute(
+            "UPDATE parsec_keys SET attributes = x'ff' WHERE name = 'k'",
+            [],
+        )
+        .unwrap();
+    assert!(matches!(store.get(&id("a", "k")), Err(StoreError::Corrupt)));
+    assert!(matches!(store.check_integrity(), Err(StoreError::Corrupt)));
+}
+
+#[test]
 fn records_are_counted_without_a_master_key_and_probed_with_one() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("k.sqlite3");
