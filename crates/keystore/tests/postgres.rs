@@ -22,6 +22,15 @@ fn options(url: String) -> PostgresOptions {
     }
 }
 
+/// A store with one connection (one connection thread).
+fn one_connection(url: String) -> PostgresStore {
+    let options = PostgresOptions {
+        connections: 1,
+        ..options(url)
+    };
+    PostgresStore::open(options, master(1)).unwrap()
+}
+
 fn master(byte: u8) -> MasterKey {
     MasterKey::from_bytes(&[byte; 32]).unwrap()
 }
@@ -354,14 +363,7 @@ fn calls_beyond_the_connections_wait_a_bounded_time() {
 fn the_first_write_after_a_server_restart_is_not_lost_to_a_stale_connection() {
     let mut cluster = Cluster::start();
     let url = cluster.create_db("stale");
-    let store = PostgresStore::open(
-        PostgresOptions {
-            connections: 1,
-            ..options(url)
-        },
-        master(1),
-    )
-    .unwrap();
+    let store = one_connection(url);
     store.create(&id("app", "k1"), &record(b"m")).unwrap();
     cluster.stop_server();
     cluster.start_server();
@@ -375,14 +377,7 @@ fn the_first_write_after_a_server_restart_is_not_lost_to_a_stale_connection() {
 fn a_row_not_as_expected_fails_its_call_and_the_connection_thread_goes_on() {
     let cluster = Cluster::start();
     let url = cluster.create_db("odd");
-    let store = PostgresStore::open(
-        PostgresOptions {
-            connections: 1,
-            ..options(url)
-        },
-        master(1),
-    )
-    .unwrap();
+    let store = one_connection(url);
     store.create(&id("app", "k"), &record(b"m")).unwrap();
     store.create(&id("app", "fine"), &record(b"m")).unwrap();
     let mut db = cluster.client("odd");
