@@ -29,7 +29,13 @@ cargo build --release --quiet -p parsec-bench
 order="$ROOT/crates/service/startup.order"
 found=$(nm --defined-only "$TARGET_DIR/release/parsec" |
     awk 'NR == FNR { want[$0] = 1; next } ($3 in want) { n++ } END { print n + 0 }' "$order" -)
-log "startup.order: $found of $(wc -l <"$order") functions found (bench/startup-order.sh renews it)"
+listed=$(wc -l <"$order")
+log "startup.order: $found of $listed functions found (bench/startup-order.sh renews it)"
+if [ "$found" -lt "$listed" ]; then
+    # Each start-up function outside the list costs a 64 KiB window: 29 stale names of 1978
+    # once cost 0.9 MiB of idle RSS (BENCHMARKS.md).
+    log "WARNING: startup.order is stale; idle RSS will be higher until bench/startup-order.sh renews it"
+fi
 
 log "running (targets one after the other; about 4 minutes)"
 "$TARGET_DIR/release/parsec-bench" --upstream "$UPSTREAM" --ours "$TARGET_DIR/release/parsec" "$@"
