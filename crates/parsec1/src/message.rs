@@ -41,6 +41,9 @@ pub mod codes {
     pub const BAD_REQUEST: &str = "parsec_bad_request";
     /// The server could not complete the request (store failure, out of randomness).
     pub const INTERNAL: &str = "parsec_internal_error";
+    /// The node answering cannot reach the store it shares with the service's other nodes:
+    /// nothing was done; the same request may be sent again, to this node or another.
+    pub const UNAVAILABLE: &str = "parsec_unavailable";
 }
 
 /// An error answer: a code for programs and a text for people. Both are always sent (clients

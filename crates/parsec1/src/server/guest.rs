@@ -10,7 +10,7 @@ use super::pending::{Full, NonceRefused, Pending};
 use super::state::{LiveKeys, PendingLimits};
 use super::{
     internal, random, sck_address, session_id, session_not_found, sessions, signature_error,
-    RequestInfo, Server, ServiceContract, Session, SessionStore, StoreError,
+    store_error, RequestInfo, Server, ServiceContract, Session, SessionStore, StoreError,
     MAX_NONCES_PER_SESSION,
 };
 use crate::message::{self, bin_arg, codes, str_arg, RemoteError};
@@ -74,7 +74,10 @@ impl<S: SessionStore> Server<S> {
             total: self.settings.max_pending,
             per_client: self.settings.max_pending_per_address,
         };
-        let kept = self.state.add_pending(context, pending, limits, now);
+        let kept = self
+            .state
+            .add_pending(context, pending, limits, now)
+            .map_err(store_error)?;
         match kept {
             Ok(()) => {}
             Err(Full::Client) => {
@@ -122,7 +125,11 @@ impl<S: SessionStore> Server<S> {
             .map_err(|_| unknown())?;
         let record = bin_arg(args, "signedRecord")?;
         // Single use: taken before anything is checked, so a failed attempt cannot be retried.
-        let pending = self.state.take_pending(&context).ok_or_else(unknown)?;
+        let pending = self
+            .state
+            .take_pending(&context)
+            .map_err(store_error)?
+            .ok_or_else(unknown)?;
         if pending.expires_at <= now {
             return Err(unknown());
         }
@@ -184,7 +191,7 @@ impl<S: SessionStore> Server<S> {
                     format!("the service holds {n} sessions, the most it keeps: try again later"),
                 ))
             }
-            Err(e) => return Err(internal(e)),
+            Err(e) => return Err(store_error(e)),
         }
         Ok(Value::dict([("sessionId", Value::Text(session.id))]))
     }
@@ -204,7 +211,7 @@ impl<S: SessionStore> Server<S> {
         let session = self
             .store
             .get(session_id, now)
-            .map_err(internal)?
+            .map_err(store_error)?
             .ok_or_else(session_not_found)?;
         if record.key() != &session.key {
             return Err(RemoteError::new(
@@ -242,6 +249,7 @@ impl<S: SessionStore> Server<S> {
         match self
             .state
             .use_nonce(&session.id, client_nonce, expires_at, now)
+            .map_err(store_error)?
         {
             Ok(()) => {}
             Err(NonceRefused::Replayed) => return Err(RemoteError::new(
@@ -279,13 +287,19 @@ impl<S: SessionStore> Server<S> {
             .ok_or_else(|| internal("signing did not run"))?
             .map_err(internal)?;
         let keys = Arc::new(LiveKeys {
+            id: random::<16>()?,
             tsk,
             address_text: session.address.to_string(),
             address: session.address,
             test: session.test,
         });
-        self.state
-            .set_tsk(&session.id, keys, expires_at, session.expires_at);
+        if !self
+            .state
+            .set_tsk(&session.id, keys, expires_at, session.expires_at)
+            .map_err(store_error)?
+        {
+            return Err(session_not_found());
+        }
         Ok(Value::dict([("signedEncryptedResult", Value::Bin(signed))]))
     }
 

@@ -12,6 +12,8 @@
 //!   the messages one TSK may carry (then the client transparently makes a new one).
 
 mod commands;
+#[doc(hidden)]
+pub mod conformance;
 mod contract;
 mod guest;
 mod limiter;
@@ -145,6 +147,18 @@ fn random<const N: usize>() -> Result<[u8; N], RemoteError> {
 
 fn internal(e: impl std::fmt::Display) -> RemoteError {
     RemoteError::new(codes::INTERNAL, e.to_string())
+}
+
+/// A store's failure as the client sees it: `parsec_unavailable` when the store cannot be
+/// reached now (another node of the service may answer), else an internal error.
+fn store_error(e: StoreError) -> RemoteError {
+    match e {
+        StoreError::Unavailable(why) => RemoteError::new(
+            codes::UNAVAILABLE,
+            format!("this node cannot reach its store now ({why}): try again or another node"),
+        ),
+        other => internal(other),
+    }
 }
 
 fn signature_error(e: Error) -> RemoteError {
@@ -291,12 +305,12 @@ impl<S: SessionStore> Server<S> {
     /// Forgets expired sessions, TSKs and SCK requests. Call it now and then (the service does
     /// every minute).
     pub fn purge(&self, now: u64) -> Result<usize, StoreError> {
-        self.state.purge(now);
+        self.state.purge(now)?;
         self.store.purge_expired(now)
     }
 
     /// Drops a session's TSK, as if it had expired (for tests and administration).
-    pub fn drop_tsk(&self, session_id: &str) -> bool {
+    pub fn drop_tsk(&self, session_id: &str) -> Result<bool, StoreError> {
         self.state.drop_tsk(session_id)
     }
 }

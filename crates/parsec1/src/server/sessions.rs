@@ -40,6 +40,10 @@ pub enum StoreError {
     /// The store itself failed.
     #[error("session store: {0}")]
     Backend(String),
+    /// The store cannot be reached now (a database restarting, a network cut): nothing was
+    /// done, and the same call may succeed later.
+    #[error("session store unavailable: {0}")]
+    Unavailable(String),
 }
 
 /// The bounds a new session must fit.

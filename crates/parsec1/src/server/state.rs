@@ -3,11 +3,15 @@
 //! session's live TSK with its replay set. Behind [`LiveState`], so that several service nodes
 //! can share them (a database); [`MemoryState`] keeps them in this process, as a single node
 //! does.
+//!
+//! Every call can fail ([`StoreError`]) when the state lives in a database that cannot be
+//! reached: the request then fails, and nothing is taken as allowed.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::pending::{Full, NonceRefused, Pending, PendingTable, UsedNonces};
+use super::sessions::StoreError;
 use crate::{eta, KeyAddress, SymmetricKey};
 
 /// The bounds of the `requestSCK` contexts kept.
@@ -22,6 +26,9 @@ pub struct PendingLimits {
 /// A session's TSK and what the tunnel needs with it, shared with the requests in flight so
 /// that none copies the key schedule.
 pub struct LiveKeys {
+    /// Names this TSK among the session's (random): a message read under one TSK is never
+    /// counted against, or drops, another made since.
+    pub id: [u8; 16],
     pub tsk: SymmetricKey,
     pub address: KeyAddress,
     pub address_text: String,
@@ -62,9 +69,9 @@ pub trait LiveState: Send + Sync {
         pending: Pending,
         limits: PendingLimits,
         now: u64,
-    ) -> Result<(), Full>;
+    ) -> Result<Result<(), Full>, StoreError>;
     /// Takes the SCK request of `context`: at most once.
-    fn take_pending(&self, context: &[u8; 16]) -> Option<Pending>;
+    fn take_pending(&self, context: &[u8; 16]) -> Result<Option<Pending>, StoreError>;
     /// Records a `createTSK` nonce of `session_id`, remembered until `expires_at`: refused if
     /// used already, or when the session has too many remembered.
     fn use_nonce(
@@ -73,35 +80,36 @@ pub trait LiveState: Send + Sync {
         nonce: &[u8],
         expires_at: u64,
         now: u64,
-    ) -> Result<(), NonceRefused>;
-    /// Makes `keys` the session's live TSK, with an empty replay set.
+    ) -> Result<Result<(), NonceRefused>, StoreError>;
+    /// Makes `keys` the session's live TSK, with an empty replay set. False when the session
+    /// is gone (destroyed meanwhile, perhaps through another node).
     fn set_tsk(
         &self,
         session_id: &str,
         keys: Arc<LiveKeys>,
         tsk_expires_at: u64,
         session_expires_at: u64,
-    );
+    ) -> Result<bool, StoreError>;
     /// The session's live TSK, if it has one.
-    fn tsk(&self, session_id: &str) -> Option<LiveTsk>;
+    fn tsk(&self, session_id: &str) -> Result<Option<LiveTsk>, StoreError>;
     /// Adds a message's IV and tag to the replay set of the session's TSK `keys`, unless the
     /// set already holds `max_seen` entries.
     fn remember(
         &self,
         session_id: &str,
-        keys: &Arc<LiveKeys>,
+        keys: &LiveKeys,
         iv: [u8; eta::IV_LEN],
         tag: [u8; 16],
         max_seen: usize,
-    ) -> Remembered;
+    ) -> Result<Remembered, StoreError>;
     /// Drops the session's TSK; false if it had none.
-    fn drop_tsk(&self, session_id: &str) -> bool;
+    fn drop_tsk(&self, session_id: &str) -> Result<bool, StoreError>;
     /// Drops the session's TSK if it is still `keys` (not one made since).
-    fn drop_tsk_if(&self, session_id: &str, keys: &Arc<LiveKeys>) -> bool;
+    fn drop_tsk_if(&self, session_id: &str, keys: &LiveKeys) -> Result<bool, StoreError>;
     /// Forgets everything of a destroyed session.
-    fn forget_session(&self, session_id: &str);
+    fn forget_session(&self, session_id: &str) -> Result<(), StoreError>;
     /// Forgets what expired at `now`.
-    fn purge(&self, now: u64);
+    fn purge(&self, now: u64) -> Result<(), StoreError>;
 }
 
 /// A state shared (several servers in one process, as nodes of one service).
@@ -112,10 +120,10 @@ impl<T: LiveState + ?Sized> LiveState for Arc<T> {
         pending: Pending,
         limits: PendingLimits,
         now: u64,
-    ) -> Result<(), Full> {
+    ) -> Result<Result<(), Full>, StoreError> {
         (**self).add_pending(context, pending, limits, now)
     }
-    fn take_pending(&self, context: &[u8; 16]) -> Option<Pending> {
+    fn take_pending(&self, context: &[u8; 16]) -> Result<Option<Pending>, StoreError> {
         (**self).take_pending(context)
     }
     fn use_nonce(
@@ -124,7 +132,7 @@ impl<T: LiveState + ?Sized> LiveState for Arc<T> {
         nonce: &[u8],
         expires_at: u64,
         now: u64,
-    ) -> Result<(), NonceRefused> {
+    ) -> Result<Result<(), NonceRefused>, StoreError> {
         (**self).use_nonce(session_id, nonce, expires_at, now)
     }
     fn set_tsk(
@@ -133,32 +141,32 @@ impl<T: LiveState + ?Sized> LiveState for Arc<T> {
         keys: Arc<LiveKeys>,
         tsk_expires_at: u64,
         session_expires_at: u64,
-    ) {
+    ) -> Result<bool, StoreError> {
         (**self).set_tsk(session_id, keys, tsk_expires_at, session_expires_at)
     }
-    fn tsk(&self, session_id: &str) -> Option<LiveTsk> {
+    fn tsk(&self, session_id: &str) -> Result<Option<LiveTsk>, StoreError> {
         (**self).tsk(session_id)
     }
     fn remember(
         &self,
         session_id: &str,
-        keys: &Arc<LiveKeys>,
+        keys: &LiveKeys,
         iv: [u8; eta::IV_LEN],
         tag: [u8; 16],
         max_seen: usize,
-    ) -> Remembered {
+    ) -> Result<Remembered, StoreError> {
         (**self).remember(session_id, keys, iv, tag, max_seen)
     }
-    fn drop_tsk(&self, session_id: &str) -> bool {
+    fn drop_tsk(&self, session_id: &str) -> Result<bool, StoreError> {
         (**self).drop_tsk(session_id)
     }
-    fn drop_tsk_if(&self, session_id: &str, keys: &Arc<LiveKeys>) -> bool {
+    fn drop_tsk_if(&self, session_id: &str, keys: &LiveKeys) -> Result<bool, StoreError> {
         (**self).drop_tsk_if(session_id, keys)
     }
-    fn forget_session(&self, session_id: &str) {
+    fn forget_session(&self, session_id: &str) -> Result<(), StoreError> {
         (**self).forget_session(session_id)
     }
-    fn purge(&self, now: u64) {
+    fn purge(&self, now: u64) -> Result<(), StoreError> {
         (**self).purge(now)
     }
 }
@@ -199,12 +207,12 @@ impl LiveState for MemoryState {
         pending: Pending,
         limits: PendingLimits,
         now: u64,
-    ) -> Result<(), Full> {
-        lock(&self.pending).insert(context, pending, limits.total, limits.per_client, now)
+    ) -> Result<Result<(), Full>, StoreError> {
+        Ok(lock(&self.pending).insert(context, pending, limits.total, limits.per_client, now))
     }
 
-    fn take_pending(&self, context: &[u8; 16]) -> Option<Pending> {
-        lock(&self.pending).take(context)
+    fn take_pending(&self, context: &[u8; 16]) -> Result<Option<Pending>, StoreError> {
+        Ok(lock(&self.pending).take(context))
     }
 
     fn use_nonce(
@@ -213,8 +221,8 @@ impl LiveState for MemoryState {
         nonce: &[u8],
         expires_at: u64,
         now: u64,
-    ) -> Result<(), NonceRefused> {
-        lock(&self.nonces).use_once(session_id, nonce, expires_at, now)
+    ) -> Result<Result<(), NonceRefused>, StoreError> {
+        Ok(lock(&self.nonces).use_once(session_id, nonce, expires_at, now))
     }
 
     fn set_tsk(
@@ -223,7 +231,7 @@ impl LiveState for MemoryState {
         keys: Arc<LiveKeys>,
         tsk_expires_at: u64,
         session_expires_at: u64,
-    ) {
+    ) -> Result<bool, StoreError> {
         lock(&self.live).insert(
             session_id.to_string(),
             Live {
@@ -233,70 +241,67 @@ impl LiveState for MemoryState {
                 seen: HashSet::new(),
             },
         );
+        Ok(true)
     }
 
-    fn tsk(&self, session_id: &str) -> Option<LiveTsk> {
-        lock(&self.live).get(session_id).map(|live| LiveTsk {
+    fn tsk(&self, session_id: &str) -> Result<Option<LiveTsk>, StoreError> {
+        Ok(lock(&self.live).get(session_id).map(|live| LiveTsk {
             keys: live.keys.clone(),
             tsk_expires_at: live.tsk_expires_at,
             session_expires_at: live.session_expires_at,
             seen: live.seen.len(),
-        })
+        }))
     }
 
     fn remember(
         &self,
         session_id: &str,
-        keys: &Arc<LiveKeys>,
+        keys: &LiveKeys,
         iv: [u8; eta::IV_LEN],
         tag: [u8; 16],
         max_seen: usize,
-    ) -> Remembered {
+    ) -> Result<Remembered, StoreError> {
         let mut live = lock(&self.live);
-        let Some(state) = live
-            .get_mut(session_id)
-            .filter(|s| Arc::ptr_eq(&s.keys, keys))
-        else {
-            return Remembered::Gone;
+        let Some(state) = live.get_mut(session_id).filter(|s| s.keys.id == keys.id) else {
+            return Ok(Remembered::Gone);
         };
         if state.seen.len().saturating_add(2) > max_seen {
-            return Remembered::Full;
+            return Ok(Remembered::Full);
         }
         let fresh_iv = state.seen.insert(Seen::Iv(iv));
         let fresh_tag = state.seen.insert(Seen::Tag(tag));
-        if fresh_iv && fresh_tag {
+        Ok(if fresh_iv && fresh_tag {
             Remembered::Fresh
         } else {
             Remembered::Replayed
-        }
+        })
     }
 
-    fn drop_tsk(&self, session_id: &str) -> bool {
-        lock(&self.live).remove(session_id).is_some()
+    fn drop_tsk(&self, session_id: &str) -> Result<bool, StoreError> {
+        Ok(lock(&self.live).remove(session_id).is_some())
     }
 
-    fn drop_tsk_if(&self, session_id: &str, keys: &Arc<LiveKeys>) -> bool {
+    fn drop_tsk_if(&self, session_id: &str, keys: &LiveKeys) -> Result<bool, StoreError> {
         let mut live = lock(&self.live);
-        if live
-            .get(session_id)
-            .is_some_and(|s| Arc::ptr_eq(&s.keys, keys))
-        {
+        if live.get(session_id).is_some_and(|s| s.keys.id == keys.id) {
             live.remove(session_id);
-            true
+            Ok(true)
         } else {
-            false
+            Ok(false)
         }
     }
 
-    fn forget_session(&self, session_id: &str) {
+    fn forget_session(&self, session_id: &str) -> Result<(), StoreError> {
         lock(&self.live).remove(session_id);
         lock(&self.nonces).forget(session_id);
+        Ok(())
     }
 
-    fn purge(&self, now: u64) {
+    fn purge(&self, now: u64) -> Result<(), StoreError> {
         lock(&self.pending).purge(now);
         lock(&self.nonces).purge(now);
         lock(&self.live).retain(|_, l| l.tsk_expires_at > now && l.session_expires_at > now);
+        Ok(())
     }
 }
 
@@ -304,64 +309,11 @@ impl LiveState for MemoryState {
 mod tests {
     use super::*;
 
-    fn keys() -> Arc<LiveKeys> {
-        let address = crate::PrivateKey::generate(2048)
-            .unwrap()
-            .public_key()
-            .long_address()
-            .unwrap();
-        Arc::new(LiveKeys {
-            tsk: SymmetricKey::random().unwrap(),
-            address_text: address.to_string(),
-            address,
-            test: false,
-        })
-    }
-
-    /// A message read under a TSK that was replaced meanwhile is not counted against the new
-    /// one; expired TSKs are purged.
     #[test]
-    fn replay_sets_belong_to_one_tsk_and_expire_with_it() {
-        let state = MemoryState::default();
-        let (first, second) = (keys(), keys());
-        state.set_tsk("s", first.clone(), 100, 1000);
-        assert_eq!(
-            state.remember("s", &first, [1; 16], [2; 16], 100),
-            Remembered::Fresh
-        );
-        assert_eq!(
-            state.remember("s", &first, [1; 16], [3; 16], 100),
-            Remembered::Replayed
-        );
-        assert_eq!(
-            state.remember("s", &first, [4; 16], [2; 16], 100),
-            Remembered::Replayed
-        );
-        assert_eq!(state.tsk("s").unwrap().seen, 4);
-        state.set_tsk("s", second.clone(), 100, 1000);
-        assert_eq!(
-            state.remember("s", &first, [5; 16], [5; 16], 100),
-            Remembered::Gone
-        );
-        assert_eq!(
-            state.remember("s", &second, [1; 16], [2; 16], 100),
-            Remembered::Fresh
-        );
-        // A set at its bound takes no more, even under a live TSK.
-        assert_eq!(
-            state.remember("s", &second, [7; 16], [7; 16], 2),
-            Remembered::Full
-        );
-        // A TSK replaced meanwhile is not dropped in place of the new one.
-        assert!(!state.drop_tsk_if("s", &first));
-        assert!(state.tsk("s").is_some());
-        state.purge(99);
-        assert!(state.tsk("s").is_some());
-        state.purge(100);
-        assert!(state.tsk("s").is_none());
-        assert_eq!(
-            state.remember("s", &second, [6; 16], [6; 16], 100),
-            Remembered::Gone
+    fn memory_state_keeps_the_contract() {
+        super::super::conformance::live_state(
+            &MemoryState::default(),
+            &super::super::MemorySessions::new(),
         );
     }
 }

@@ -6,8 +6,8 @@ use zeroize::Zeroizing;
 
 use super::state::Remembered;
 use super::{
-    internal, missing_tsk, session_not_found, too_large, too_many_requests, Caller, RequestInfo,
-    Server, SessionStore,
+    internal, missing_tsk, session_not_found, store_error, too_large, too_many_requests, Caller,
+    RequestInfo, Server, SessionStore,
 };
 use crate::eta;
 use crate::message::{self, bin_arg, codes, str_arg, RemoteError};
@@ -19,24 +19,28 @@ impl<S: SessionStore> Server<S> {
         let now = info.now;
         let session_id = str_arg(args, "authToken")?;
         let params = bin_arg(args, "params")?;
-        let Some(live) = self.state.tsk(session_id) else {
+        let Some(live) = self.state.tsk(session_id).map_err(store_error)? else {
             // No TSK: tell apart a session without one from no session. That reads the store,
             // so it counts as a guest request (a made-up authToken costs the sender nothing).
             if !self.limiter.allow(info.peer, info.now_ms) {
                 return Err(too_many_requests());
             }
-            return match self.store.get(session_id, now).map_err(internal)? {
+            return match self.store.get(session_id, now).map_err(store_error)? {
                 Some(_) => Err(missing_tsk()),
                 None => Err(session_not_found()),
             };
         };
         if live.session_expires_at <= now {
-            self.state.drop_tsk_if(session_id, &live.keys);
+            self.state
+                .drop_tsk_if(session_id, &live.keys)
+                .map_err(store_error)?;
             return Err(session_not_found());
         }
         let max_seen = self.settings.max_messages_per_tsk.saturating_mul(2);
         if live.tsk_expires_at <= now || live.seen >= max_seen {
-            self.state.drop_tsk_if(session_id, &live.keys);
+            self.state
+                .drop_tsk_if(session_id, &live.keys)
+                .map_err(store_error)?;
             return Err(missing_tsk());
         }
         let keys = live.keys;
@@ -54,7 +58,11 @@ impl<S: SessionStore> Server<S> {
         let tag: [u8; 16] = params[params.len() - eta::TAG_LEN..][..16]
             .try_into()
             .map_err(internal)?;
-        match self.state.remember(session_id, &keys, iv, tag, max_seen) {
+        match self
+            .state
+            .remember(session_id, &keys, iv, tag, max_seen)
+            .map_err(store_error)?
+        {
             Remembered::Fresh => {}
             Remembered::Replayed => {
                 return Err(RemoteError::new(
@@ -64,7 +72,9 @@ impl<S: SessionStore> Server<S> {
             }
             // Filled by messages read at the same time: this TSK is done.
             Remembered::Full => {
-                self.state.drop_tsk_if(session_id, &keys);
+                self.state
+                    .drop_tsk_if(session_id, &keys)
+                    .map_err(store_error)?;
                 return Err(missing_tsk());
             }
             // Dropped or replaced while this message was being read.
@@ -107,7 +117,7 @@ impl<S: SessionStore> Server<S> {
                 let session = self
                     .store
                     .get(session_id, now)
-                    .map_err(internal)?
+                    .map_err(store_error)?
                     .ok_or_else(session_not_found)?;
                 Ok(Value::dict([
                     ("expiresAt", Value::Time(Time(session.expires_at))),
@@ -118,11 +128,11 @@ impl<S: SessionStore> Server<S> {
             // The seed authors' services offer these two; their client makes a new TSK by
             // itself on the next call. The answer still travels under the dropped TSK.
             "logout" => {
-                self.state.drop_tsk(session_id);
+                self.state.drop_tsk(session_id).map_err(store_error)?;
                 Ok(Value::dict::<&str>([]))
             }
             "sessionDropTSK" if caller.test => {
-                self.state.drop_tsk(session_id);
+                self.state.drop_tsk(session_id).map_err(store_error)?;
                 Ok(Value::dict::<&str>([]))
             }
             "sessionDropTSK" => Err(RemoteError::new(
@@ -130,8 +140,8 @@ impl<S: SessionStore> Server<S> {
                 "`sessionDropTSK` is offered to test-mode sessions only",
             )),
             "destroySession" => {
-                self.state.forget_session(session_id);
-                self.store.delete(session_id).map_err(internal)?;
+                self.state.forget_session(session_id).map_err(store_error)?;
+                self.store.delete(session_id).map_err(store_error)?;
                 Ok(Value::dict::<&str>([]))
             }
             _ if self.commands.is_heavy(&cmd) => {

@@ -297,7 +297,7 @@ fn dropped_tsk_and_unknown_session() {
     let server = server_with(settings());
     let r = register(&server, key(1), false);
     let t = tsk(&server, &r, T0).unwrap();
-    assert!(server.drop_tsk(&r.session_id));
+    assert!(server.drop_tsk(&r.session_id).unwrap());
     let e = call(&server, &r, &t, "whoami", empty(), T0).unwrap_err();
     assert_eq!(remote(e).code, codes::MISSING_TSK);
     let ghost = Registered {
@@ -395,7 +395,7 @@ fn two_nodes_sharing_their_state_serve_one_session_and_refuse_replays_across() {
     let e = remote(client::open(&t.key, &b.handle(&sealed, at(T0))).unwrap_err());
     assert_eq!(e.code, codes::REPLAYED_MESSAGE);
     // A TSK dropped on one node is gone on the other.
-    assert!(b.drop_tsk(&r.session_id));
+    assert!(b.drop_tsk(&r.session_id).unwrap());
     let nine = Value::dict([("v", Value::Int(9))]);
     let e = remote(call(&a, &r, &t, "echo", nine, T0).unwrap_err());
     assert_eq!(e.code, codes::MISSING_TSK);
