@@ -20,7 +20,7 @@ mod sqlite;
 
 pub use files::{create_private_file, create_private_parent};
 pub use parsec1_sessions::SqliteSessions;
-pub use postgresql::{PostgresOptions, PostgresStore};
+pub use postgresql::{PostgresOptions, PostgresParsec1, PostgresStore};
 pub use sealing::MasterKey;
 pub use sqlite::SqliteStore;
 

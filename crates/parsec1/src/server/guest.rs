@@ -256,6 +256,7 @@ impl<S: SessionStore> Server<S> {
                 codes::REPLAYED_MESSAGE,
                 "this createTSK record was already used: sign a new one with a fresh clientNonce",
             )),
+            Err(NonceRefused::NoSession) => return Err(session_not_found()),
             Err(NonceRefused::TooMany) => {
                 return Err(RemoteError::new(
                     codes::TOO_MANY_REQUESTS,

@@ -132,6 +132,8 @@ pub enum NonceRefused {
     Replayed,
     /// The session has made [`MAX_NONCES_PER_SESSION`] TSKs still within their lifetime.
     TooMany,
+    /// The session is gone (destroyed meanwhile, perhaps through another node).
+    NoSession,
 }
 
 /// TSKs one session may make within one TSK lifetime (its nonces are remembered that long).

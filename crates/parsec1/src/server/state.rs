@@ -24,7 +24,8 @@ pub struct PendingLimits {
 }
 
 /// A session's TSK and what the tunnel needs with it, shared with the requests in flight so
-/// that none copies the key schedule.
+/// that none copies the key schedule. (Its Debug does not show the TSK.)
+#[derive(Debug)]
 pub struct LiveKeys {
     /// Names this TSK among the session's (random): a message read under one TSK is never
     /// counted against, or drops, another made since.
@@ -36,7 +37,7 @@ pub struct LiveKeys {
 }
 
 /// A session's live TSK as the tunnel reads it.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct LiveTsk {
     pub keys: Arc<LiveKeys>,
     /// Seconds since the Unix epoch.
