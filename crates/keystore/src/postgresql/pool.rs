@@ -63,9 +63,10 @@ pub(super) struct Pool<C> {
 /// A call handed to a connection thread. `state` says whether a thread took it or the caller
 /// gave up waiting first: exactly one of the two happens.
 struct Job<C> {
-    run: Box<dyn FnOnce(&mut Link<C>) + Send>,
+    run: Box<Work<C>>,
     state: Arc<AtomicU8>,
 }
+type Work<C> = dyn FnOnce(&mut Link<C>) + Send;
 const QUEUED: u8 = 0;
 const TAKEN: u8 = 1;
 const ABANDONED: u8 = 2;
