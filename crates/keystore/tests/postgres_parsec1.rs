@@ -1,6 +1,8 @@
 //! The Parsec.1 state in PostgreSQL against a real server (see `pg/mod.rs`): the contract
 //! every state keeps, and what several nodes sharing it need.
 
+// Shared with the key store tests; not every helper is used here.
+#[allow(dead_code)]
 mod pg;
 
 use std::sync::Arc;
