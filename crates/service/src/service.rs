@@ -68,26 +68,34 @@ impl Service {
     pub fn open(config: Config) -> anyhow::Result<Service> {
         let store = crate::store::open(&config)?;
         let key_db = crate::store::store_paths(&config).map(|(db, _)| db);
-        Service::build(config, store, key_db)
+        let master_key = crate::store::master_key_path(&config);
+        Service::build(config, store, key_db, master_key)
     }
 
     /// Like [`Service::open`], over a store the caller opened (in memory, in tests); the
     /// Parsec.1 sessions are then kept in memory unless `[parsec1] session_store` names a file.
     pub fn with_store(config: Config, store: Option<Arc<dyn KeyStore>>) -> anyhow::Result<Service> {
-        Service::build(config, store, None)
+        Service::build(config, store, None, None)
     }
 
     fn build(
         config: Config,
         store: Option<Arc<dyn KeyStore>>,
         key_db: Option<PathBuf>,
+        master_key: Option<PathBuf>,
     ) -> anyhow::Result<Service> {
         // Store calls may block (a disk, a lock): none runs on an async worker as it is.
         let store = store.map(|s| Arc::new(crate::store::OffRuntime(s)) as Arc<dyn KeyStore>);
         let current = Arc::new(Current::new(dispatcher(&config, store.clone(), None)?));
         let parsec1 = match (&config.parsec1, &store) {
             (Some(p1), Some(key_store)) => {
-                let server = crate::front::parsec1::build(p1, key_store, key_db, current.clone())?;
+                let server = crate::front::parsec1::build(
+                    p1,
+                    key_store,
+                    key_db,
+                    master_key,
+                    current.clone(),
+                )?;
                 let certificates = match &p1.tls {
                     Some(tls) => Some(Certificates::load(tls)?),
                     None => None,

@@ -35,6 +35,14 @@ pub fn store_paths(config: &Config) -> Option<(PathBuf, PathBuf)> {
     Some((db, master))
 }
 
+/// The master key file of the store of `config`, if it has one.
+pub fn master_key_path(config: &Config) -> Option<PathBuf> {
+    match &config.store_manager()?.kind {
+        KeyManagerKind::Postgres { .. } => config.store_manager()?.master_key_path.clone(),
+        _ => store_paths(config).map(|(_, master)| master),
+    }
+}
+
 /// Records read at start-up to check that the master key opens the store.
 const PROBE_SAMPLE: usize = 8;
 
@@ -128,19 +136,13 @@ fn open_postgres(
     connections: usize,
     master_path: &Path,
 ) -> anyhow::Result<PostgresStore> {
-    let password = password_file.map(read_password).transpose()?;
-    let options = || PostgresOptions {
-        url: url.0.clone(),
-        password: password.clone(),
-        connections,
-        wait: PG_WAIT,
-    };
+    let options = postgres_options(url, password_file, connections)?;
     let master = match MasterKey::load(master_path)
         .with_context(|| format!("cannot use the master key {}", master_path.display()))?
     {
         Some(master) => master,
         None => {
-            let records = PostgresStore::count_records(&options())
+            let records = PostgresStore::count_records(&options)
                 .context("cannot reach the PostgreSQL key store")?;
             if records > 0 {
                 bail!(
@@ -158,9 +160,23 @@ fn open_postgres(
         }
     };
     let store =
-        PostgresStore::open(options(), master).context("cannot open the PostgreSQL key store")?;
+        PostgresStore::open(options, master).context("cannot open the PostgreSQL key store")?;
     check_master(&store, store.place(), master_path)?;
     Ok(store)
+}
+
+/// How to reach a PostgreSQL database: the URL, and the password of `password_file`.
+pub fn postgres_options(
+    url: &DatabaseUrl,
+    password_file: Option<&Path>,
+    connections: usize,
+) -> anyhow::Result<PostgresOptions> {
+    Ok(PostgresOptions {
+        url: url.0.clone(),
+        password: password_file.map(read_password).transpose()?,
+        connections,
+        wait: PG_WAIT,
+    })
 }
 
 /// The password in `path` (its first line), which must not be readable by others.
@@ -373,6 +389,86 @@ impl<S: parsec1::server::SessionStore> parsec1::server::SessionStore for OffRunt
 
     fn purge_expired(&self, now: u64) -> Result<usize, parsec1::server::StoreError> {
         off_runtime(|| self.0.purge_expired(now))
+    }
+}
+
+impl<S: parsec1::server::LiveState> parsec1::server::LiveState for OffRuntime<S> {
+    fn add_pending(
+        &self,
+        context: [u8; 16],
+        pending: parsec1::server::Pending,
+        limits: parsec1::server::PendingLimits,
+        now: u64,
+    ) -> Result<Result<(), parsec1::server::Full>, parsec1::server::StoreError> {
+        off_runtime(|| self.0.add_pending(context, pending, limits, now))
+    }
+
+    fn take_pending(
+        &self,
+        context: &[u8; 16],
+    ) -> Result<Option<parsec1::server::Pending>, parsec1::server::StoreError> {
+        off_runtime(|| self.0.take_pending(context))
+    }
+
+    fn use_nonce(
+        &self,
+        session_id: &str,
+        nonce: &[u8],
+        expires_at: u64,
+        now: u64,
+    ) -> Result<Result<(), parsec1::server::NonceRefused>, parsec1::server::StoreError> {
+        off_runtime(|| self.0.use_nonce(session_id, nonce, expires_at, now))
+    }
+
+    fn set_tsk(
+        &self,
+        session_id: &str,
+        keys: Arc<parsec1::server::LiveKeys>,
+        tsk_expires_at: u64,
+        session_expires_at: u64,
+    ) -> Result<bool, parsec1::server::StoreError> {
+        off_runtime(|| {
+            self.0
+                .set_tsk(session_id, keys, tsk_expires_at, session_expires_at)
+        })
+    }
+
+    fn tsk(
+        &self,
+        session_id: &str,
+    ) -> Result<Option<parsec1::server::LiveTsk>, parsec1::server::StoreError> {
+        off_runtime(|| self.0.tsk(session_id))
+    }
+
+    fn remember(
+        &self,
+        session_id: &str,
+        keys: &parsec1::server::LiveKeys,
+        iv: [u8; 16],
+        tag: [u8; 16],
+        max_seen: usize,
+    ) -> Result<parsec1::server::Remembered, parsec1::server::StoreError> {
+        off_runtime(|| self.0.remember(session_id, keys, iv, tag, max_seen))
+    }
+
+    fn drop_tsk(&self, session_id: &str) -> Result<bool, parsec1::server::StoreError> {
+        off_runtime(|| self.0.drop_tsk(session_id))
+    }
+
+    fn drop_tsk_if(
+        &self,
+        session_id: &str,
+        keys: &parsec1::server::LiveKeys,
+    ) -> Result<bool, parsec1::server::StoreError> {
+        off_runtime(|| self.0.drop_tsk_if(session_id, keys))
+    }
+
+    fn forget_session(&self, session_id: &str) -> Result<(), parsec1::server::StoreError> {
+        off_runtime(|| self.0.forget_session(session_id))
+    }
+
+    fn purge(&self, now: u64) -> Result<(), parsec1::server::StoreError> {
+        off_runtime(|| self.0.purge(now))
     }
 }
 

@@ -13,10 +13,19 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::p1;
 use common::{config, ecdsa_p256, Daemon, ECDSA_SHA256};
+use parsec1::message::codes;
+use parsec1::KeyAddress;
+use parsec_boss::Value;
 use parsec_client::core::interface::requests::ProviderId;
 use parsec_client::core::interface::requests::ResponseStatus;
 use parsec_client::BasicClient;
+use parsec_psa::{ops, AsymmetricSignature, Hash, OpResult, Operation, SignHash};
+use parsec_rs_client::parsec1::{
+    decode_tsk, FixedServiceKeys, HttpTransport, MemoryStorage, Options, Session, Storage, SCK,
+    SID, SIGNER, TSK,
+};
 use pg::Cluster;
 
 const ADMIN_DIRECT: &str =
@@ -272,4 +281,157 @@ fn the_daemons_recover_when_postgresql_restarts_under_load() {
     // The daemons are the same processes: neither exited.
     a.stop();
     b.stop();
+}
+
+/// A node's config with Parsec.1, its sessions and their state on the database of `url`.
+fn parsec1_node_config(socket: &Path, url: &str, dir: &Path) -> String {
+    format!(
+        "{}\n[parsec1]\nlisten = \"127.0.0.1:0\"\nservice_key_bits = 2048\n\
+         test_pow_difficulty = 8\npow_difficulty = 12\nsession_store = \"{url}\"\n\
+         session_store_password_file = \"{}\"\n",
+        node_config(socket, url, dir),
+        dir.join("password").display()
+    )
+}
+
+fn p1_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn p1_session(url: &str, key: &KeyAddress, storage: MemoryStorage) -> P1Session {
+    Session::new(
+        HttpTransport::new(url).unwrap(),
+        storage,
+        FixedServiceKeys(vec![key.clone()]),
+        Options {
+            key_bits: 2048,
+            test_mode: true,
+        },
+    )
+}
+
+type P1Session = Session<MemoryStorage, FixedServiceKeys>;
+
+fn copy_storage(from: &MemoryStorage) -> MemoryStorage {
+    let to = MemoryStorage::new();
+    for key in [SID, SCK, TSK, SIGNER] {
+        to.set(key, &from.get(key).unwrap()).unwrap();
+    }
+    to
+}
+
+/// The two nodes share the service key, the sessions, the TSKs and the replay sets: a session
+/// made through A goes on at B with the same TSK, a message read by A is refused by B, and a
+/// session destroyed through B is gone at A.
+#[test]
+fn a_parsec1_session_made_on_one_node_goes_on_at_the_other_and_replays_are_refused() {
+    let cluster = Cluster::start();
+    let url = cluster.create_db("p1nodes");
+    let shared = tempfile::tempdir().unwrap();
+    write_password(shared.path());
+    let a = p1::serving(Daemon::start(|s| {
+        parsec1_node_config(s, &url, shared.path())
+    }));
+    let b = p1::serving(Daemon::start(|s| {
+        parsec1_node_config(s, &url, shared.path())
+    }));
+    assert_eq!(a.service_key, b.service_key, "one service key");
+    let rt = p1_runtime();
+
+    // Registered, and a key made, through A.
+    let on_a = p1_session(&a.url, &a.service_key, MemoryStorage::new());
+    rt.block_on(on_a.operation(&Operation::PsaGenerateKey(ops::GenerateKey {
+        key_name: "remote".into(),
+        attributes: common::ecc_p256_attributes(),
+    })))
+    .unwrap();
+    let (sid, tsk_text) = (
+        on_a.storage().get(SID).unwrap(),
+        on_a.storage().get(TSK).unwrap(),
+    );
+
+    // The same session and TSK go on at B: it signs with the key made through A.
+    let on_b = p1_session(&b.url, &b.service_key, copy_storage(on_a.storage()));
+    let signed = rt
+        .block_on(on_b.operation(&Operation::PsaSignHash(ops::SignHash {
+            key_name: "remote".into(),
+            alg: AsymmetricSignature::Ecdsa {
+                hash_alg: SignHash::Specific(Hash::Sha256),
+            },
+            hash: vec![7; 32],
+        })))
+        .unwrap();
+    assert!(matches!(signed, OpResult::PsaSignHash(ref r) if r.signature.len() == 64));
+    assert_eq!(on_b.storage().get(SID).unwrap(), sid, "no new session");
+    assert_eq!(on_b.storage().get(TSK).unwrap(), tsk_text, "no new TSK");
+
+    // A message A has read is a replay at B.
+    let tsk = decode_tsk(&tsk_text).unwrap();
+    let (to_a, to_b) = (
+        HttpTransport::new(&a.url).unwrap(),
+        HttpTransport::new(&b.url).unwrap(),
+    );
+    let sealed =
+        parsec1::client::seal(&tsk, &sid, "getSessionInfo", Value::dict::<&str>([])).unwrap();
+    let answer = rt.block_on(to_a.send(&sealed)).unwrap();
+    assert!(parsec1::client::open(&tsk, &answer).unwrap().is_ok());
+    let replayed = rt.block_on(to_b.send(&sealed)).unwrap();
+    let e = parsec1::message::decode_answer(&replayed)
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(e.code, codes::REPLAYED_MESSAGE, "{}", e.text);
+
+    // Destroyed through B: gone at A.
+    rt.block_on(on_b.call_value("destroySession", Value::dict::<&str>([])))
+        .unwrap();
+    let fresh =
+        parsec1::client::seal(&tsk, &sid, "getSessionInfo", Value::dict::<&str>([])).unwrap();
+    let e = parsec1::message::decode_answer(&rt.block_on(to_a.send(&fresh)).unwrap())
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(e.code, codes::SESSION_NOT_FOUND, "{}", e.text);
+}
+
+/// A daemon whose key store is a file may keep its Parsec.1 state in PostgreSQL (TSKs sealed
+/// under the file store's master key); an unreachable database stops start-up, naming it.
+#[test]
+fn a_parsec1_session_store_on_postgres_keeps_tsks_there_and_refuses_an_unreachable_one() {
+    let cluster = Cluster::start();
+    let url = cluster.create_db("p1refused");
+    let dir = tempfile::tempdir().unwrap();
+    write_password(dir.path());
+    // The key store in a file, its master key beside it: taken.
+    let text = |socket: &Path, url: &str| {
+        format!(
+            "{}\n[parsec1]\nlisten = \"127.0.0.1:0\"\nservice_key_bits = 2048\n\
+             session_store = \"{url}\"\nsession_store_password_file = \"{}\"\n\
+             session_store_connections = 2\n",
+            common::software_config(socket, &dir.path().join("state"), ADMIN_DIRECT),
+            dir.path().join("password").display()
+        )
+    };
+    let p1 = p1::serving(Daemon::start(|s| text(s, &url)));
+    let mut db = cluster.client("p1refused");
+    let rt = p1_runtime();
+    let s = p1_session(&p1.url, &p1.service_key, MemoryStorage::new());
+    rt.block_on(s.call_value("getSessionInfo", Value::dict::<&str>([])))
+        .unwrap();
+    let n: i64 = db
+        .query_one("SELECT count(*) FROM parsec1_tsks", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 1, "the TSK is in the database");
+    p1.daemon.stop();
+    // An unreachable database: refused, naming where it looked.
+    let nowhere = format!(
+        "postgresql://parsec@localhost/x?host={}",
+        dir.path().join("nowhere").display()
+    );
+    let socket = dir.path().join("run").join("parsec.sock");
+    let err = Daemon::start_failure(dir.path(), &text(&socket, &nowhere), &[]);
+    assert!(err.contains("Parsec.1 session store"), "{err}");
+    assert!(err.contains("nowhere"), "{err}");
 }

@@ -28,7 +28,7 @@ pub use key_manager::{DatabaseUrl, KeyManagerConfig, KeyManagerKind, UPSTREAM_SQ
 pub use listener::{
     default_per_uid, ListenerConfig, DEFAULT_MAX_CONNECTIONS, DEFAULT_TIMEOUT, UPSTREAM_SOCKET_PATH,
 };
-pub use parsec1::{Parsec1Config, TlsConfig};
+pub use parsec1::{Parsec1Config, SessionStoreConfig, TlsConfig};
 use provider::read_providers;
 pub use provider::{ProviderConfig, ProviderType};
 pub use reader::ConfigError;

@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use super::key_manager::{DatabaseUrl, DEFAULT_PG_CONNECTIONS};
 use super::reader::Section;
 use super::{unknown_key_warning, usize_of, ConfigError};
 
@@ -13,6 +14,23 @@ pub const TEST_POW_EASIER: u32 = 4;
 
 /// Port of the embedded configuration's Parsec.1 endpoint.
 pub const DEFAULT_PORT: u16 = 8373;
+
+/// `session_store`: where the Parsec.1 state is kept.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SessionStoreConfig {
+    /// An SQLite file of sessions (`:memory:`: in memory, lost on restart); TSKs, pending
+    /// registrations and replay sets stay in this process.
+    File(PathBuf),
+    /// A PostgreSQL database (`postgres://` URL) holding all of the state, shared by the
+    /// nodes that name it; TSKs are sealed under the key store's master key.
+    Postgres {
+        url: DatabaseUrl,
+        /// `session_store_password_file`: the password, when the URL has none.
+        password_file: Option<PathBuf>,
+        /// `session_store_connections`: connections kept open.
+        connections: usize,
+    },
+}
 
 /// The validated `[parsec1]` section.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,9 +51,8 @@ pub struct Parsec1Config {
     pub test_tsk_lifetime: u64,
     /// Seconds a session lives after registration.
     pub session_lifetime: u64,
-    /// Where sessions are kept: an SQLite file (`:memory:`: in memory, lost on restart).
-    /// `None`: a file beside the key store.
-    pub session_store: Option<PathBuf>,
+    /// Where sessions are kept. `None`: a file beside the key store.
+    pub session_store: Option<SessionStoreConfig>,
     pub max_message_size: usize,
     pub max_sessions_per_key: usize,
     /// HTTP connections served at once (more wait in the backlog), and seconds a connection
@@ -207,7 +224,32 @@ impl Parsec1Config {
         let tsk_lifetime = seconds(&mut s, "tsk_lifetime", d.tsk_lifetime)?;
         let test_tsk_lifetime = seconds(&mut s, "test_tsk_lifetime", d.test_tsk_lifetime)?;
         let session_lifetime = seconds(&mut s, "session_lifetime", d.session_lifetime)?;
-        let session_store = s.path_value("session_store")?;
+        let session_store = match s.path_value("session_store")? {
+            Some(p)
+                if p.to_str().is_some_and(|t| {
+                    t.starts_with("postgres://") || t.starts_with("postgresql://")
+                }) =>
+            {
+                Some(SessionStoreConfig::Postgres {
+                    url: DatabaseUrl(p.to_str().unwrap_or_default().trim().to_string()),
+                    password_file: s.path_value("session_store_password_file")?,
+                    connections: s
+                        .integer("session_store_connections", 1, 64)?
+                        .map_or(DEFAULT_PG_CONNECTIONS, usize_of),
+                })
+            }
+            file => {
+                for key in ["session_store_password_file", "session_store_connections"] {
+                    if s.ignore(key) {
+                        return Err(s.error(
+                            key,
+                            "is read only when session_store is a postgres:// URL".to_string(),
+                        ));
+                    }
+                }
+                file.map(SessionStoreConfig::File)
+            }
+        };
         let config = Parsec1Config {
             listen,
             tls,

@@ -383,7 +383,10 @@ fn parsec1_section_reads_every_key() {
         "test mode: 4 bits easier"
     );
     assert_eq!((p.tsk_lifetime, p.session_lifetime), (60, 600));
-    assert_eq!(p.session_store.as_deref(), Some(Path::new(":memory:")));
+    assert_eq!(
+        p.session_store,
+        Some(SessionStoreConfig::File(":memory:".into()))
+    );
     assert_eq!((p.max_message_size, p.max_sessions_per_key), (4096, 2));
     assert_eq!(p.guest_requests_per_second, 0);
     assert_eq!((p.max_connections, p.idle_timeout), (8, 5));
@@ -496,4 +499,49 @@ fn connections_per_uid_default_to_a_quarter_and_never_exceed_the_total() {
         "{MINIMAL}[listener]\nsocket_path = \"/s\"\nmax_connections_per_uid = 0\n"
     ));
     assert_eq!(e.key, "listener.max_connections_per_uid");
+}
+
+/// `session_store` is a file or a PostgreSQL URL; the URL's own keys are refused beside a file,
+/// and the URL's password never shows in Debug.
+#[test]
+fn a_session_store_on_postgres_takes_its_own_password_file_and_connections() {
+    let parse = |extra: &str| {
+        Config::parse(&format!(
+            "{MINIMAL}\n[[provider]]\nprovider_type = \"Software\"\n\n\
+             [parsec1]\nlisten = \"127.0.0.1:0\"\n{extra}"
+        ))
+    };
+    let loaded = parse(
+        "session_store = \"postgresql://parsec:secret@db.example/p1\"\n\
+         session_store_password_file = \"/etc/parsec/pg\"\nsession_store_connections = 3\n",
+    )
+    .unwrap();
+    let store = loaded.config.parsec1.unwrap().session_store.unwrap();
+    assert_eq!(
+        store,
+        SessionStoreConfig::Postgres {
+            url: DatabaseUrl("postgresql://parsec:secret@db.example/p1".into()),
+            password_file: Some("/etc/parsec/pg".into()),
+            connections: 3,
+        }
+    );
+    assert!(!format!("{store:?}").contains("secret"));
+    let defaults = parse("session_store = \"postgres://db.example/p1\"\n").unwrap();
+    assert!(matches!(
+        defaults.config.parsec1.unwrap().session_store,
+        Some(SessionStoreConfig::Postgres {
+            connections: 8,
+            password_file: None,
+            ..
+        })
+    ));
+    for bad in [
+        "session_store = \"/var/lib/p1.sqlite3\"\nsession_store_connections = 2\n",
+        "session_store_password_file = \"/etc/parsec/pg\"\n",
+        "session_store = \"postgres://db/p1\"\nsession_store_connections = 0\n",
+        "session_store = \"postgres://db/p1\"\nsession_store_connections = 65\n",
+    ] {
+        let e = parse(bad).unwrap_err().to_string();
+        assert!(e.contains("session_store_"), "{bad}: {e}");
+    }
 }

@@ -49,6 +49,11 @@ pub fn start_with(socket: Option<std::path::PathBuf>, device: &Device, parsec1_e
         },
         |cmd| device.environment(cmd),
     );
+    serving(daemon)
+}
+
+/// Waits until `daemon` prints its Parsec.1 endpoint and service key.
+pub fn serving(daemon: Daemon) -> P1 {
     let start = Instant::now();
     loop {
         let out = daemon.stdout();

@@ -25,9 +25,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use parsec1::message::{self, codes};
-use parsec1::server::{Commands, RequestInfo, Server, ServiceContract, SessionStore, Settings};
+use parsec1::server::{
+    Commands, LiveState, RequestInfo, Server, ServiceContract, SessionStore, Settings,
+};
 use parsec1::RemoteError;
-use parsec_keystore::KeyStore;
+use parsec_keystore::{KeyStore, PostgresParsec1};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
@@ -35,7 +37,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 
 pub use parsec_keystore::SqliteSessions;
 
-use crate::config::Parsec1Config;
+use crate::config::{Parsec1Config, SessionStoreConfig};
 use crate::dispatch::Current;
 
 /// The server type the service runs.
@@ -50,21 +52,11 @@ pub fn build(
     config: &Parsec1Config,
     key_store: &Arc<dyn KeyStore>,
     key_db: Option<PathBuf>,
+    master_key: Option<PathBuf>,
     shared: Arc<Current>,
 ) -> anyhow::Result<Parsec1Server> {
     let service_key = service_key::load_or_create(key_store.as_ref(), config.service_key_bits)?;
-    let sessions_path = match (&config.session_store, key_db) {
-        (Some(p), _) => p.clone(),
-        (None, Some(db)) => db.with_file_name("parsec1-sessions.sqlite3"),
-        (None, None) => PathBuf::from(":memory:"),
-    };
-    let sessions = SqliteSessions::open(&sessions_path).with_context(|| {
-        format!(
-            "cannot open the Parsec.1 session store {}",
-            sessions_path.display()
-        )
-    })?;
-    tracing::info!("Parsec.1 sessions: {}", sessions_path.display());
+    let (sessions, state) = open_state(config, key_db, master_key)?;
     let service_contract = match &config.service_contract {
         Some(path) => Some(read_contract_file(path)?),
         None => None,
@@ -89,16 +81,15 @@ pub fn build(
     let mut commands = Commands::new();
     let default_provider = config.provider.and_then(ProviderId::from_u8);
     psa::register(&mut commands, shared, default_provider);
-    let mut server = Server::new(
-        settings,
-        service_key,
-        Box::new(crate::store::OffRuntime(sessions)) as Box<dyn SessionStore>,
-        commands,
-    )
-    .with_context(|| match &config.service_contract {
-        Some(path) => format!("the service contract {}", path.display()),
-        None => "the Parsec.1 server".into(),
+    let mut server = Server::new(settings, service_key, sessions, commands).with_context(|| {
+        match &config.service_contract {
+            Some(path) => format!("the service contract {}", path.display()),
+            None => "the Parsec.1 server".into(),
+        }
     })?;
+    if let Some(state) = state {
+        server.set_live_state(state);
+    }
     if let Some(contract) = server.service_contract() {
         report_contract(&contract, server.service_address());
     }
@@ -107,6 +98,51 @@ pub fn build(
     // runtime, which block_in_place needs.)
     server.set_offload(Box::new(|work| tokio::task::block_in_place(work)));
     Ok(server)
+}
+
+/// The session store of `config`, and the state shared with other nodes when it is a
+/// database (else the server keeps that state in memory). Every call runs off the runtime.
+fn open_state(
+    config: &Parsec1Config,
+    key_db: Option<PathBuf>,
+    master_key: Option<PathBuf>,
+) -> anyhow::Result<(Box<dyn SessionStore>, Option<Box<dyn LiveState>>)> {
+    use crate::store::OffRuntime;
+    let path = match &config.session_store {
+        Some(SessionStoreConfig::Postgres {
+            url,
+            password_file,
+            connections,
+        }) => {
+            let master_path = master_key.context(
+                "a PostgreSQL session_store seals TSKs under the key store's master key: \
+                 configure a key manager with a master key (master_key_path)",
+            )?;
+            let master = parsec_keystore::MasterKey::load(&master_path)
+                .with_context(|| format!("cannot use the master key {}", master_path.display()))?
+                .with_context(|| format!("the master key {} is missing", master_path.display()))?;
+            let options =
+                crate::store::postgres_options(url, password_file.as_deref(), *connections)?;
+            let state = Arc::new(
+                PostgresParsec1::open(options, master)
+                    .context("cannot open the Parsec.1 session store on PostgreSQL")?,
+            );
+            tracing::info!("Parsec.1 sessions and their state: {}", state.place());
+            return Ok((
+                Box::new(OffRuntime(state.clone())),
+                Some(Box::new(OffRuntime(state))),
+            ));
+        }
+        Some(SessionStoreConfig::File(p)) => p.clone(),
+        None => match key_db {
+            Some(db) => db.with_file_name("parsec1-sessions.sqlite3"),
+            None => PathBuf::from(":memory:"),
+        },
+    };
+    let sessions = SqliteSessions::open(&path)
+        .with_context(|| format!("cannot open the Parsec.1 session store {}", path.display()))?;
+    tracing::info!("Parsec.1 sessions: {}", path.display());
+    Ok((Box::new(OffRuntime(sessions)), None))
 }
 
 /// Logs what a service contract says, and warns when clients would not trust this service
