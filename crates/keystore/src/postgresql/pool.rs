@@ -19,6 +19,7 @@ use zeroize::Zeroizing;
 use crate::StoreError;
 
 /// How to reach the database.
+#[derive(Clone)]
 pub struct PostgresOptions {
     /// A `postgres://` or `postgresql://` URL; a Unix socket is named by its folder in the
     /// `host` parameter (`postgresql://parsec@localhost/parsec?host=/run/postgresql`).
