@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::backends::{Device, Kind};
 use common::p1;
 use common::{config, ecdsa_p256, Daemon, ECDSA_SHA256};
 use parsec1::message::codes;
@@ -434,4 +435,71 @@ fn a_parsec1_session_store_on_postgres_keeps_tsks_there_and_refuses_an_unreachab
     let err = Daemon::start_failure(dir.path(), &text(&socket, &nowhere), &[]);
     assert!(err.contains("Parsec.1 session store"), "{err}");
     assert!(err.contains("nowhere"), "{err}");
+}
+
+/// Nodes on one key store, each with a device of its own (a SoftHSM2 token, an swtpm): a
+/// hardware key made through A is refused by B with `PsaErrorCommunicationFailure`, for use
+/// and for destroy (the key stays whole), while A goes on using it; B still lists it.
+#[test]
+fn hardware_keys_are_served_only_by_the_nodes_that_reach_their_device() {
+    let cluster = Cluster::start();
+    for kind in [Kind::Pkcs11, Kind::Tpm] {
+        let url = cluster.create_db(&format!("hw{}", kind.id() as u8));
+        let shared = tempfile::tempdir().unwrap();
+        write_password(shared.path());
+        let node = |device: &Device| {
+            let section = device.provider_section("shared");
+            let (url, dir) = (url.clone(), shared.path().to_path_buf());
+            Daemon::start_with(
+                move |s| format!("{}\n{section}", node_config(s, &url, &dir)),
+                |cmd| device.environment(cmd),
+            )
+        };
+        let (device_a, device_b) = (kind.device(), kind.device());
+        let (a, b) = (node(&device_a), node(&device_b));
+        let client = |daemon: &Daemon| {
+            let mut c = common::direct_client(&daemon.socket, "alice");
+            c.set_implicit_provider(kind.id());
+            c
+        };
+        let (on_a, on_b) = (client(&a), client(&b));
+        on_a.psa_generate_key("hw", ecdsa_p256()).unwrap();
+        let hash = [3u8; 32];
+        let signature = on_a.psa_sign_hash("hw", &hash, ECDSA_SHA256).unwrap();
+        let status = |r: Result<(), parsec_client::error::Error>| match r {
+            Err(parsec_client::error::Error::Service(s)) => Some(s),
+            _ => None,
+        };
+        let unreachable = Some(ResponseStatus::PsaErrorCommunicationFailure);
+        assert_eq!(
+            status(on_b.psa_sign_hash("hw", &hash, ECDSA_SHA256).map(|_| ())),
+            unreachable,
+            "{kind:?}"
+        );
+        assert_eq!(status(on_b.psa_destroy_key("hw")), unreachable, "{kind:?}");
+        assert!(
+            b.stderr().contains("lives in another device"),
+            "{kind:?}: {}",
+            b.stderr()
+        );
+        // The public key is in the record: B exports and verifies without the device.
+        assert!(on_b.psa_export_public_key("hw").is_ok(), "{kind:?}");
+        on_b.psa_verify_hash("hw", &hash, ECDSA_SHA256, &signature)
+            .unwrap();
+        let listed: Vec<String> = on_b
+            .list_keys()
+            .unwrap()
+            .into_iter()
+            .map(|k| k.name)
+            .collect();
+        assert_eq!(listed, ["hw"], "{kind:?}");
+        // A still has it whole, and destroys it.
+        on_a.psa_sign_hash("hw", &hash, ECDSA_SHA256).unwrap();
+        on_a.psa_destroy_key("hw").unwrap();
+        assert_eq!(
+            status(on_b.psa_sign_hash("hw", &hash, ECDSA_SHA256).map(|_| ())),
+            Some(ResponseStatus::PsaErrorDoesNotExist),
+            "{kind:?}"
+        );
+    }
 }

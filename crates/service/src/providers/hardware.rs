@@ -33,6 +33,11 @@ pub trait Device: Send + Sync + 'static {
     /// What the driver keeps about a key between operations (object handles, a parsed blob).
     type Loaded: Send + Sync + 'static;
 
+    /// Names this device (a digest, [`device_identity`]): a key record keeps it, and a node
+    /// whose device is another refuses the key instead of asking its own device for it.
+    fn identity(&self) -> [u8; 32];
+    /// The device, for messages.
+    fn describe(&self) -> &str;
     /// The families of operations the device serves.
     fn serves(&self) -> Serves;
     /// Whether the device can generate (`Generate`), import (`Import`) or use (`Use`) a key
@@ -130,14 +135,21 @@ pub struct HwKey<L> {
     /// The public key of an asymmetric key, parsed, and in PSA export format.
     pub public: Option<asym::AsymKey>,
     pub public_data: Vec<u8>,
-    /// The driver's state; `None` for an imported public key, which the device never saw.
+    /// The driver's state; `None` for an imported public key, which the device never saw,
+    /// and for a key in another node's device.
     loaded: Option<L>,
+    /// The key lives in a device this node does not reach (see [`OnDevice::reachable`]).
+    elsewhere: bool,
 }
 
 impl<L> HwKey<L> {
     /// The device's key: a key pair or secret key.
     fn pair(&self) -> Result<&L, Status> {
-        self.loaded.as_ref().ok_or(Status::PsaErrorInvalidArgument)
+        match &self.loaded {
+            Some(loaded) => Ok(loaded),
+            None if self.elsewhere => Err(Status::PsaErrorCommunicationFailure),
+            None => Err(Status::PsaErrorInvalidArgument),
+        }
     }
 
     fn public(&self) -> Result<&asym::AsymKey, Status> {
@@ -145,28 +157,65 @@ impl<L> HwKey<L> {
     }
 }
 
-/// Record material: version 1, the handle's length (u32, big-endian), the handle, the public
-/// key.
-const MATERIAL_VERSION: u8 = 1;
+/// A device's identity: SHA-256 over its kind and the length-prefixed facts that name it.
+pub fn device_identity(kind: &str, facts: &[&[u8]]) -> [u8; 32] {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    for part in std::iter::once(kind.as_bytes()).chain(facts.iter().copied()) {
+        h.update((part.len() as u64).to_be_bytes());
+        h.update(part);
+    }
+    h.finalize().into()
+}
 
-fn encode_material(handle: &[u8], public: &[u8]) -> Vec<u8> {
+/// Record material, version 2: the device's identity (32 bytes), the handle's length (u32,
+/// big-endian), the handle, the public key. Version 1 (written before several nodes shared a
+/// store) has no identity.
+const MATERIAL_V1: u8 = 1;
+const MATERIAL_V2: u8 = 2;
+
+fn encode_material(device: &[u8; 32], handle: &[u8], public: &[u8]) -> Vec<u8> {
     let len = u32::try_from(handle.len()).expect("a handle is small");
-    let mut out = Vec::with_capacity(5 + handle.len() + public.len());
-    out.push(MATERIAL_VERSION);
+    let mut out = Vec::with_capacity(37 + handle.len() + public.len());
+    out.push(MATERIAL_V2);
+    out.extend_from_slice(device);
     out.extend_from_slice(&len.to_be_bytes());
     out.extend_from_slice(handle);
     out.extend_from_slice(public);
     out
 }
 
-fn decode_material(material: &[u8]) -> Option<(&[u8], &[u8])> {
+/// A record's material: the device it names (none in version 1), the handle, the public key.
+struct Stored<'a> {
+    device: Option<&'a [u8]>,
+    handle: &'a [u8],
+    public: &'a [u8],
+}
+
+fn decode_material(material: &[u8]) -> Option<Stored<'_>> {
     let (&version, rest) = material.split_first()?;
-    if version != MATERIAL_VERSION || rest.len() < 4 {
+    let (device, rest) = match version {
+        MATERIAL_V1 => (None, rest),
+        MATERIAL_V2 if rest.len() >= 32 => {
+            let (device, rest) = rest.split_at(32);
+            (Some(device), rest)
+        }
+        _ => return None,
+    };
+    if rest.len() < 4 {
         return None;
     }
     let (len, rest) = rest.split_at(4);
     let len = usize::try_from(u32::from_be_bytes(len.try_into().ok()?)).ok()?;
-    (len <= rest.len()).then(|| rest.split_at(len))
+    if len > rest.len() {
+        return None;
+    }
+    let (handle, public) = rest.split_at(len);
+    Some(Stored {
+        device,
+        handle,
+        public,
+    })
 }
 
 /// The public-key attributes matching a key's (same size and policy).
@@ -217,8 +266,32 @@ impl<D: Device> OnDevice<D> {
     }
 }
 
-fn record(created: &Created) -> Material {
-    Zeroizing::new(encode_material(&created.handle, &created.public))
+impl<D: Device> OnDevice<D> {
+    fn record(&self, created: &Created) -> Material {
+        Zeroizing::new(encode_material(
+            &self.0.identity(),
+            &created.handle,
+            &created.public,
+        ))
+    }
+
+    /// Refuses a key that lives in another device than this node's (several nodes on one key
+    /// store, each with its own device): `PsaErrorCommunicationFailure`, the PSA status for
+    /// a cryptoprocessor that cannot be reached. Public keys live in no device. Operations
+    /// that need only the public key (export, verification, encryption done here) still run.
+    fn reachable(&self, attributes: &KeyAttributes, stored: &Stored<'_>) -> Result<(), Status> {
+        match stored.device {
+            Some(device) if !attributes.key_type.is_public_key() && device != self.0.identity() => {
+                tracing::warn!(
+                    "a key of this provider lives in another device than {}: only the nodes \
+                     that reach that device serve it",
+                    self.0.describe()
+                );
+                Err(Status::PsaErrorCommunicationFailure)
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 impl<D: Device> Backend for OnDevice<D> {
@@ -254,7 +327,7 @@ impl<D: Device> Backend for OnDevice<D> {
     }
 
     fn generate(&self, attributes: &KeyAttributes) -> Result<Material, Status> {
-        Ok(record(&self.0.generate(attributes)?))
+        Ok(self.record(&self.0.generate(attributes)?))
     }
 
     fn import(
@@ -273,7 +346,7 @@ impl<D: Device> Backend for OnDevice<D> {
             }
             name_free()?;
             let created = self.0.import(&attributes, material.expose())?;
-            return Ok((bits, record(&created)));
+            return Ok((bits, self.record(&created)));
         }
         let is_public = attributes.key_type.is_public_key();
         if !self.supports(&attributes, CheckType::Import) {
@@ -294,15 +367,17 @@ impl<D: Device> Backend for OnDevice<D> {
             created.public = public;
             created
         };
-        Ok((bits, record(&created)))
+        Ok((bits, self.record(&created)))
     }
 
     fn load(&self, attributes: &KeyAttributes, material: &[u8]) -> Result<Self::Loaded, Status> {
-        let (handle, public) = decode_material(material).ok_or(Status::PsaErrorDataCorrupt)?;
-        let loaded = if attributes.key_type.is_public_key() {
+        let stored = decode_material(material).ok_or(Status::PsaErrorDataCorrupt)?;
+        let elsewhere = self.reachable(attributes, &stored).is_err();
+        let public = stored.public;
+        let loaded = if attributes.key_type.is_public_key() || elsewhere {
             None
         } else {
-            Some(self.0.load(attributes, handle)?)
+            Some(self.0.load(attributes, stored.handle)?)
         };
         let parsed = if is_asymmetric(attributes) {
             Some(parse_public(attributes, public).map_err(|_| Status::PsaErrorDataCorrupt)?)
@@ -314,12 +389,18 @@ impl<D: Device> Backend for OnDevice<D> {
             public: parsed,
             public_data: public.to_vec(),
             loaded,
+            elsewhere,
         })
     }
 
     fn destroy(&self, attributes: &KeyAttributes, material: &[u8]) -> Result<(), Status> {
         match decode_material(material) {
-            Some((handle, _)) if !handle.is_empty() => self.0.destroy(attributes, handle),
+            Some(stored) if !stored.handle.is_empty() => {
+                // Another node's key stays whole: only a node that reaches its device can
+                // remove it from there.
+                self.reachable(attributes, &stored)?;
+                self.0.destroy(attributes, stored.handle)
+            }
             Some(_) => Ok(()),
             None => {
                 tracing::error!("a key record with unreadable material: removed");
@@ -451,23 +532,57 @@ impl<D: Device> Backend for OnDevice<D> {
 mod tests {
     use super::*;
 
+    fn parts(m: &[u8]) -> Option<(Option<Vec<u8>>, Vec<u8>, Vec<u8>)> {
+        decode_material(m).map(|s| {
+            (
+                s.device.map(<[u8]>::to_vec),
+                s.handle.to_vec(),
+                s.public.to_vec(),
+            )
+        })
+    }
+
     #[test]
     fn material_round_trips_and_rejects_garbage() {
-        let m = encode_material(b"handle", b"\x04public");
+        let device = [9u8; 32];
+        let m = encode_material(&device, b"handle", b"\x04public");
         assert_eq!(
-            decode_material(&m),
-            Some((&b"handle"[..], &b"\x04public"[..]))
+            parts(&m),
+            Some((
+                Some(device.to_vec()),
+                b"handle".to_vec(),
+                b"\x04public".to_vec()
+            ))
         );
         assert_eq!(
-            decode_material(&encode_material(b"", b"p")),
-            Some((&b""[..], &b"p"[..]))
+            parts(&encode_material(&device, b"", b"p")),
+            Some((Some(device.to_vec()), Vec::new(), b"p".to_vec()))
         );
-        assert_eq!(decode_material(&m[..4]), None);
+        // Version 1 (no device) is still read.
+        let v1 = [&[1u8][..], &6u32.to_be_bytes(), b"handle", b"pub"].concat();
+        assert_eq!(
+            parts(&v1),
+            Some((None, b"handle".to_vec(), b"pub".to_vec()))
+        );
+        assert_eq!(parts(&m[..4]), None);
+        assert_eq!(parts(&m[..36]), None);
         let mut wrong_version = m.clone();
-        wrong_version[0] = 2;
-        assert_eq!(decode_material(&wrong_version), None);
+        wrong_version[0] = 3;
+        assert_eq!(parts(&wrong_version), None);
         let mut too_long = m;
-        too_long[4] = 200;
-        assert_eq!(decode_material(&too_long), None);
+        too_long[33] = 200;
+        assert_eq!(parts(&too_long), None);
+    }
+
+    #[test]
+    fn device_identities_are_length_prefixed() {
+        assert_ne!(
+            device_identity("pkcs11", &[b"ab", b"c"]),
+            device_identity("pkcs11", &[b"a", b"bc"])
+        );
+        assert_ne!(
+            device_identity("tpm", &[b"x"]),
+            device_identity("pkcs11", &[b"x"])
+        );
     }
 }

@@ -104,6 +104,14 @@ pub fn open(
 impl Device for Pkcs11Backend {
     type Loaded = P11Key;
 
+    fn identity(&self) -> [u8; 32] {
+        self.token.identity
+    }
+
+    fn describe(&self) -> &str {
+        &self.token.description
+    }
+
     fn serves(&self) -> Serves {
         self.serves
     }

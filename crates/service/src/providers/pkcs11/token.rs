@@ -73,6 +73,8 @@ pub struct Token {
     mechanisms: HashMap<u64, MechanismInfo>,
     /// What the token is, for messages.
     pub description: String,
+    /// Names the token: a digest of its manufacturer, model, serial number and label.
+    pub identity: [u8; 32],
 }
 
 fn describe(lib: &Pkcs11, slot: Slot) -> String {
@@ -87,6 +89,22 @@ fn describe(lib: &Pkcs11, slot: Slot) -> String {
         ),
         Err(e) => format!("slot {} (no token information: {e})", slot.id()),
     }
+}
+
+/// The digest naming the token of `slot` (see [`Token::identity`]).
+fn identity(lib: &Pkcs11, slot: Slot) -> anyhow::Result<[u8; 32]> {
+    let t = lib
+        .get_token_info(slot)
+        .map_err(|e| anyhow::anyhow!("cannot read the token's information: {e}"))?;
+    Ok(crate::providers::hardware::device_identity(
+        "pkcs11",
+        &[
+            t.manufacturer_id().trim_end().as_bytes(),
+            t.model().trim_end().as_bytes(),
+            t.serial_number().trim_end().as_bytes(),
+            t.label().trim_end().as_bytes(),
+        ],
+    ))
 }
 
 /// The slot whose token matches every selector the config sets (the first token if none).
@@ -205,12 +223,14 @@ impl Token {
                 mechanisms.insert(u64::from(m), info);
             }
         }
+        let identity = identity(&lib, slot)?;
         Ok(Token {
             lib,
             slot,
             _anchor: Mutex::new(anchor),
             pool: Mutex::new(Vec::new()),
             mechanisms,
+            identity,
             description,
         })
     }

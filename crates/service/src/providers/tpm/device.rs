@@ -57,6 +57,14 @@ fn decode_blob(blob: &[u8]) -> Option<TpmKey> {
 impl Device for TpmBackend {
     type Loaded = TpmKey;
 
+    fn identity(&self) -> [u8; 32] {
+        self.identity
+    }
+
+    fn describe(&self) -> &str {
+        &self.described
+    }
+
     fn serves(&self) -> Serves {
         SERVES
     }

@@ -46,6 +46,8 @@ pub const TPM_UUID: &str = "1e4954a4-ff21-46d3-ab0c-661eeb667e1d";
 pub struct TpmBackend {
     jobs: Mutex<mpsc::Sender<Job>>,
     sizes: Sizes,
+    identity: [u8; 32],
+    described: String,
 }
 
 /// A key's wrapped blobs, parsed.
@@ -69,7 +71,7 @@ pub fn open(
     allow_deprecated: bool,
     buffer_size_limit: usize,
 ) -> anyhow::Result<Option<Hardware<TpmBackend>>> {
-    let (ready_tx, ready_rx) = mpsc::channel::<Result<Sizes, StartError>>();
+    let (ready_tx, ready_rx) = mpsc::channel::<Result<(Sizes, [u8; 32]), StartError>>();
     let (jobs_tx, jobs_rx) = mpsc::channel::<Job>();
     let settings = config.clone();
     std::thread::Builder::new()
@@ -77,7 +79,7 @@ pub fn open(
         .spawn(move || {
             let mut state = match start(&settings) {
                 Ok(mut state) => {
-                    let _ = ready_tx.send(Ok(probe(&mut state.context)));
+                    let _ = ready_tx.send(Ok((probe(&mut state.context), state.identity)));
                     state
                 }
                 Err(e) => {
@@ -90,8 +92,8 @@ pub fn open(
                 job(&mut state);
             }
         })?;
-    let sizes = match ready_rx.recv() {
-        Ok(Ok(sizes)) => sizes,
+    let (sizes, identity) = match ready_rx.recv() {
+        Ok(Ok(ready)) => ready,
         Ok(Err(Unreachable(e))) if config.skip_if_no_tpm => {
             tracing::warn!("TPM provider skipped (skip_if_no_tpm): {e:#}");
             return Ok(None);
@@ -114,6 +116,8 @@ pub fn open(
     let backend = TpmBackend {
         jobs: Mutex::new(jobs_tx),
         sizes,
+        identity,
+        described: format!("the TPM at `{}`", config.tcti),
     };
     Ok(Some(super::hardware::provider(
         info,

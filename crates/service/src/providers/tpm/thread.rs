@@ -25,6 +25,9 @@ use crate::config::TpmConfig;
 pub(super) struct State {
     pub(super) context: Context,
     pub(super) primary: KeyHandle,
+    /// Names this TPM's owner hierarchy: a digest of the storage key's public area, which
+    /// the hierarchy's seed determines (another TPM, or this one cleared, has another).
+    pub(super) identity: [u8; 32],
     /// Keys left loaded, most recently used first, by private blob: a key used again needs no
     /// TPM2_Load. At most [`LOADED_KEYS`]; a TPM's object slots are few (swtpm: 3, one for the
     /// storage key).
@@ -189,7 +192,7 @@ pub(super) fn start(config: &TpmConfig) -> Result<State, StartError> {
         .map_err(|e| anyhow::anyhow!("cannot set the owner hierarchy's authorisation: {e}"))?;
     context.set_sessions((Some(AuthSession::Password), None, None));
     let template = storage_key_template()?;
-    let primary = context
+    let created = context
         .create_primary(Hierarchy::Owner, template, None, None, None, None)
         .map_err(|e| {
             let hint = if format!("{e}").to_lowercase().contains("auth") {
@@ -200,11 +203,14 @@ pub(super) fn start(config: &TpmConfig) -> Result<State, StartError> {
             anyhow::anyhow!(
                 "the TPM refused to make the storage key under the owner hierarchy ({e}){hint}"
             )
-        })?
-        .key_handle;
+        })?;
+    let public = tss_esapi::traits::Marshall::marshall(&created.out_public)
+        .map_err(|e| anyhow::anyhow!("cannot read the storage key's public area: {e}"))?;
+    let identity = crate::providers::hardware::device_identity("tpm", &[&public]);
     Ok(State {
         context,
-        primary,
+        primary: created.key_handle,
+        identity,
         loaded: Vec::new(),
     })
 }
