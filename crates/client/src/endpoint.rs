@@ -16,7 +16,8 @@ pub const DEFAULT_ENDPOINT: &str = "unix:/run/parsec/parsec.sock";
 pub enum Endpoint {
     /// Wire protocol 1.0 on a Unix socket (`unix:/path`).
     Unix(PathBuf),
-    /// A Parsec.1 session over HTTP (`http://host:port/path`) or HTTPS (`https://…`).
+    /// A Parsec.1 session over HTTP (`http://host:port/path`) or HTTPS (`https://…`); the
+    /// nodes of a service of several: comma-separated URLs, over which requests are spread.
     Parsec1(String),
     /// A Parsec.1 service found by its UNS2 name on the Universa network (Parsec 1.3,
     /// `uns2:<name>`): its URLs and keys come from the name's contract.
@@ -77,7 +78,18 @@ impl Endpoint {
             return Ok(Endpoint::Unix(PathBuf::from(path)));
         }
         if text.starts_with("http://") || text.starts_with("https://") {
-            return Ok(Endpoint::Parsec1(text.to_string()));
+            // Several nodes of one service: comma-separated URLs.
+            let urls: Vec<&str> = text.split(',').map(str::trim).collect();
+            if let Some(bad) = urls
+                .iter()
+                .find(|u| !(u.starts_with("http://") || u.starts_with("https://")))
+            {
+                return Err(Error::InvalidInput(format!(
+                    "`{text}`: `{bad}` is not an http:// or https:// URL (several nodes: \
+                     comma-separated URLs)"
+                )));
+            }
+            return Ok(Endpoint::Parsec1(urls.join(",")));
         }
         Err(Error::InvalidInput(format!(
             "`{text}` is not an endpoint: expected unix:/path, http://host:port/path or uns2:<name>"
@@ -131,7 +143,18 @@ mod tests {
             Endpoint::parse("https://h:8443/p1").unwrap(),
             Endpoint::Parsec1("https://h:8443/p1".into())
         );
-        for bad in ["unix:relative", "/run/parsec.sock", "tcp://x", ""] {
+        assert_eq!(
+            Endpoint::parse("http://a:1/p1, https://b:2/p1").unwrap(),
+            Endpoint::Parsec1("http://a:1/p1,https://b:2/p1".into())
+        );
+        for bad in [
+            "unix:relative",
+            "/run/parsec.sock",
+            "tcp://x",
+            "",
+            "http://a:1/p1,",
+            "http://a:1/p1,unix:/x",
+        ] {
             assert!(Endpoint::parse(bad).is_err(), "{bad}");
         }
         assert_eq!(

@@ -56,6 +56,28 @@ impl RemoteOptions {
         })
     }
 
+    /// The transport of `urls` (the first, and the others as fallbacks), without repeats.
+    fn transports(&self, urls: &[&str], timeout: Option<Duration>) -> Result<HttpTransport, Error> {
+        let mut unique: Vec<&str> = Vec::new();
+        for url in urls {
+            if !unique.contains(url) {
+                unique.push(url);
+            }
+        }
+        let (first, rest) = unique
+            .split_first()
+            .ok_or_else(|| Error::InvalidInput("no Parsec.1 URL".into()))?;
+        let transport = self.transport(first, timeout)?;
+        if rest.is_empty() {
+            return Ok(transport);
+        }
+        let fallbacks = rest
+            .iter()
+            .map(|u| self.transport(u, timeout))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(transport.with_fallbacks(fallbacks))
+    }
+
     fn transport(&self, url: &str, timeout: Option<Duration>) -> Result<HttpTransport, Error> {
         let transport = HttpTransport::with_extra_ca(url, self.tls_ca().as_deref())
             .map_err(crate::parsec1::Error::from)?;
@@ -127,8 +149,10 @@ fn contract_origin_from_env() -> Result<Option<Vec<u8>>, Error> {
 }
 
 impl Remote {
-    /// A service at `url`, trusted by its contract (1.2) when an origin is given, else by
-    /// key addresses (1.1).
+    /// A service at `url` (several nodes: comma-separated URLs), trusted by its contract (1.2)
+    /// when an origin is given, else by key addresses (1.1). Under a contract, the URLs it
+    /// lists are used too. Requests are spread over the URLs and fail over between them (see
+    /// [`HttpTransport::with_fallbacks`]).
     pub fn new(
         url: &str,
         options: RemoteOptions,
@@ -139,7 +163,14 @@ impl Remote {
             None if options.service_keys.is_some() => None,
             None => contract_origin_from_env()?,
         };
-        let transport = options.transport(url, timeout)?;
+        let urls: Vec<&str> = url
+            .split(',')
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .collect();
+        let given = *urls
+            .first()
+            .ok_or_else(|| Error::InvalidInput(format!("`{url}` names no URL")))?;
         // A session made under one trust anchor is never resumed under another.
         let path = match &origin {
             Some(o) => options.session_path(&format!(
@@ -149,15 +180,28 @@ impl Remote {
             None => options.session_path(url)?,
         };
         let runtime = runtime()?;
-        let trust = match origin {
+        let (trust, transport) = match origin {
             Some(origin) => {
                 let network = options.network(&runtime)?;
                 // The contract is asked for on a connection of its own.
-                let service = options.transport(url, timeout)?;
+                let service = options.transport(given, timeout)?;
                 let cache = path.as_ref().map(|p| p.with_extension("contract"));
-                Trust::Contract(Box::new(ContractKeys::new(
-                    origin, service, network, false, cache,
-                )))
+                let keys = ContractKeys::new(origin, service, network, false, cache);
+                // Checked now: its URLs are the service's other nodes.
+                let section = runtime.block_on(keys.check()).map_err(trust_error)?;
+                let listed: Vec<&str> = urls
+                    .iter()
+                    .copied()
+                    .chain(
+                        section
+                            .http
+                            .iter()
+                            .chain(&section.https)
+                            .map(String::as_str),
+                    )
+                    .collect();
+                let transport = options.transports(&listed, timeout)?;
+                (Trust::Contract(Box::new(keys)), transport)
             }
             None => {
                 let keys = match options.service_keys.clone() {
@@ -171,7 +215,10 @@ impl Remote {
                          {SERVICE_CONTRACT_VARIABLE} to its service contract's origin"
                     )));
                 }
-                Trust::Keys(FixedServiceKeys(keys))
+                (
+                    Trust::Keys(FixedServiceKeys(keys)),
+                    options.transports(&urls, timeout)?,
+                )
             }
         };
         let session = Session::new(
@@ -194,17 +241,18 @@ impl Remote {
         let network = options.network(&runtime)?;
         let keys = NameKeys::new(name.to_string(), network, false);
         let section = runtime.block_on(keys.prime()).map_err(trust_error)?;
-        let urls: Vec<&String> = section.http.iter().chain(&section.https).collect();
-        let Some((first, rest)) = urls.split_first() else {
+        let urls: Vec<&str> = section
+            .http
+            .iter()
+            .chain(&section.https)
+            .map(String::as_str)
+            .collect();
+        if urls.is_empty() {
             return Err(trust_error(TrustError::BadContract(format!(
                 "the contract of `{name}` lists no URL"
             ))));
-        };
-        let fallbacks = rest
-            .iter()
-            .map(|u| options.transport(u, timeout))
-            .collect::<Result<Vec<_>, _>>()?;
-        let transport = options.transport(first, timeout)?.with_fallbacks(fallbacks);
+        }
+        let transport = options.transports(&urls, timeout)?;
         let path = options.session_path(&format!("uns2:{name}"))?;
         let session = Session::new(
             transport,

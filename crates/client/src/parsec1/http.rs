@@ -1,6 +1,13 @@
 //! The HTTP transport of spec §5.1: POST multipart/form-data with one file field `cmd`, the
 //! answer body is BOSS. One kept-alive connection, reopened when it breaks.
 //!
+//! A service of several nodes has several URLs (a 1.2/1.3 contract lists them, or the caller
+//! gives a list). The transport then spreads its requests over them (each request starts at
+//! the next URL) and fails over: a request that gets no answer from one URL is sent, the same
+//! bytes, to the next. That is safe because nodes share the service's state: a message one
+//! node has read is refused by the others as a replay, so no command runs twice. A URL that
+//! failed is tried last for a while.
+//!
 //! `https://` endpoints are reached over TLS (rustls), the server's certificate checked
 //! against the system's roots and any extra CA given. Parsec.1 does not rely on it (the
 //! service is trusted by its keys); browsers need it, and it hides what is called from the
@@ -9,7 +16,7 @@
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Bytes;
@@ -25,6 +32,13 @@ const BOUNDARY: &str = "parsec-rs-4f1c2b7e9a";
 /// Time allowed for a TCP connection (within the request's own timeout): a URL that does not
 /// accept one by then is down, and the next one is tried.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a URL that failed is tried after the others.
+const DOWN_FOR: Duration = Duration::from_secs(10);
+
+/// The environment variable that turns spreading off (`0`, `off`, `false`, `no`): requests
+/// then go to the first URL that answers, in the order given, as for nodes that do not share
+/// their state.
+pub const SPREAD_VARIABLE: &str = "PARSEC1_SPREAD";
 
 /// Why a request did not get an answer.
 #[derive(Debug, thiserror::Error)]
@@ -58,10 +72,16 @@ pub struct HttpTransport {
         rustls::pki_types::ServerName<'static>,
     )>,
     connection: Mutex<Option<SendRequest<Full<Bytes>>>>,
-    /// Other URLs of the same service, tried in order when this one cannot be reached.
+    /// Other URLs of the same service (see the module's description).
     fallbacks: Vec<HttpTransport>,
     /// The URL that answered last (0: this one; i: `fallbacks[i - 1]`).
     current: AtomicUsize,
+    /// Each request starts at the next URL, instead of the one that answered last.
+    spread: bool,
+    /// The URL the next request starts at, when spreading.
+    next: AtomicUsize,
+    /// Until when this URL is tried after the others (it failed).
+    down_until: std::sync::Mutex<Option<Instant>>,
 }
 
 impl std::fmt::Debug for HttpTransport {
@@ -126,6 +146,9 @@ impl HttpTransport {
             connection: Mutex::new(None),
             fallbacks: Vec::new(),
             current: AtomicUsize::new(0),
+            spread: false,
+            next: AtomicUsize::new(0),
+            down_until: std::sync::Mutex::new(None),
         })
     }
 
@@ -138,14 +161,22 @@ impl HttpTransport {
         self
     }
 
-    /// Other URLs of the same service (Parsec 1.3 contracts list several): when the URL in
-    /// use cannot be reached (no connection, or no TLS handshake: nothing was sent), the next
-    /// is tried, and the one that answers is used from then on.
+    /// Other URLs of the same service, whose nodes share its state (a 1.2/1.3 contract lists
+    /// several): requests fail over to them, and are spread over all unless `PARSEC1_SPREAD`
+    /// turns that off (see the module's description).
     pub fn with_fallbacks(mut self, others: Vec<HttpTransport>) -> HttpTransport {
         self.fallbacks = others
             .into_iter()
             .map(|f| f.with_timeout(self.timeout))
             .collect();
+        self.spread = spread_from_env();
+        self
+    }
+
+    /// Whether requests are spread over the URLs (default: yes, when there are several), or
+    /// go to the one that answered last.
+    pub fn with_spread(mut self, spread: bool) -> HttpTransport {
+        self.spread = spread;
         self
     }
 
@@ -155,20 +186,52 @@ impl HttpTransport {
             return self.post_file(None, "cmd", block).await;
         }
         let count = 1 + self.fallbacks.len();
-        let start = self.current.load(Ordering::Relaxed) % count;
+        let start = if self.spread {
+            self.next.fetch_add(1, Ordering::Relaxed) % count
+        } else {
+            self.current.load(Ordering::Relaxed) % count
+        };
+        let url = |i: usize| if i == 0 { self } else { &self.fallbacks[i - 1] };
+        // From the start, the URLs that did not fail lately first.
+        let (up, down): (Vec<usize>, Vec<usize>) = (0..count)
+            .map(|k| (start + k) % count)
+            .partition(|&i| !url(i).is_down());
         let mut last = None;
-        for k in 0..count {
-            let i = (start + k) % count;
-            let transport = if i == 0 { self } else { &self.fallbacks[i - 1] };
+        let mut unavailable = None;
+        for i in up.into_iter().chain(down) {
+            let transport = url(i);
             match transport.post_file(None, "cmd", block).await {
-                Err(e @ (TransportError::Connect(..) | TransportError::Tls(_))) => last = Some(e),
-                answer => {
+                // No answer: the next URL gets the same bytes (a node that did read them has
+                // them in the shared replay set, so they do not run twice).
+                Err(e) => {
+                    transport.mark_down();
+                    last = Some(e);
+                }
+                // That node cannot reach the service's store now, and did nothing.
+                Ok(answer) if is_unavailable(&answer) => {
+                    transport.mark_down();
+                    unavailable = Some(answer);
+                }
+                Ok(answer) => {
                     self.current.store(i, Ordering::Relaxed);
-                    return answer;
+                    return Ok(answer);
                 }
             }
         }
-        Err(last.expect("at least one URL was tried"))
+        match unavailable {
+            Some(answer) => Ok(answer),
+            None => Err(last.expect("at least one URL was tried")),
+        }
+    }
+
+    fn is_down(&self) -> bool {
+        let down = self.down_until.lock().unwrap_or_else(|e| e.into_inner());
+        down.is_some_and(|until| Instant::now() < until)
+    }
+
+    fn mark_down(&self) {
+        *self.down_until.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some(Instant::now() + DOWN_FOR);
     }
 
     /// The `host:port` of the URL in use.
@@ -292,6 +355,24 @@ impl HttpTransport {
     }
 }
 
+/// Whether `answer` is the service's `parsec_unavailable` error.
+fn is_unavailable(answer: &[u8]) -> bool {
+    matches!(
+        parsec1::message::decode_answer(answer),
+        Ok(Err(e)) if e.code == parsec1::message::codes::UNAVAILABLE
+    )
+}
+
+/// Spreading, unless `PARSEC1_SPREAD` says no.
+fn spread_from_env() -> bool {
+    !std::env::var(SPREAD_VARIABLE).is_ok_and(|v| {
+        matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "0" | "off" | "false" | "no"
+        )
+    })
+}
+
 /// TLS with the system's roots and the certificates of `extra_ca` (PEM).
 fn tls_connector(extra_ca: Option<&Path>) -> Result<tokio_rustls::TlsConnector, TransportError> {
     use rustls::pki_types::pem::PemObject;
@@ -351,6 +432,123 @@ fn multipart(field: &str, block: &[u8]) -> Bytes {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A server answering every request with `answer`, counting them; closed when dropped.
+    async fn node(answer: Vec<u8>) -> (String, Arc<AtomicUsize>, tokio::task::JoinHandle<()>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/p1", listener.local_addr().unwrap());
+        let hits = Arc::new(AtomicUsize::new(0));
+        let counted = hits.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let (mut stream, _) = listener.accept().await.unwrap();
+                let (answer, counted) = (answer.clone(), counted.clone());
+                tokio::spawn(async move {
+                    let mut buf = Vec::new();
+                    loop {
+                        // Headers, then as many body bytes as Content-Length says.
+                        let mut chunk = [0u8; 4096];
+                        let n = match stream.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => n,
+                        };
+                        buf.extend_from_slice(&chunk[..n]);
+                        let text = String::from_utf8_lossy(&buf).to_string();
+                        let Some(end) = text.find("\r\n\r\n") else {
+                            continue;
+                        };
+                        let length: usize = text[..end]
+                            .lines()
+                            .find_map(|l| {
+                                l.to_ascii_lowercase()
+                                    .strip_prefix("content-length:")
+                                    .map(|v| v.trim().parse().unwrap())
+                            })
+                            .unwrap_or(0);
+                        if buf.len() < end + 4 + length {
+                            continue;
+                        }
+                        buf.drain(..end + 4 + length);
+                        counted.fetch_add(1, Ordering::SeqCst);
+                        let head = format!(
+                            "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n",
+                            answer.len()
+                        );
+                        if stream.write_all(head.as_bytes()).await.is_err()
+                            || stream.write_all(&answer).await.is_err()
+                        {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        (url, hits, task)
+    }
+
+    fn ok_answer() -> Vec<u8> {
+        parsec1::message::encode_answer(&Ok(parsec_boss::Value::Int(1)))
+    }
+
+    /// Requests are spread over the URLs; a URL that refuses connections, or answers
+    /// `parsec_unavailable`, is passed over and the same bytes go to the next.
+    #[tokio::test]
+    async fn requests_spread_over_the_urls_and_fail_over() {
+        let (a, hits_a, _ta) = node(ok_answer()).await;
+        let (b, hits_b, _tb) = node(ok_answer()).await;
+        let both = || {
+            HttpTransport::new(&a)
+                .unwrap()
+                .with_fallbacks(vec![HttpTransport::new(&b).unwrap()])
+                .with_spread(true)
+        };
+        let t = both();
+        for _ in 0..10 {
+            assert_eq!(t.send(b"call").await.unwrap(), ok_answer());
+        }
+        assert_eq!(
+            (hits_a.load(Ordering::SeqCst), hits_b.load(Ordering::SeqCst)),
+            (5, 5)
+        );
+        // Without spreading, the URL that answered last keeps the requests.
+        let ordered = both().with_spread(false);
+        for _ in 0..4 {
+            ordered.send(b"call").await.unwrap();
+        }
+        assert_eq!(hits_a.load(Ordering::SeqCst), 9);
+
+        // A URL nobody listens on: every request still answered, by the other.
+        let closed = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            format!("http://{}/p1", l.local_addr().unwrap())
+        };
+        let t = HttpTransport::new(&closed)
+            .unwrap()
+            .with_fallbacks(vec![HttpTransport::new(&b).unwrap()])
+            .with_spread(true);
+        let before = hits_b.load(Ordering::SeqCst);
+        for _ in 0..6 {
+            assert_eq!(t.send(b"call").await.unwrap(), ok_answer());
+        }
+        assert_eq!(hits_b.load(Ordering::SeqCst) - before, 6);
+
+        // A node that cannot reach its store: the next one answers.
+        let unavailable = parsec1::message::encode_answer(&Err(parsec1::RemoteError::new(
+            parsec1::message::codes::UNAVAILABLE,
+            "no store",
+        )));
+        let (c, hits_c, _tc) = node(unavailable.clone()).await;
+        let t = HttpTransport::new(&c)
+            .unwrap()
+            .with_fallbacks(vec![HttpTransport::new(&b).unwrap()])
+            .with_spread(false);
+        assert_eq!(t.send(b"call").await.unwrap(), ok_answer());
+        assert_eq!(hits_c.load(Ordering::SeqCst), 1);
+        // Alone, its answer is the answer.
+        let alone = HttpTransport::new(&c).unwrap();
+        assert_eq!(alone.send(b"call").await.unwrap(), unavailable);
+    }
 
     #[test]
     fn urls() {
