@@ -503,3 +503,95 @@ fn hardware_keys_are_served_only_by_the_nodes_that_reach_their_device() {
         );
     }
 }
+
+/// Our client given both nodes' URLs spreads its calls over them; `kill -9` of one node in the
+/// middle of key creations and signatures loses no acknowledged key, and the calls go on
+/// through the other node in the same session.
+#[test]
+fn a_parsec1_client_spreads_over_two_nodes_and_a_killed_node_loses_no_acknowledged_key() {
+    let cluster = Cluster::start();
+    let url = cluster.create_db("failover");
+    let shared = tempfile::tempdir().unwrap();
+    write_password(shared.path());
+    let mut a = p1::serving(Daemon::start(|s| {
+        parsec1_node_config(s, &url, shared.path())
+    }));
+    let b = p1::serving(Daemon::start(|s| {
+        parsec1_node_config(s, &url, shared.path())
+    }));
+    let client = parsec_rs_client::Client::builder()
+        .endpoint(parsec_rs_client::Endpoint::parse(&format!("{},{}", a.url, b.url)).unwrap())
+        .service_keys(vec![a.service_key.clone()])
+        .session_in_memory()
+        .build()
+        .unwrap();
+    let work = |from: usize, to: usize, acked: &mut Vec<String>, failed: &mut usize| {
+        for i in from..to {
+            let name = format!("k{i}");
+            match client.create_signing_key(&name) {
+                Ok(()) => acked.push(name.clone()),
+                Err(_) => *failed += 1,
+            }
+            if client.sign(&name, b"message").is_err() {
+                *failed += 1;
+            }
+        }
+    };
+    let (mut acked, mut failed) = (Vec::new(), 0);
+    work(0, 20, &mut acked, &mut failed);
+    assert_eq!((acked.len(), failed), (20, 0), "both nodes serve");
+    // Killed while the client works: in a thread, so that the kill lands mid-call; the
+    // client goes on until it has made 20 keys after the kill.
+    let killed = Arc::new(AtomicBool::new(false));
+    let killer = std::thread::spawn({
+        let (pid, killed) = (a.daemon.child.id(), killed.clone());
+        move || {
+            std::thread::sleep(Duration::from_millis(300));
+            let ok = std::process::Command::new("kill")
+                .args(["-9", &pid.to_string()])
+                .status()
+                .unwrap()
+                .success();
+            killed.store(true, Ordering::SeqCst);
+            assert!(ok);
+        }
+    });
+    let (mut before, mut during, mut after) = (0, 0, 0);
+    let mut i = 20;
+    while after < 20 {
+        assert!(i < 2000, "the client made no progress after the kill");
+        let was_killed = killed.load(Ordering::SeqCst);
+        let mut failed = 0;
+        let made = acked.len();
+        work(i, i + 1, &mut acked, &mut failed);
+        i += 1;
+        during += failed;
+        if !was_killed {
+            before += 1;
+        } else if acked.len() > made {
+            after += 1;
+        }
+    }
+    killer.join().unwrap();
+    a.daemon.wait_exit();
+    eprintln!("calls: {before} before the kill, {during} failed, {after} keys after");
+    assert!(before > 0, "the kill landed before any call");
+    // At most the call in flight at the kill fails (outcome unknown); the rest went to B.
+    assert!(during <= 2, "{during} calls failed around the kill");
+    let listed: std::collections::HashSet<String> = client
+        .list_keys()
+        .unwrap()
+        .into_iter()
+        .map(|k| k.name)
+        .collect();
+    for name in &acked {
+        assert!(listed.contains(name), "acknowledged key {name} lost");
+        client.sign(name, b"after").unwrap();
+    }
+    assert!(
+        acked.len() + 2 >= i,
+        "{} keys acknowledged of {i}",
+        acked.len()
+    );
+    drop(b);
+}
