@@ -595,3 +595,114 @@ fn a_parsec1_client_spreads_over_two_nodes_and_a_killed_node_loses_no_acknowledg
     );
     drop(b);
 }
+
+/// A loopback port free now.
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// The two-node example (`config/two-nodes.toml`) as written, but for its places: both nodes
+/// serve one service contract listing both URLs, and a client that trusts the contract and
+/// was given node A's URL only goes on through node B, which the contract names, once A is
+/// killed.
+#[test]
+fn the_two_node_example_serves_one_contract_whose_urls_a_client_follows() {
+    let cluster = Cluster::start();
+    let url = cluster.create_db("example");
+    let shared = tempfile::tempdir().unwrap();
+    write_password(shared.path());
+    let example = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/two-nodes.toml"),
+    )
+    .unwrap();
+    let contract_path = shared.path().join("service-contract.unicon");
+    let (port_a, port_b) = (free_port(), free_port());
+    let node_url = |port: u16| format!("http://127.0.0.1:{port}/api/p1");
+    let config = |socket: &Path, port: u16, with_contract: bool| {
+        let mut text = example.clone();
+        let places = [
+            (
+                "socket_path = \"/run/parsec/parsec.sock\"".to_string(),
+                format!("socket_path = {socket:?}"),
+            ),
+            ("postgresql://parsec@db.example/parsec".into(), url.clone()),
+            (
+                "/etc/parsec/postgres.password".into(),
+                shared.path().join("password").display().to_string(),
+            ),
+            (
+                "/etc/parsec/master.key".into(),
+                shared.path().join("master.key").display().to_string(),
+            ),
+            (
+                "/etc/parsec/service-contract.unicon".into(),
+                contract_path.display().to_string(),
+            ),
+            ("0.0.0.0:8373".into(), format!("127.0.0.1:{port}")),
+            ("#allow_root = false".into(), "allow_root = true".into()),
+        ];
+        for (from, to) in places {
+            assert!(text.contains(&from), "the example has no `{from}`");
+            text = text.replace(&from, &to);
+        }
+        if !with_contract {
+            text = text.replace("service_contract =", "#service_contract =");
+        }
+        // Quicker to make than the default 4096 bits (the last section is [parsec1]).
+        format!("{text}service_key_bits = 2048\n")
+    };
+    // Node A first, without a contract: it makes the master key and the service key.
+    let a = p1::serving(Daemon::start(|s| config(s, port_a, false)));
+    assert_eq!(a.url, node_url(port_a));
+    let net = common::universa::UniversaNet::start(3);
+    let owner = parsec1::PrivateKey::generate(2048).unwrap();
+    let now = parsec_boss::Time::now();
+    let spec = parsec1::universa::NewContract {
+        parsec: parsec1::universa::ParsecSection {
+            service_name: "two nodes".into(),
+            short_service_name: None,
+            service_description: None,
+            service_key_addresses: vec![(a.service_key.clone(), false)],
+            http: vec![node_url(port_a), node_url(port_b)],
+            https: Vec::new(),
+        },
+        owner: owner.public_key().long_address().unwrap(),
+        uns2_name: None,
+        created_at: now,
+        expires_at: now.plus_seconds(86400),
+    };
+    let bytes = parsec1::universa::create(&spec, &owner).unwrap();
+    std::fs::write(&contract_path, &bytes).unwrap();
+    let origin = parsec1::universa::Sealed::read(&bytes).unwrap().hash_id;
+    net.set_state(&origin, "APPROVED");
+    a.daemon.reload(&config(&a.daemon.socket, port_a, true));
+    let b = p1::serving(Daemon::start(|s| config(s, port_b, true)));
+    assert_eq!(b.service_key, a.service_key, "the service key is shared");
+
+    let topology = parsec_rs_client::universa::Topology::load(&net.topology_file).unwrap();
+    let client = parsec_rs_client::Client::builder()
+        .endpoint(parsec_rs_client::Endpoint::Parsec1(a.url.clone()))
+        .service_contract(origin)
+        .universa_topology(topology)
+        .universa_options(parsec_rs_client::universa::NetworkOptions {
+            trust: 0.5,
+            request_timeout: Duration::from_secs(5),
+            deadline: Duration::from_secs(8),
+            pending_pause: Duration::from_millis(100),
+        })
+        .session_in_memory()
+        .build()
+        .unwrap();
+    client.create_signing_key("shared-key").unwrap();
+    let signature = client.sign("shared-key", b"two nodes").unwrap();
+    let mut a = a;
+    a.daemon.signal("KILL");
+    a.daemon.wait_exit();
+    // Only the contract named B: the client goes on there, in the same session.
+    client
+        .verify("shared-key", b"two nodes", &signature)
+        .unwrap();
+    client.create_signing_key("after").unwrap();
+    drop(b);
+}
