@@ -706,3 +706,67 @@ fn the_two_node_example_serves_one_contract_whose_urls_a_client_follows() {
     client.create_signing_key("after").unwrap();
     drop(b);
 }
+
+/// While PostgreSQL is down, Parsec.1 requests fail at once with `parsec_unavailable` (the
+/// code our client fails over on); once it is back, the same session goes on through both
+/// nodes, without a restart of theirs.
+#[test]
+fn parsec1_calls_say_unavailable_while_postgresql_is_down_and_the_session_goes_on_after() {
+    let mut cluster = Cluster::start();
+    let url = cluster.create_db("p1restart");
+    let shared = tempfile::tempdir().unwrap();
+    write_password(shared.path());
+    let a = p1::serving(Daemon::start(|s| {
+        parsec1_node_config(s, &url, shared.path())
+    }));
+    let b = p1::serving(Daemon::start(|s| {
+        parsec1_node_config(s, &url, shared.path())
+    }));
+    let rt = p1_runtime();
+    let on_a = p1_session(&a.url, &a.service_key, MemoryStorage::new());
+    rt.block_on(on_a.call_value("getSessionInfo", Value::dict::<&str>([])))
+        .unwrap();
+    let (sid, tsk_text) = (
+        on_a.storage().get(SID).unwrap(),
+        on_a.storage().get(TSK).unwrap(),
+    );
+    let tsk = decode_tsk(&tsk_text).unwrap();
+    cluster.stop_server();
+    for node in [&a, &b] {
+        let transport = HttpTransport::new(&node.url).unwrap();
+        let sealed =
+            parsec1::client::seal(&tsk, &sid, "getSessionInfo", Value::dict::<&str>([])).unwrap();
+        let start = Instant::now();
+        let answer = rt.block_on(transport.send(&sealed)).unwrap();
+        let e = parsec1::message::decode_answer(&answer)
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(e.code, codes::UNAVAILABLE, "{}", e.text);
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "{:?}",
+            start.elapsed()
+        );
+        // Guest requests that need no state still answer.
+        let info = rt
+            .block_on(transport.send(&parsec1::message::encode_call(
+                "info",
+                Value::dict::<&str>([]),
+            )))
+            .unwrap();
+        assert!(parsec1::message::decode_answer(&info).unwrap().is_ok());
+    }
+    cluster.start_server();
+    let on_b = p1_session(&b.url, &b.service_key, copy_storage(on_a.storage()));
+    for session in [&on_a, &on_b] {
+        let start = Instant::now();
+        while rt
+            .block_on(session.call_value("getSessionInfo", Value::dict::<&str>([])))
+            .is_err()
+        {
+            assert!(start.elapsed() < Duration::from_secs(20), "no recovery");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        assert_eq!(session.storage().get(SID).unwrap(), sid, "the same session");
+    }
+}
