@@ -1,8 +1,9 @@
 //! The service's storage: the key store ([`KeyStore`]: every application's keys, with their
 //! attributes and their material encrypted at rest) and the Parsec.1 session store
 //! ([`SqliteSessions`], implementing the protocol crate's `SessionStore`), with SQLite as the
-//! embedded implementation of both and PostgreSQL ([`PostgresStore`]) as the key store that
-//! several service nodes share. It knows no provider type: a record's provider,
+//! embedded implementation of both, and PostgreSQL for several service nodes: the key store
+//! ([`PostgresStore`]) and the Parsec.1 sessions with all of their state ([`PostgresParsec1`],
+//! also the protocol crate's `LiveState`). It knows no provider type: a record's provider,
 //! attributes and material are opaque numbers and bytes to it.
 //!
 //! A key is identified by (authenticator kind, application, key name), unique per application

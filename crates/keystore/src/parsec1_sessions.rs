@@ -3,7 +3,8 @@
 //! session store must do; the storage crate keeps them, as it keeps keys).
 //!
 //! Only what outlives a restart is stored: id, SCK (public), its address, test flag, times.
-//! TSKs stay in the server's memory (see `parsec1::server::sessions`).
+//! TSKs stay in the server's memory (see `parsec1::server::state`); for several nodes, the
+//! PostgreSQL store keeps them too (`postgresql/parsec1.rs`).
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};

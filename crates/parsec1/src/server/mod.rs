@@ -2,8 +2,8 @@
 //!
 //! The front end (HTTP in the service) hands every request body to [`Server::handle`] with the
 //! peer's address and the time, and sends back the bytes it returns with HTTP 200. Sessions are
-//! kept by a [`SessionStore`]; TSKs, pending SCK requests and the replay sets live in memory
-//! (see [`sessions`]).
+//! kept by a [`SessionStore`]; TSKs, pending SCK requests and the replay sets by a
+//! [`LiveState`] (in memory unless several nodes share a database; see [`state`]).
 //!
 //! Beyond the protocol, the server
 //! - rejects a tunnelled message whose IV or tag this session's TSK has already carried

@@ -1,9 +1,10 @@
 //! Where sessions live: a trait, and the in-memory store (for tests and for deployments that
-//! accept losing sessions on restart). The service provides an SQLite store.
+//! accept losing sessions on restart). The storage crate provides SQLite and PostgreSQL stores.
 //!
-//! Only what survives a restart is stored: the session's id, its key (SCK) and expiry. A
-//! session's TSK is never stored; it lives in the server's memory, so a restart makes every
-//! client fetch a new one (spec §5.5 step 3, which clients do by themselves).
+//! A session store keeps the session's id, its key (SCK) and expiry. The session's TSK is the
+//! [`super::LiveState`]'s: in the server's memory by default, so a restart makes every client
+//! fetch a new one (spec §5.5 step 3, which clients do by themselves); in the database when
+//! several nodes share it.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
