@@ -81,7 +81,7 @@ pub fn hash() -> [u8; 32] {
     out
 }
 
-fn ecdsa() -> AsymmetricSignature {
+pub fn ecdsa() -> AsymmetricSignature {
     AsymmetricSignature::Ecdsa {
         hash_alg: SignHash::Specific(Hash::Sha256),
     }
@@ -112,7 +112,7 @@ fn signing_key(key_type: Type, bits: usize, alg: AsymmetricSignature) -> Attribu
 }
 
 /// ECC SECP_R1 256 key pair for ECDSA with SHA-256 (`sign_hash` and `verify_hash`).
-fn ecc_p256() -> Attributes {
+pub fn ecc_p256() -> Attributes {
     signing_key(
         Type::EccKeyPair {
             curve_family: EccFamily::SecpR1,
@@ -160,7 +160,7 @@ fn sign(client: &BasicClient, key: &str, alg: AsymmetricSignature) -> Result<Vec
         .map_err(|e| anyhow!("{e}"))
 }
 
-fn generate_destroy(client: &BasicClient, n: u64) -> Result<()> {
+pub fn generate_destroy(client: &BasicClient, n: u64) -> Result<()> {
     let name = format!("bench-gd-{n}");
     client
         .psa_generate_key(&name, ecc_p256())

@@ -36,8 +36,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const DOWN_FOR: Duration = Duration::from_secs(10);
 
 /// The environment variable that turns spreading off (`0`, `off`, `false`, `no`): requests
-/// then go to the first URL that answers, in the order given, as for nodes that do not share
-/// their state.
+/// then go to the first URL that answers, in the order given, and are sent to the next only
+/// when nothing was sent, as for nodes that do not share their state.
 pub const SPREAD_VARIABLE: &str = "PARSEC1_SPREAD";
 
 /// Why a request did not get an answer.
@@ -182,8 +182,15 @@ impl HttpTransport {
 
     /// Sends one command block; returns the answer body.
     pub async fn send(&self, block: &[u8]) -> Result<Vec<u8>, TransportError> {
+        self.send_tracked(block).await.map(|(answer, _)| answer)
+    }
+
+    /// Like [`HttpTransport::send`], and says whether the answer comes from another URL than
+    /// one the block may have reached already (it was sent again after a lost answer): a
+    /// command the service then refuses may have run all the same.
+    pub async fn send_tracked(&self, block: &[u8]) -> Result<(Vec<u8>, bool), TransportError> {
         if self.fallbacks.is_empty() {
-            return self.post_file(None, "cmd", block).await;
+            return Ok((self.post_file(None, "cmd", block).await?, false));
         }
         let count = 1 + self.fallbacks.len();
         let start = if self.spread {
@@ -198,13 +205,24 @@ impl HttpTransport {
             .partition(|&i| !url(i).is_down());
         let mut last = None;
         let mut unavailable = None;
+        let mut delivered = false;
         for i in up.into_iter().chain(down) {
             let transport = url(i);
             match transport.post_file(None, "cmd", block).await {
-                // No answer: the next URL gets the same bytes (a node that did read them has
-                // them in the shared replay set, so they do not run twice).
+                // Nothing was sent: the next URL.
+                Err(e @ (TransportError::Connect(..) | TransportError::Tls(_))) => {
+                    transport.mark_down();
+                    last = Some(e);
+                }
+                // Sent, and no answer: when the nodes share their state (spreading), the next
+                // URL gets the same bytes (a node that did read them has them in the shared
+                // replay set, so they do not run twice); else the outcome is the caller's.
                 Err(e) => {
                     transport.mark_down();
+                    if !self.spread {
+                        return Err(e);
+                    }
+                    delivered = true;
                     last = Some(e);
                 }
                 // That node cannot reach the service's store now, and did nothing.
@@ -214,12 +232,12 @@ impl HttpTransport {
                 }
                 Ok(answer) => {
                     self.current.store(i, Ordering::Relaxed);
-                    return Ok(answer);
+                    return Ok((answer, delivered));
                 }
             }
         }
         match unavailable {
-            Some(answer) => Ok(answer),
+            Some(answer) => Ok((answer, delivered)),
             None => Err(last.expect("at least one URL was tried")),
         }
     }
@@ -433,8 +451,22 @@ fn multipart(field: &str, block: &[u8]) -> Bytes {
 mod tests {
     use super::*;
 
-    /// A server answering every request with `answer`, counting them; closed when dropped.
+    /// A server answering every request with `answer` (empty: closing the connection without
+    /// an answer, as a node killed mid-call), counting them.
     async fn node(answer: Vec<u8>) -> (String, Arc<AtomicUsize>, tokio::task::JoinHandle<()>) {
+        node_with(Arc::new(move |_: &[u8]| {
+            Some(answer.clone()).filter(|a| !a.is_empty())
+        }))
+        .await
+    }
+
+    type Handler = Arc<dyn Fn(&[u8]) -> Option<Vec<u8>> + Send + Sync>;
+
+    /// A server answering each request with what `handler` makes of its `cmd` block (`None`:
+    /// closing the connection without an answer), counting them.
+    async fn node_with(
+        handler: Handler,
+    ) -> (String, Arc<AtomicUsize>, tokio::task::JoinHandle<()>) {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/p1", listener.local_addr().unwrap());
@@ -443,7 +475,7 @@ mod tests {
         let task = tokio::spawn(async move {
             loop {
                 let (mut stream, _) = listener.accept().await.unwrap();
-                let (answer, counted) = (answer.clone(), counted.clone());
+                let (handler, counted) = (handler.clone(), counted.clone());
                 tokio::spawn(async move {
                     let mut buf = Vec::new();
                     loop {
@@ -469,8 +501,15 @@ mod tests {
                         if buf.len() < end + 4 + length {
                             continue;
                         }
-                        buf.drain(..end + 4 + length);
+                        let body: Vec<u8> = buf.drain(..end + 4 + length).skip(end + 4).collect();
                         counted.fetch_add(1, Ordering::SeqCst);
+                        // The block: after the part's headers, before the closing boundary.
+                        let text_end = body.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+                        let tail = format!("\r\n--{BOUNDARY}--\r\n").len();
+                        let block = &body[text_end + 4..body.len() - tail];
+                        let Some(answer) = handler(block) else {
+                            return;
+                        };
                         let head = format!(
                             "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n",
                             answer.len()
@@ -548,6 +587,145 @@ mod tests {
         // Alone, its answer is the answer.
         let alone = HttpTransport::new(&c).unwrap();
         assert_eq!(alone.send(b"call").await.unwrap(), unavailable);
+    }
+
+    /// A node that takes the request and dies: when spreading (nodes sharing their state),
+    /// the same bytes go to the next node and the answer says so; in order (nodes that do
+    /// not share it), the loss is the caller's and nothing is sent again.
+    #[tokio::test]
+    async fn a_lost_answer_is_sent_again_only_when_the_nodes_share_their_state() {
+        let (dies, hits_dies, _td) = node(Vec::new()).await;
+        let (b, hits_b, _tb) = node(ok_answer()).await;
+        let both = |spread| {
+            HttpTransport::new(&dies)
+                .unwrap()
+                .with_fallbacks(vec![HttpTransport::new(&b).unwrap()])
+                .with_spread(spread)
+        };
+        let ordered = both(false);
+        assert!(matches!(
+            ordered.send_tracked(b"call").await,
+            Err(TransportError::Http(_))
+        ));
+        assert_eq!(
+            (
+                hits_dies.load(Ordering::SeqCst),
+                hits_b.load(Ordering::SeqCst)
+            ),
+            (1, 0)
+        );
+        let spread = both(true);
+        let (answer, resent) = spread.send_tracked(b"call").await.unwrap();
+        assert_eq!((answer, resent), (ok_answer(), true));
+        assert_eq!(
+            (
+                hits_dies.load(Ordering::SeqCst),
+                hits_b.load(Ordering::SeqCst)
+            ),
+            (2, 1)
+        );
+        // That node is now tried last: the next request goes to the other first, not resent.
+        let (_, resent) = spread.send_tracked(b"call").await.unwrap();
+        assert!(!resent);
+        assert_eq!(hits_dies.load(Ordering::SeqCst), 2);
+    }
+
+    /// The worst failover: node A runs a command and dies before answering, after its TSK was
+    /// dropped. Node B (the same state) refuses the same bytes with `parsec_missing_tsk`, which
+    /// would normally make the client run the command again under a new TSK: after a resend it
+    /// reports the outcome as unknown instead, and the command ran once.
+    #[tokio::test]
+    async fn a_command_refused_after_a_resend_is_not_run_again() {
+        use crate::parsec1::{Error, FixedServiceKeys, MemoryStorage, Options, Session, Storage};
+        use parsec1::server::{Commands, RequestInfo, Server, Settings};
+        let runs = Arc::new(AtomicUsize::new(0));
+        let mut commands = Commands::new();
+        let counted = runs.clone();
+        commands.register_raw("count", move |_, _| {
+            let n = counted.fetch_add(1, Ordering::SeqCst) + 1;
+            Ok(parsec_boss::Value::Int(n as i128))
+        });
+        let settings = Settings {
+            test_pow_length: 4,
+            guest_rate: 0,
+            ..Settings::default()
+        };
+        let key = parsec1::PrivateKey::generate(2048).unwrap();
+        let address = key.public_key().long_address().unwrap();
+        let server = Arc::new(
+            Server::new(
+                settings,
+                key,
+                parsec1::server::MemorySessions::new(),
+                commands,
+            )
+            .unwrap(),
+        );
+        let info = || RequestInfo {
+            peer: "127.0.0.1".parse().unwrap(),
+            now: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap()
+                .as_secs(),
+            now_ms: 0,
+        };
+        // A: answers, unless told to run the next request, drop the session's TSK, and die.
+        let die_next = Arc::new(std::sync::Mutex::new(None::<String>));
+        let a_handler: Handler = {
+            let (server, die_next) = (server.clone(), die_next.clone());
+            Arc::new(move |block: &[u8]| {
+                let answer = server.handle(block, info());
+                match die_next.lock().unwrap().take() {
+                    Some(session) => {
+                        server.drop_tsk(&session).unwrap();
+                        None
+                    }
+                    None => Some(answer),
+                }
+            })
+        };
+        let b_handler: Handler = {
+            let server = server.clone();
+            Arc::new(move |block: &[u8]| Some(server.handle(block, info())))
+        };
+        let (a, _, _ta) = node_with(a_handler).await;
+        let (b, _, _tb) = node_with(b_handler).await;
+        let transport = HttpTransport::new(&a)
+            .unwrap()
+            .with_fallbacks(vec![HttpTransport::new(&b).unwrap()])
+            .with_spread(true);
+        let session = Session::new(
+            transport,
+            MemoryStorage::new(),
+            FixedServiceKeys(vec![address]),
+            Options {
+                key_bits: 2048,
+                test_mode: true,
+            },
+        );
+        let count = || session.call_value("count", parsec_boss::Value::dict::<&str>([]));
+        count().await.unwrap();
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+        let sid = session.storage().get(crate::parsec1::SID).unwrap();
+        // Requests alternate between the nodes: the next one starting at A is the one A runs
+        // and dies on.
+        loop {
+            count().await.unwrap();
+            if session.transport.next.load(Ordering::SeqCst) % 2 == 0 {
+                break;
+            }
+        }
+        let before = runs.load(Ordering::SeqCst);
+        *die_next.lock().unwrap() = Some(sid);
+        let e = count().await.unwrap_err();
+        assert!(matches!(e, Error::OutcomeUnknown(_)), "{e}");
+        assert_eq!(
+            runs.load(Ordering::SeqCst),
+            before + 1,
+            "run once, never twice"
+        );
+        // The session goes on (a new TSK) with the next call.
+        count().await.unwrap();
     }
 
     #[test]

@@ -80,6 +80,10 @@ pub enum Error {
     /// The protocol failed in a way retrying did not fix.
     #[error("Parsec.1: {0}")]
     Protocol(#[from] ClientError),
+    /// A command sent to a node that gave no answer, then to another that refused it: it may
+    /// or may not have run (what, and why).
+    #[error("outcome unknown: {0}")]
+    OutcomeUnknown(String),
     /// The session state could not be read or written.
     #[error("session storage: {0}")]
     Storage(#[from] std::io::Error),
@@ -225,9 +229,17 @@ impl<S: Storage, K: ServiceKeys> Session<S, K> {
             }
             let state = live.as_ref().expect("established above");
             let sealed = p1::seal(&state.tsk, &state.session_id, cmd, (*args).clone())?;
-            let answer = self.post(&sealed).await?;
+            let (answer, resent) = self.transport.send_tracked(&sealed).await?;
             match p1::open(&state.tsk, &answer) {
                 Ok(inner) => return inner.map_err(Error::Remote),
+                // Sent again after a lost answer, and refused: the first node may have run it,
+                // so it is not run again under a new TSK.
+                Err(e) if resent => {
+                    return Err(Error::OutcomeUnknown(format!(
+                        "`{cmd}`: the node it was sent to gave no answer, and another refused \
+                         it ({e}): it may or may not have run"
+                    )))
+                }
                 Err(e) if e.needs_new_tsk() && attempt == 0 => {
                     *live = None;
                     self.storage.remove(TSK)?;

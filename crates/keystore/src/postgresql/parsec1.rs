@@ -23,7 +23,6 @@ use parsec1::server::{
     SessionStore, StoreError as StateError, MAX_NONCES_PER_SESSION,
 };
 use parsec1::{eta, KeyAddress, PublicKey, SymmetricKey};
-use postgres::error::SqlState;
 use postgres::{Client, Statement};
 
 use super::pool::{self, commit, migrate, pg_error, Pool, Prepared, LOCK_SCHEMA, LOCK_SPACE};
@@ -152,12 +151,12 @@ impl Prepared for Conn {
     }
 }
 
-/// The storage crate's error as the protocol crate's.
+/// The storage crate's error as the protocol crate's. Only a call that did nothing is
+/// `Unavailable` (a client may send it again); a commit without an answer may have been
+/// applied, so it is a failure of its own.
 fn state_error(e: StoreError) -> StateError {
     match e {
-        StoreError::Unavailable(why) | StoreError::OutcomeUnknown(why) => {
-            StateError::Unavailable(why)
-        }
+        StoreError::Unavailable(why) => StateError::Unavailable(why),
         other => StateError::Backend(other.to_string()),
     }
 }
@@ -270,6 +269,12 @@ impl PostgresParsec1 {
         });
         self.keep(session_id, keys.clone(), row.tsk_expires_at);
         Ok(keys)
+    }
+
+    /// Forgets the TSKs of `session_id` this node has unsealed (dropped or replaced).
+    fn forget_unsealed(&self, session_id: &str) {
+        self.unsealed()
+            .retain(|_, kept| kept.session_id != session_id);
     }
 
     /// Keeps an unsealed TSK, within [`MAX_CACHED_TSKS`].
@@ -396,6 +401,7 @@ impl SessionStore for PostgresParsec1 {
         if !storable(id) {
             return Ok(false);
         }
+        self.forget_unsealed(id);
         let id = id.to_string();
         self.call(false, move |conn| {
             let n = conn
@@ -594,21 +600,30 @@ impl LiveState for PostgresParsec1 {
         let (id, tsk_id) = (session_id.to_string(), keys.id.to_vec());
         let set = self.call(false, move |conn| {
             let mut tx = conn.client.transaction().map_err(pg_error)?;
+            // The session's row is the lock: two nodes making a TSK for one session take
+            // turns (the later one's TSK is the live one), and a session gone has none.
+            let exists = tx
+                .query_opt(
+                    "SELECT 1 FROM parsec1_sessions WHERE id = $1 FOR UPDATE",
+                    &[&id],
+                )
+                .map_err(pg_error)?
+                .is_some();
+            if !exists {
+                return Ok(false);
+            }
             tx.execute("DELETE FROM parsec1_tsks WHERE session_id = $1", &[&id])
                 .map_err(pg_error)?;
-            // Only for a session that still exists (the row's reference checks it too).
-            let inserted = tx.execute(
+            tx.execute(
                 "INSERT INTO parsec1_tsks (session_id, tsk_id, sealed, expires_at)
-                 SELECT id, $2, $3, $4 FROM parsec1_sessions WHERE id = $1",
+                 VALUES ($1, $2, $3, $4)",
                 &[&id, &tsk_id, &sealed, &secs(tsk_expires_at)],
-            );
-            match inserted {
-                Ok(1) => commit(tx).map(|()| true),
-                Ok(_) => Ok(false),
-                Err(e) if e.code() == Some(&SqlState::FOREIGN_KEY_VIOLATION) => Ok(false),
-                Err(e) => Err(pg_error(e)),
-            }
+            )
+            .map_err(pg_error)?;
+            commit(tx).map(|()| true)
         })?;
+        // Whatever this node had unsealed for the session is no longer its TSK.
+        self.forget_unsealed(session_id);
         if set {
             self.keep(session_id, keys, tsk_expires_at);
         }
@@ -696,6 +711,7 @@ impl LiveState for PostgresParsec1 {
             return Ok(false);
         }
         let id = session_id.to_string();
+        self.forget_unsealed(session_id);
         self.call(false, move |conn| {
             let n = conn
                 .client
@@ -728,6 +744,7 @@ impl LiveState for PostgresParsec1 {
             return Ok(());
         }
         let id = session_id.to_string();
+        self.forget_unsealed(session_id);
         self.call(false, move |conn| {
             let mut tx = conn.client.transaction().map_err(pg_error)?;
             tx.execute("DELETE FROM parsec1_tsks WHERE session_id = $1", &[&id])

@@ -150,14 +150,21 @@ fn internal(e: impl std::fmt::Display) -> RemoteError {
 }
 
 /// A store's failure as the client sees it: `parsec_unavailable` when the store cannot be
-/// reached now (another node of the service may answer), else an internal error.
+/// reached now (nothing was done: another node of the service may answer), else an internal
+/// error. The details (where the database is, its messages) are logged, never sent.
 fn store_error(e: StoreError) -> RemoteError {
     match e {
-        StoreError::Unavailable(why) => RemoteError::new(
-            codes::UNAVAILABLE,
-            format!("this node cannot reach its store now ({why}): try again or another node"),
-        ),
-        other => internal(other),
+        StoreError::Unavailable(why) => {
+            tracing::warn!("Parsec.1 state store unavailable: {why}");
+            RemoteError::new(
+                codes::UNAVAILABLE,
+                "this node cannot reach its store now: try again, or another node",
+            )
+        }
+        other => {
+            tracing::error!("Parsec.1 state store: {other}");
+            RemoteError::new(codes::INTERNAL, "the session store failed")
+        }
     }
 }
 

@@ -532,7 +532,10 @@ impl<D: Device> Backend for OnDevice<D> {
 mod tests {
     use super::*;
 
-    fn parts(m: &[u8]) -> Option<(Option<Vec<u8>>, Vec<u8>, Vec<u8>)> {
+    /// The device, handle and public key of a record's material.
+    type Parts = (Option<Vec<u8>>, Vec<u8>, Vec<u8>);
+
+    fn parts(m: &[u8]) -> Option<Parts> {
         decode_material(m).map(|s| {
             (
                 s.device.map(<[u8]>::to_vec),

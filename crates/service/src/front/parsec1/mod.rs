@@ -100,13 +100,16 @@ pub fn build(
     Ok(server)
 }
 
+/// A session store, and the server's state when it is kept with the sessions.
+type SessionState = (Box<dyn SessionStore>, Option<Box<dyn LiveState>>);
+
 /// The session store of `config`, and the state shared with other nodes when it is a
 /// database (else the server keeps that state in memory). Every call runs off the runtime.
 fn open_state(
     config: &Parsec1Config,
     key_db: Option<PathBuf>,
     master_key: Option<PathBuf>,
-) -> anyhow::Result<(Box<dyn SessionStore>, Option<Box<dyn LiveState>>)> {
+) -> anyhow::Result<SessionState> {
     use crate::store::OffRuntime;
     let path = match &config.session_store {
         Some(SessionStoreConfig::Postgres {

@@ -73,7 +73,7 @@ pub struct Token {
     mechanisms: HashMap<u64, MechanismInfo>,
     /// What the token is, for messages.
     pub description: String,
-    /// Names the token: a digest of its manufacturer, model, serial number and label.
+    /// Names the token: a digest of its manufacturer, model and serial number.
     pub identity: [u8; 32],
 }
 
@@ -91,7 +91,8 @@ fn describe(lib: &Pkcs11, slot: Slot) -> String {
     }
 }
 
-/// The digest naming the token of `slot` (see [`Token::identity`]).
+/// The digest naming the token of `slot` (see [`Token::identity`]): its manufacturer, model
+/// and serial number, which no one changes (a label may be).
 fn identity(lib: &Pkcs11, slot: Slot) -> anyhow::Result<[u8; 32]> {
     let t = lib
         .get_token_info(slot)
@@ -102,7 +103,6 @@ fn identity(lib: &Pkcs11, slot: Slot) -> anyhow::Result<[u8; 32]> {
             t.manufacturer_id().trim_end().as_bytes(),
             t.model().trim_end().as_bytes(),
             t.serial_number().trim_end().as_bytes(),
-            t.label().trim_end().as_bytes(),
         ],
     ))
 }
