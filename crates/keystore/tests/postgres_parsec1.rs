@@ -175,3 +175,25 @@ fn calls_fail_as_unavailable_while_the_server_is_down_and_recover_after() {
     assert!(a.set_tsk("s", keys, 500, 1000).unwrap());
     assert!(a.get("s", 0).unwrap().is_some());
 }
+
+/// Two nodes making a TSK for one session at the same time take turns: both succeed, and the
+/// session ends with one of the two.
+#[test]
+fn concurrent_tsks_for_one_session_from_two_nodes_take_turns() {
+    let cluster = Cluster::start();
+    let url = cluster.create_db("turns");
+    let (a, b) = (node(&url, 1), node(&url, 1));
+    conformance::session(&a, "s", 1000);
+    for _ in 0..20 {
+        let (ka, kb) = (conformance::keys(false), conformance::keys(false));
+        let (ra, rb) = std::thread::scope(|s| {
+            let ta = s.spawn(|| a.set_tsk("s", ka.clone(), 500, 1000));
+            let tb = s.spawn(|| b.set_tsk("s", kb.clone(), 500, 1000));
+            (ta.join().unwrap(), tb.join().unwrap())
+        });
+        assert!(ra.unwrap() && rb.unwrap());
+        let live = a.tsk("s").unwrap().unwrap().keys.id;
+        assert!(live == ka.id || live == kb.id);
+        assert_eq!(b.tsk("s").unwrap().unwrap().keys.id, live);
+    }
+}

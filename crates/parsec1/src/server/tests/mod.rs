@@ -400,3 +400,125 @@ fn two_nodes_sharing_their_state_serve_one_session_and_refuse_replays_across() {
     let e = remote(call(&a, &r, &t, "echo", nine, T0).unwrap_err());
     assert_eq!(e.code, codes::MISSING_TSK);
 }
+
+/// A state that cannot be reached: every request that needs it fails at once with
+/// `parsec_unavailable` (nothing done), another failure with an internal error; neither says
+/// where the store is.
+#[test]
+fn a_state_store_failure_answers_without_its_details() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    /// The in-memory state, failing every call while `down`.
+    struct Flaky {
+        inner: MemoryState,
+        down: AtomicBool,
+        lost: AtomicBool,
+    }
+    impl Flaky {
+        fn check(&self) -> Result<(), StoreError> {
+            if self.lost.load(Ordering::SeqCst) {
+                return Err(StoreError::Backend("commit lost on db.internal".into()));
+            }
+            if self.down.load(Ordering::SeqCst) {
+                return Err(StoreError::Unavailable(
+                    "PostgreSQL database p on db.internal".into(),
+                ));
+            }
+            Ok(())
+        }
+    }
+    impl LiveState for Flaky {
+        fn add_pending(
+            &self,
+            context: [u8; 16],
+            pending: Pending,
+            limits: PendingLimits,
+            now: u64,
+        ) -> Result<Result<(), Full>, StoreError> {
+            self.check()?;
+            self.inner.add_pending(context, pending, limits, now)
+        }
+        fn take_pending(&self, context: &[u8; 16]) -> Result<Option<Pending>, StoreError> {
+            self.check()?;
+            self.inner.take_pending(context)
+        }
+        fn use_nonce(
+            &self,
+            session_id: &str,
+            nonce: &[u8],
+            expires_at: u64,
+            now: u64,
+        ) -> Result<Result<(), NonceRefused>, StoreError> {
+            self.check()?;
+            self.inner.use_nonce(session_id, nonce, expires_at, now)
+        }
+        fn set_tsk(
+            &self,
+            session_id: &str,
+            keys: Arc<LiveKeys>,
+            tsk_expires_at: u64,
+            session_expires_at: u64,
+        ) -> Result<bool, StoreError> {
+            self.check()?;
+            self.inner
+                .set_tsk(session_id, keys, tsk_expires_at, session_expires_at)
+        }
+        fn tsk(&self, session_id: &str) -> Result<Option<LiveTsk>, StoreError> {
+            self.check()?;
+            self.inner.tsk(session_id)
+        }
+        fn remember(
+            &self,
+            session_id: &str,
+            keys: &LiveKeys,
+            iv: [u8; 16],
+            tag: [u8; 16],
+            max_seen: usize,
+        ) -> Result<Remembered, StoreError> {
+            self.check()?;
+            self.inner.remember(session_id, keys, iv, tag, max_seen)
+        }
+        fn drop_tsk(&self, session_id: &str) -> Result<bool, StoreError> {
+            self.check()?;
+            self.inner.drop_tsk(session_id)
+        }
+        fn drop_tsk_if(&self, session_id: &str, keys: &LiveKeys) -> Result<bool, StoreError> {
+            self.check()?;
+            self.inner.drop_tsk_if(session_id, keys)
+        }
+        fn forget_session(&self, session_id: &str) -> Result<(), StoreError> {
+            self.check()?;
+            self.inner.forget_session(session_id)
+        }
+        fn purge(&self, now: u64) -> Result<(), StoreError> {
+            self.check()?;
+            self.inner.purge(now)
+        }
+    }
+
+    let state = Arc::new(Flaky {
+        inner: MemoryState::default(),
+        down: AtomicBool::new(false),
+        lost: AtomicBool::new(false),
+    });
+    let mut server = server_with(settings());
+    server.set_live_state(Box::new(state.clone()));
+    let r = register(&server, key(1), false);
+    let t = tsk(&server, &r, T0).unwrap();
+    state.down.store(true, Ordering::SeqCst);
+    let e = remote(call(&server, &r, &t, "whoami", empty(), T0).unwrap_err());
+    assert_eq!(e.code, codes::UNAVAILABLE);
+    assert!(!e.text.contains("db.internal"), "{}", e.text);
+    let e = tsk(&server, &r, T0).unwrap_err();
+    assert_eq!(remote(e).code, codes::UNAVAILABLE);
+    state.down.store(false, Ordering::SeqCst);
+    state.lost.store(true, Ordering::SeqCst);
+    let e = remote(call(&server, &r, &t, "whoami", empty(), T0).unwrap_err());
+    assert_eq!(e.code, codes::INTERNAL);
+    assert!(!e.text.contains("db.internal"), "{}", e.text);
+    state.lost.store(false, Ordering::SeqCst);
+    call(&server, &r, &t, "whoami", empty(), T0)
+        .unwrap()
+        .unwrap();
+}
