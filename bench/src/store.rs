@@ -28,10 +28,12 @@ use anyhow::{bail, Context, Result};
 use crypto::CryptoRound;
 use load::Load;
 
-const USAGE: &str = "usage: store-bench --ours PATH [--rounds N] [--seconds S] [--threads N]";
+const USAGE: &str =
+    "usage: store-bench --ours PATH [--rounds N] [--seconds S] [--threads N] [--costs-only]";
 
 struct Args {
     ours: PathBuf,
+    costs_only: bool,
     rounds: usize,
     seconds: f64,
     threads: usize,
@@ -39,8 +41,13 @@ struct Args {
 
 fn parse_args() -> Result<Args> {
     let (mut ours, mut rounds, mut seconds, mut threads) = (None, 3, 3.0, 8);
+    let mut costs_only = false;
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
+        if flag == "--costs-only" {
+            costs_only = true;
+            continue;
+        }
         let value = it
             .next()
             .with_context(|| format!("{flag} needs a value\n{USAGE}"))?;
@@ -54,6 +61,7 @@ fn parse_args() -> Result<Args> {
     }
     Ok(Args {
         ours: ours.context(USAGE)?,
+        costs_only,
         rounds,
         seconds,
         threads,
@@ -155,6 +163,9 @@ fn main() -> Result<()> {
     let password = shared.path().join("password");
     std::fs::write(&password, pg::PASSWORD)?;
     std::fs::set_permissions(&password, std::fs::Permissions::from_mode(0o600))?;
+    if args.costs_only {
+        return database_costs(&args, &cluster, &password, shared.path());
+    }
     let duration = Duration::from_secs_f64(args.seconds);
     let targets = ["SQLite", "PostgreSQL, one node"];
     let mut results: Vec<Vec<CryptoRound>> = vec![Vec::new(); targets.len()];
@@ -399,6 +410,94 @@ fn database_costs(
     };
     let (durable, lazy) = (write("on")?, write("off")?);
     client.batch_execute("SET synchronous_commit = on")?;
+    // The same one-row read directly, and through the key store's connection threads (the
+    // call handed to a thread and its answer handed back), as the daemon makes it.
+    let handoff = {
+        let store_db = "handoff";
+        let store_url = cluster.create_db(store_db);
+        let store = parsec_keystore::PostgresStore::open(
+            parsec_keystore::PostgresOptions {
+                url: store_url,
+                password: Some(zeroize::Zeroizing::new(pg::PASSWORD.to_string())),
+                connections: 2,
+                wait: Duration::from_secs(5),
+            },
+            parsec_keystore::MasterKey::from_bytes(&[1; 32])?,
+        )?;
+        let id = parsec_keystore::KeyId {
+            auth: 1,
+            app: "bench".into(),
+            name: "k".into(),
+        };
+        let mut direct_client = cluster.client(store_db);
+        let statement = direct_client
+            .prepare("SELECT serial FROM parsec_keys WHERE auth = $1 AND app = $2 AND name = $3")?;
+        let (mut direct, mut pooled) = (Vec::new(), Vec::new());
+        for _ in 0..2000 {
+            let t = Instant::now();
+            direct_client.query_opt(&statement, &[&1i16, &id.app, &id.name])?;
+            direct.push(t.elapsed().as_secs_f64() * 1e6);
+            let t = Instant::now();
+            parsec_keystore::KeyStore::version(&store, &id)?;
+            pooled.push(t.elapsed().as_secs_f64() * 1e6);
+        }
+        (median(direct).unwrap_or(0.0), median(pooled).unwrap_or(0.0))
+    };
+    // The two state calls every tunnelled message makes: reading the session's TSK, and
+    // adding the message to its replay set (a durable write).
+    let state_calls = {
+        use parsec1::server::{conformance, LiveState};
+        let state = parsec_keystore::PostgresParsec1::open(
+            parsec_keystore::PostgresOptions {
+                url: cluster.create_db("statecalls"),
+                password: Some(zeroize::Zeroizing::new(pg::PASSWORD.to_string())),
+                connections: 2,
+                wait: Duration::from_secs(5),
+            },
+            parsec_keystore::MasterKey::from_bytes(&[1; 32])?,
+        )?;
+        conformance::session(&state, "s", u64::MAX / 2);
+        let keys = conformance::keys(true);
+        state.set_tsk("s", keys.clone(), u64::MAX / 2, u64::MAX / 2)?;
+        let (mut read, mut remember) = (Vec::new(), Vec::new());
+        for i in 0..2000u32 {
+            let t = Instant::now();
+            state.tsk("s")?;
+            read.push(t.elapsed().as_secs_f64() * 1e6);
+            let mut iv = [0u8; 16];
+            iv[..4].copy_from_slice(&i.to_le_bytes());
+            let tag = [iv, [1; 16]].concat()[8..24].try_into()?;
+            let t = Instant::now();
+            state.remember("s", &keys, iv, tag, 1_000_000)?;
+            remember.push(t.elapsed().as_secs_f64() * 1e6);
+        }
+        // The same read from a task on a multi-thread runtime, through block_in_place, as the
+        // daemon's Parsec.1 front makes it (store calls leave the runtime's threads).
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()?;
+        let state = std::sync::Arc::new(state);
+        let in_runtime = rt.block_on({
+            let state = state.clone();
+            async move {
+                tokio::spawn(async move {
+                    let mut times = Vec::new();
+                    for _ in 0..2000 {
+                        let t = Instant::now();
+                        tokio::task::block_in_place(|| state.tsk("s"))?;
+                        times.push(t.elapsed().as_secs_f64() * 1e6);
+                    }
+                    anyhow::Ok(median(times).unwrap_or(0.0))
+                })
+                .await?
+            }
+        })?;
+        (
+            median(read).unwrap_or(0.0),
+            median(remember).unwrap_or(0.0),
+            in_runtime,
+        )
+    };
     let master = shared.join("costs-master.key");
     let node = Node::start(
         &args.ours,
@@ -453,7 +552,11 @@ fn database_costs(
     println!(
         "\nPostgreSQL over its Unix socket: a round trip (SELECT 1, median of 2000) {trip:.0} µs; \
               a one-row INSERT committed durably {durable:.0} µs, without waiting for the disk \
-              {lazy:.0} µs (medians of 500)\n"
+              {lazy:.0} µs (medians of 500); a key record's version read directly {:.0} µs, \
+              through the key store's connection threads {:.0} µs; of a tunnelled message, the \
+              session's TSK read {:.0} µs ({:.0} µs from a runtime task through block_in_place), \
+              the replay set's durable insert {:.0} µs (medians of 2000)\n",
+        handoff.0, handoff.1, state_calls.0, state_calls.2, state_calls.1
     );
     println!("| Call, through one node | transactions per call |");
     println!("|---|---:|");

@@ -26,6 +26,27 @@ CREATE TABLE IF NOT EXISTS parsec1_sessions (
 CREATE INDEX IF NOT EXISTS parsec1_sessions_by_address ON parsec1_sessions (address, expires_at);
 ";
 
+/// A session as a database row holds it: its key packed, its address's bytes, times in
+/// seconds (checked: a row that does not decode is reported, never used).
+pub(crate) fn stored_session(
+    id: &str,
+    sck: &[u8],
+    address: &[u8],
+    test: bool,
+    created_at: i64,
+    expires_at: i64,
+) -> Result<Session, StoreError> {
+    let corrupt = |what| StoreError::Backend(format!("session {id}: stored {what} is invalid"));
+    Ok(Session {
+        id: id.to_string(),
+        key: PublicKey::unpack(sck).map_err(|_| corrupt("key"))?,
+        address: KeyAddress::from_bytes(address).map_err(|_| corrupt("address"))?,
+        test,
+        created_at: u64::try_from(created_at).map_err(|_| corrupt("time"))?,
+        expires_at: u64::try_from(expires_at).map_err(|_| corrupt("time"))?,
+    })
+}
+
 /// Sessions in one SQLite database.
 pub struct SqliteSessions {
     db: Mutex<Connection>,
@@ -127,18 +148,10 @@ impl SessionStore for SqliteSessions {
             )
             .optional()
             .map_err(backend)?;
-        let Some((sck, address, test, created_at, expires_at)) = row else {
-            return Ok(None);
-        };
-        let corrupt = |what| StoreError::Backend(format!("session {id}: stored {what} is invalid"));
-        Ok(Some(Session {
-            id: id.to_string(),
-            key: PublicKey::unpack(&sck).map_err(|_| corrupt("key"))?,
-            address: KeyAddress::from_bytes(&address).map_err(|_| corrupt("address"))?,
-            test,
-            created_at: u64::try_from(created_at).map_err(|_| corrupt("time"))?,
-            expires_at: u64::try_from(expires_at).map_err(|_| corrupt("time"))?,
-        }))
+        row.map(|(sck, address, test, created_at, expires_at)| {
+            stored_session(id, &sck, &address, test, created_at, expires_at)
+        })
+        .transpose()
     }
 
     fn delete(&self, id: &str) -> Result<bool, StoreError> {

@@ -295,6 +295,22 @@ fn parsec1_node_config(socket: &Path, url: &str, dir: &Path) -> String {
     )
 }
 
+/// A cluster and two nodes with Parsec.1 on its database `db` (the folder of their shared
+/// files kept with them).
+fn two_parsec1_nodes(db: &str) -> (Cluster, tempfile::TempDir, p1::P1, p1::P1) {
+    let cluster = Cluster::start();
+    let url = cluster.create_db(db);
+    let shared = tempfile::tempdir().unwrap();
+    write_password(shared.path());
+    let node = || {
+        p1::serving(Daemon::start(|s| {
+            parsec1_node_config(s, &url, shared.path())
+        }))
+    };
+    let (a, b) = (node(), node());
+    (cluster, shared, a, b)
+}
+
 fn p1_runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -329,16 +345,7 @@ fn copy_storage(from: &MemoryStorage) -> MemoryStorage {
 /// session destroyed through B is gone at A.
 #[test]
 fn a_parsec1_session_made_on_one_node_goes_on_at_the_other_and_replays_are_refused() {
-    let cluster = Cluster::start();
-    let url = cluster.create_db("p1nodes");
-    let shared = tempfile::tempdir().unwrap();
-    write_password(shared.path());
-    let a = p1::serving(Daemon::start(|s| {
-        parsec1_node_config(s, &url, shared.path())
-    }));
-    let b = p1::serving(Daemon::start(|s| {
-        parsec1_node_config(s, &url, shared.path())
-    }));
+    let (_cluster, _shared, a, b) = two_parsec1_nodes("p1nodes");
     assert_eq!(a.service_key, b.service_key, "one service key");
     let rt = p1_runtime();
 
@@ -509,16 +516,7 @@ fn hardware_keys_are_served_only_by_the_nodes_that_reach_their_device() {
 /// through the other node in the same session.
 #[test]
 fn a_parsec1_client_spreads_over_two_nodes_and_a_killed_node_loses_no_acknowledged_key() {
-    let cluster = Cluster::start();
-    let url = cluster.create_db("failover");
-    let shared = tempfile::tempdir().unwrap();
-    write_password(shared.path());
-    let mut a = p1::serving(Daemon::start(|s| {
-        parsec1_node_config(s, &url, shared.path())
-    }));
-    let b = p1::serving(Daemon::start(|s| {
-        parsec1_node_config(s, &url, shared.path())
-    }));
+    let (_cluster, _shared, mut a, b) = two_parsec1_nodes("failover");
     let client = parsec_rs_client::Client::builder()
         .endpoint(parsec_rs_client::Endpoint::parse(&format!("{},{}", a.url, b.url)).unwrap())
         .service_keys(vec![a.service_key.clone()])
@@ -712,16 +710,7 @@ fn the_two_node_example_serves_one_contract_whose_urls_a_client_follows() {
 /// nodes, without a restart of theirs.
 #[test]
 fn parsec1_calls_say_unavailable_while_postgresql_is_down_and_the_session_goes_on_after() {
-    let mut cluster = Cluster::start();
-    let url = cluster.create_db("p1restart");
-    let shared = tempfile::tempdir().unwrap();
-    write_password(shared.path());
-    let a = p1::serving(Daemon::start(|s| {
-        parsec1_node_config(s, &url, shared.path())
-    }));
-    let b = p1::serving(Daemon::start(|s| {
-        parsec1_node_config(s, &url, shared.path())
-    }));
+    let (mut cluster, _shared, a, b) = two_parsec1_nodes("p1restart");
     let rt = p1_runtime();
     let on_a = p1_session(&a.url, &a.service_key, MemoryStorage::new());
     rt.block_on(on_a.call_value("getSessionInfo", Value::dict::<&str>([])))

@@ -22,7 +22,7 @@ use parsec1::server::{
     Full, LiveKeys, LiveState, LiveTsk, NonceRefused, Pending, PendingLimits, Remembered, Session,
     SessionStore, StoreError as StateError, MAX_NONCES_PER_SESSION,
 };
-use parsec1::{eta, KeyAddress, PublicKey, SymmetricKey};
+use parsec1::{eta, KeyAddress, SymmetricKey};
 use postgres::{Client, Statement};
 
 use super::pool::{self, commit, migrate, pg_error, Pool, Prepared, LOCK_SCHEMA, LOCK_SPACE};
@@ -383,18 +383,12 @@ impl SessionStore for PostgresParsec1 {
                     )
                 }))
         })?;
-        let Some((sck, address, test, created_at, expires_at)) = row else {
-            return Ok(None);
-        };
-        let corrupt = |what| StateError::Backend(format!("session {id}: stored {what} is invalid"));
-        Ok(Some(Session {
-            id: id.to_string(),
-            key: PublicKey::unpack(&sck).map_err(|_| corrupt("key"))?,
-            address: KeyAddress::from_bytes(&address).map_err(|_| corrupt("address"))?,
-            test,
-            created_at: u64::try_from(created_at).map_err(|_| corrupt("time"))?,
-            expires_at: u64::try_from(expires_at).map_err(|_| corrupt("time"))?,
-        }))
+        row.map(|(sck, address, test, created_at, expires_at)| {
+            crate::parsec1_sessions::stored_session(
+                id, &sck, &address, test, created_at, expires_at,
+            )
+        })
+        .transpose()
     }
 
     fn delete(&self, id: &str) -> Result<bool, StateError> {
