@@ -440,6 +440,11 @@ impl<S: parsec1::server::LiveState> parsec1::server::LiveState for OffRuntime<S>
         off_runtime(|| self.0.tsk(session_id))
     }
 
+    fn cached_tsk(&self, session_id: &str) -> Option<parsec1::server::LiveTsk> {
+        // Memory only: no store call.
+        self.0.cached_tsk(session_id)
+    }
+
     fn remember(
         &self,
         session_id: &str,

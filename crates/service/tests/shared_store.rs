@@ -392,6 +392,21 @@ fn a_parsec1_session_made_on_one_node_goes_on_at_the_other_and_replays_are_refus
         .unwrap_err();
     assert_eq!(e.code, codes::REPLAYED_MESSAGE, "{}", e.text);
 
+    // A new TSK made through B while A holds the old one: A reads the live one and goes on.
+    rt.block_on(on_b.call_value("sessionDropTSK", Value::dict::<&str>([])))
+        .unwrap();
+    rt.block_on(on_b.call_value("getSessionInfo", Value::dict::<&str>([])))
+        .unwrap();
+    let new_tsk = decode_tsk(&on_b.storage().get(TSK).unwrap()).unwrap();
+    assert_ne!(new_tsk.as_bytes(), tsk.as_bytes(), "a new TSK");
+    let sealed =
+        parsec1::client::seal(&new_tsk, &sid, "getSessionInfo", Value::dict::<&str>([])).unwrap();
+    let answer = rt.block_on(to_a.send(&sealed)).unwrap();
+    assert!(parsec1::client::open(&new_tsk, &answer).unwrap().is_ok());
+    // The old TSK no longer serves at A.
+    let old = parsec1::client::seal(&tsk, &sid, "getSessionInfo", Value::dict::<&str>([])).unwrap();
+    assert!(parsec1::client::open(&tsk, &rt.block_on(to_a.send(&old)).unwrap()).is_err());
+
     // Destroyed through B: gone at A.
     rt.block_on(on_b.call_value("destroySession", Value::dict::<&str>([])))
         .unwrap();

@@ -9,9 +9,10 @@
 //! Counted inserts (sessions, `requestSCK` contexts) take an advisory lock, so that two nodes
 //! cannot both take the last place.
 //!
-//! A node keeps the TSKs it has unsealed in memory, by their random id, which the database row
-//! names: a TSK is unsealed once per node, and a replaced or dropped one is never used, since
-//! every message first reads which TSK is live.
+//! A node keeps the TSK it has unsealed for each session in memory, with its random id, which
+//! the database row names: a TSK is unsealed once per node, and a replaced or dropped one is
+//! never used: every message goes through `remember`, which checks in the database that its
+//! TSK is still the session's live one before the message is used.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -85,14 +86,15 @@ const MAX_CACHED_TSKS: usize = 16_384;
 pub struct PostgresParsec1 {
     pool: Pool<Conn>,
     master: Arc<MasterKey>,
-    unsealed: Mutex<HashMap<[u8; 16], Unsealed>>,
+    /// By session id.
+    unsealed: Mutex<HashMap<String, Unsealed>>,
 }
 
-/// A TSK this node has unsealed: its keys, whose session it is, when it expires.
+/// A session's TSK this node has unsealed: its keys, and when it and its session expire.
 struct Unsealed {
     keys: Arc<LiveKeys>,
-    session_id: String,
     expires_at: u64,
+    session_expires_at: u64,
 }
 
 impl std::fmt::Debug for PostgresParsec1 {
@@ -235,15 +237,15 @@ impl PostgresParsec1 {
         self.pool.call(retry, work).map_err(state_error)
     }
 
-    fn unsealed(&self) -> MutexGuard<'_, HashMap<[u8; 16], Unsealed>> {
+    fn unsealed(&self) -> MutexGuard<'_, HashMap<String, Unsealed>> {
         // Every change under this lock is one insert or removal.
         self.unsealed.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The keys of the TSK row read, unsealed once per node.
     fn keys_of(&self, session_id: &str, row: &TskRow) -> Result<Arc<LiveKeys>, StateError> {
-        if let Some(kept) = self.unsealed().get(&row.id) {
-            if kept.session_id == session_id {
+        if let Some(kept) = self.unsealed().get(session_id) {
+            if kept.keys.id == row.id {
                 return Ok(kept.keys.clone());
             }
         }
@@ -267,18 +269,28 @@ impl PostgresParsec1 {
             address,
             test: row.test,
         });
-        self.keep(session_id, keys.clone(), row.tsk_expires_at);
+        self.keep(
+            session_id,
+            keys.clone(),
+            row.tsk_expires_at,
+            row.session_expires_at,
+        );
         Ok(keys)
     }
 
-    /// Forgets the TSKs of `session_id` this node has unsealed (dropped or replaced).
+    /// Forgets the TSK of `session_id` this node has unsealed (dropped or replaced).
     fn forget_unsealed(&self, session_id: &str) {
-        self.unsealed()
-            .retain(|_, kept| kept.session_id != session_id);
+        self.unsealed().remove(session_id);
     }
 
-    /// Keeps an unsealed TSK, within [`MAX_CACHED_TSKS`].
-    fn keep(&self, session_id: &str, keys: Arc<LiveKeys>, expires_at: u64) {
+    /// Keeps a session's unsealed TSK, within [`MAX_CACHED_TSKS`].
+    fn keep(
+        &self,
+        session_id: &str,
+        keys: Arc<LiveKeys>,
+        expires_at: u64,
+        session_expires_at: u64,
+    ) {
         let mut cache = self.unsealed();
         if cache.len() >= MAX_CACHED_TSKS {
             let now = std::time::SystemTime::now()
@@ -290,11 +302,11 @@ impl PostgresParsec1 {
             }
         }
         let kept = Unsealed {
-            keys: keys.clone(),
-            session_id: session_id.to_string(),
+            keys,
             expires_at,
+            session_expires_at,
         };
-        cache.insert(keys.id, kept);
+        cache.insert(session_id.to_string(), kept);
     }
 }
 
@@ -582,7 +594,7 @@ impl LiveState for PostgresParsec1 {
         session_id: &str,
         keys: Arc<LiveKeys>,
         tsk_expires_at: u64,
-        _session_expires_at: u64,
+        session_expires_at: u64,
     ) -> Result<bool, StateError> {
         if !storable(session_id) {
             return Ok(false);
@@ -619,7 +631,7 @@ impl LiveState for PostgresParsec1 {
         // Whatever this node had unsealed for the session is no longer its TSK.
         self.forget_unsealed(session_id);
         if set {
-            self.keep(session_id, keys, tsk_expires_at);
+            self.keep(session_id, keys, tsk_expires_at, session_expires_at);
         }
         Ok(set)
     }
@@ -649,6 +661,7 @@ impl LiveState for PostgresParsec1 {
             }))
         })?;
         let Some(row) = row else {
+            self.forget_unsealed(session_id);
             return Ok(None);
         };
         Ok(Some(LiveTsk {
@@ -657,6 +670,15 @@ impl LiveState for PostgresParsec1 {
             session_expires_at: row.session_expires_at,
             seen: row.seen,
         }))
+    }
+
+    fn cached_tsk(&self, session_id: &str) -> Option<LiveTsk> {
+        self.unsealed().get(session_id).map(|kept| LiveTsk {
+            keys: kept.keys.clone(),
+            tsk_expires_at: kept.expires_at,
+            session_expires_at: kept.session_expires_at,
+            seen: 0,
+        })
     }
 
     fn remember(
@@ -720,7 +742,12 @@ impl LiveState for PostgresParsec1 {
             return Ok(false);
         }
         let (id, tsk_id) = (session_id.to_string(), keys.id.to_vec());
-        self.unsealed().remove(&keys.id);
+        {
+            let mut cache = self.unsealed();
+            if cache.get(session_id).is_some_and(|k| k.keys.id == keys.id) {
+                cache.remove(session_id);
+            }
+        }
         self.call(false, move |conn| {
             let n = conn
                 .client
@@ -750,7 +777,8 @@ impl LiveState for PostgresParsec1 {
     }
 
     fn purge(&self, now: u64) -> Result<(), StateError> {
-        self.unsealed().retain(|_, kept| kept.expires_at > now);
+        self.unsealed()
+            .retain(|_, kept| kept.expires_at > now && kept.session_expires_at > now);
         self.call(false, move |conn| {
             let now = secs(now);
             conn.client

@@ -93,6 +93,12 @@ pub trait LiveState: Send + Sync {
     ) -> Result<bool, StoreError>;
     /// The session's live TSK, if it has one.
     fn tsk(&self, session_id: &str) -> Result<Option<LiveTsk>, StoreError>;
+    /// A TSK of the session this node holds already (none by default), without asking the
+    /// store: it may have been replaced or dropped since, which [`LiveState::remember`] finds
+    /// out (`Gone`) before the message is used. Its `seen` is not known (0).
+    fn cached_tsk(&self, _session_id: &str) -> Option<LiveTsk> {
+        None
+    }
     /// Adds a message's IV and tag to the replay set of the session's TSK `keys`, unless the
     /// set already holds `max_seen` entries.
     fn remember(
@@ -147,6 +153,9 @@ impl<T: LiveState + ?Sized> LiveState for Arc<T> {
     }
     fn tsk(&self, session_id: &str) -> Result<Option<LiveTsk>, StoreError> {
         (**self).tsk(session_id)
+    }
+    fn cached_tsk(&self, session_id: &str) -> Option<LiveTsk> {
+        (**self).cached_tsk(session_id)
     }
     fn remember(
         &self,

@@ -4,13 +4,21 @@
 use parsec_boss::{Time, Value};
 use zeroize::Zeroizing;
 
-use super::state::Remembered;
+use super::state::{LiveTsk, Remembered};
 use super::{
     internal, missing_tsk, session_not_found, store_error, too_large, too_many_requests, Caller,
     RequestInfo, Server, SessionStore,
 };
 use crate::eta;
 use crate::message::{self, bin_arg, codes, str_arg, RemoteError};
+
+/// What a client reads as "this TSK is not the one the service has": it then makes a new one.
+fn hmac_error() -> RemoteError {
+    RemoteError::new(
+        codes::UNKNOWN_EXCEPTION,
+        "HMAC authentication failed, data corrupted",
+    )
+}
 
 impl<S: SessionStore> Server<S> {
     /// `cmd`: the encrypted tunnel (spec §5.3). Tunnel errors go in the plain answer; the
@@ -19,38 +27,31 @@ impl<S: SessionStore> Server<S> {
         let now = info.now;
         let session_id = str_arg(args, "authToken")?;
         let params = bin_arg(args, "params")?;
-        let Some(live) = self.state.tsk(session_id).map_err(store_error)? else {
-            // No TSK: tell apart a session without one from no session. That reads the store,
-            // so it counts as a guest request (a made-up authToken costs the sender nothing).
-            if !self.limiter.allow(info.peer, info.now_ms) {
-                return Err(too_many_requests());
-            }
-            return match self.store.get(session_id, now).map_err(store_error)? {
-                Some(_) => Err(missing_tsk()),
-                None => Err(session_not_found()),
-            };
+        // A TSK this node knows saves reading it: `remember` below checks that it is still the
+        // session's live TSK before anything runs.
+        let (mut live, mut fresh) = match self.state.cached_tsk(session_id) {
+            Some(live) => (live, false),
+            None => (self.live_tsk(session_id, info)?, true),
         };
-        if live.session_expires_at <= now {
-            self.state
-                .drop_tsk_if(session_id, &live.keys)
-                .map_err(store_error)?;
-            return Err(session_not_found());
-        }
-        let max_seen = self.settings.max_messages_per_tsk.saturating_mul(2);
-        if live.tsk_expires_at <= now || live.seen >= max_seen {
-            self.state
-                .drop_tsk_if(session_id, &live.keys)
-                .map_err(store_error)?;
-            return Err(missing_tsk());
-        }
+        let plain = loop {
+            self.check_live(session_id, &live, now)?;
+            // The command in the clear: key material or a plaintext, wiped when dropped.
+            match live.keys.tsk.decrypt(params) {
+                Ok(plain) => break Zeroizing::new(plain),
+                // Perhaps a TSK made since, through another node: the live one is read.
+                Err(_) if !fresh => {
+                    let read = self.live_tsk(session_id, info)?;
+                    fresh = true;
+                    if read.keys.id == live.keys.id {
+                        return Err(hmac_error());
+                    }
+                    live = read;
+                }
+                Err(_) => return Err(hmac_error()),
+            }
+        };
         let keys = live.keys;
-        // The command in the clear: key material or a plaintext, wiped when dropped.
-        let plain = keys.tsk.decrypt(params).map(Zeroizing::new).map_err(|_| {
-            RemoteError::new(
-                codes::UNKNOWN_EXCEPTION,
-                "HMAC authentication failed, data corrupted",
-            )
-        })?;
+        let max_seen = self.settings.max_messages_per_tsk.saturating_mul(2);
         // Only authenticated messages enter the replay set, so nobody without the TSK can fill
         // it. The EtA tag does not cover the IV (spec §4.7): a captured message resent with
         // another IV still authenticates, so the tag is remembered as well.
@@ -77,8 +78,14 @@ impl<S: SessionStore> Server<S> {
                     .map_err(store_error)?;
                 return Err(missing_tsk());
             }
-            // Dropped or replaced while this message was being read.
-            Remembered::Gone => return Err(missing_tsk()),
+            // Dropped or replaced while this message was being read, or the session is gone
+            // (read again to tell which).
+            Remembered::Gone => {
+                return Err(match self.live_tsk(session_id, info) {
+                    Ok(_) => missing_tsk(),
+                    Err(e) => e,
+                })
+            }
         }
         let caller = Caller {
             session_id,
@@ -100,6 +107,41 @@ impl<S: SessionStore> Server<S> {
         }
         let encrypted = keys.tsk.encrypt(&bytes).map_err(internal)?;
         Ok(Value::dict([("result", Value::Bin(encrypted))]))
+    }
+
+    /// The session's live TSK as the state has it; the error to answer when there is none.
+    fn live_tsk(&self, session_id: &str, info: RequestInfo) -> Result<LiveTsk, RemoteError> {
+        if let Some(live) = self.state.tsk(session_id).map_err(store_error)? {
+            return Ok(live);
+        }
+        // No TSK: tell apart a session without one from no session. That reads the store, so
+        // it counts as a guest request (a made-up authToken costs the sender nothing).
+        if !self.limiter.allow(info.peer, info.now_ms) {
+            return Err(too_many_requests());
+        }
+        match self.store.get(session_id, info.now).map_err(store_error)? {
+            Some(_) => Err(missing_tsk()),
+            None => Err(session_not_found()),
+        }
+    }
+
+    /// Refuses a TSK or session expired at `now` (dropping the TSK), or a TSK whose replay
+    /// set is full.
+    fn check_live(&self, session_id: &str, live: &LiveTsk, now: u64) -> Result<(), RemoteError> {
+        if live.session_expires_at <= now {
+            self.state
+                .drop_tsk_if(session_id, &live.keys)
+                .map_err(store_error)?;
+            return Err(session_not_found());
+        }
+        let max_seen = self.settings.max_messages_per_tsk.saturating_mul(2);
+        if live.tsk_expires_at <= now || live.seen >= max_seen {
+            self.state
+                .drop_tsk_if(session_id, &live.keys)
+                .map_err(store_error)?;
+            return Err(missing_tsk());
+        }
+        Ok(())
     }
 
     fn session_command(
