@@ -220,6 +220,9 @@ struct Front {
     /// The whole request (header and body) must arrive within this, from its first byte.
     request_timeout: Duration,
     started: Instant,
+    /// The server's state is in a database: every request leaves the runtime's threads once
+    /// (its two or three store calls then run where they are, instead of each leaving it).
+    off_runtime: bool,
 }
 
 /// Serves the plain HTTP `listener`, and `https` (a listener and its TLS acceptor) when given,
@@ -236,6 +239,10 @@ pub async fn serve(
         request_timeout: Duration::from_secs(config.request_timeout),
         server: server.clone(),
         started: Instant::now(),
+        off_runtime: matches!(
+            config.session_store,
+            Some(SessionStoreConfig::Postgres { .. })
+        ),
     });
     let mut app = Router::new().route(&config.path, post(handle));
     if let Some(time_path) = time_path(&config.path) {
@@ -479,8 +486,9 @@ async fn handle(
         now: parsec_boss::Time::now().seconds(),
         now_ms: u64::try_from(front.started.elapsed().as_millis()).unwrap_or(u64::MAX),
     };
-    // Small calls inline: the server offloads its heavy steps itself (see `build`).
-    if call.len() <= INLINE_MAX {
+    // Small calls inline: the server offloads its heavy steps itself (see `build`), and each
+    // store call leaves the runtime's threads on its own (`store::OffRuntime`).
+    if call.len() <= INLINE_MAX && !front.off_runtime {
         boss(front.server.handle(&call, info))
     } else {
         boss(tokio::task::block_in_place(|| {
