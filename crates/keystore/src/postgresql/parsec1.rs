@@ -176,6 +176,18 @@ fn storable(id: &str) -> bool {
     !id.contains('\0')
 }
 
+/// Locks the session's row until `tx` ends (its changes then take turns); false when there is
+/// no such session.
+fn lock_session(tx: &mut postgres::Transaction<'_>, id: &str) -> Result<bool, StoreError> {
+    Ok(tx
+        .query_opt(
+            "SELECT 1 FROM parsec1_sessions WHERE id = $1 FOR UPDATE",
+            &[&id],
+        )
+        .map_err(pg_error)?
+        .is_some())
+}
+
 /// The identity a TSK is sealed under: its session and its id (never a key record's: those
 /// have an application name).
 fn tsk_identity(session_id: &str) -> KeyId {
@@ -550,15 +562,8 @@ impl LiveState for PostgresParsec1 {
         let most = i64::try_from(MAX_NONCES_PER_SESSION).unwrap_or(i64::MAX);
         self.call(false, move |conn| {
             let mut tx = conn.client.transaction().map_err(pg_error)?;
-            // The session's row is the lock: its createTSKs take turns.
-            let exists = tx
-                .query_opt(
-                    "SELECT 1 FROM parsec1_sessions WHERE id = $1 FOR UPDATE",
-                    &[&id],
-                )
-                .map_err(pg_error)?
-                .is_some();
-            if !exists {
+            // Its createTSKs take turns.
+            if !lock_session(&mut tx, &id)? {
                 return Ok(Err(NonceRefused::NoSession));
             }
             tx.execute(
@@ -606,16 +611,9 @@ impl LiveState for PostgresParsec1 {
         let (id, tsk_id) = (session_id.to_string(), keys.id.to_vec());
         let set = self.call(false, move |conn| {
             let mut tx = conn.client.transaction().map_err(pg_error)?;
-            // The session's row is the lock: two nodes making a TSK for one session take
-            // turns (the later one's TSK is the live one), and a session gone has none.
-            let exists = tx
-                .query_opt(
-                    "SELECT 1 FROM parsec1_sessions WHERE id = $1 FOR UPDATE",
-                    &[&id],
-                )
-                .map_err(pg_error)?
-                .is_some();
-            if !exists {
+            // Two nodes making a TSK for one session take turns (the later one's TSK is the
+            // live one), and a session gone has none.
+            if !lock_session(&mut tx, &id)? {
                 return Ok(false);
             }
             tx.execute("DELETE FROM parsec1_tsks WHERE session_id = $1", &[&id])
