@@ -125,6 +125,18 @@ pub struct Quota {
     pub per_auth: Option<u64>,
 }
 
+impl Quota {
+    /// The limits set, each with what it counts.
+    pub(crate) fn limits(self) -> impl Iterator<Item = (u64, QuotaScope)> {
+        [
+            (self.per_app, QuotaScope::Application),
+            (self.per_auth, QuotaScope::AuthKind),
+        ]
+        .into_iter()
+        .filter_map(|(limit, who)| limit.map(|l| (l, who)))
+    }
+}
+
 /// What [`KeyStore::probe`] found: of the records it read, how many opened.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Probe {

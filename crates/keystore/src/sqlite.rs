@@ -185,12 +185,7 @@ impl KeyStore for SqliteStore {
         let tx = db
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(db_error)?;
-        let checks = [
-            (quota.per_app, QuotaScope::Application),
-            (quota.per_auth, QuotaScope::AuthKind),
-        ];
-        for (limit, who) in checks {
-            let Some(limit) = limit else { continue };
+        for (limit, who) in quota.limits() {
             let held: i64 = match who {
                 QuotaScope::Application => tx
                     .query_row(

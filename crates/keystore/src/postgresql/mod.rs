@@ -240,12 +240,7 @@ impl KeyStore for PostgresStore {
                 )
                 .map_err(pg_error)?;
             }
-            let checks = [
-                (quota.per_app, QuotaScope::Application),
-                (quota.per_auth, QuotaScope::AuthKind),
-            ];
-            for (limit, who) in checks {
-                let Some(limit) = limit else { continue };
+            for (limit, who) in quota.limits() {
                 let held: i64 = match who {
                     QuotaScope::Application => tx.query_one(
                         "SELECT count(*) FROM parsec_keys WHERE auth = $1 AND app = $2",
