@@ -50,6 +50,10 @@ impl Dispatcher {
         &self.providers
     }
 
+    pub fn authenticators(&self) -> &Authenticators {
+        &self.auth
+    }
+
     /// The limits the front end applies to requests.
     pub fn limits(&self) -> Limits {
         self.limits

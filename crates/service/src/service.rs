@@ -192,7 +192,11 @@ fn dispatcher(
     store: Option<Arc<dyn KeyStore>>,
     previous: Option<&Dispatcher>,
 ) -> anyhow::Result<Dispatcher> {
-    let auth = Authenticators::new(config.authenticators.clone());
+    let auth = Authenticators::new(
+        config.authenticators.clone(),
+        previous.map(Dispatcher::authenticators),
+    )
+    .map_err(|e| anyhow::anyhow!("[authenticator] {e}"))?;
     let previous = previous.map(Dispatcher::providers);
     let providers = Providers::open(config, store, auth.infos(), previous)?;
     Ok(Dispatcher::new(config, auth, providers))

@@ -1,9 +1,11 @@
 //! Authenticators: from a request's auth type and auth bytes to an application identity.
 //!
 //! Each authenticator is one file implementing [`Authenticator`]: [`none`] (auth type 0, no
-//! identity), [`direct`], [`unix_peer`]; and [`parsec1`], the identity of remote applications
-//! over a Parsec.1 session, which no socket request can select. Adding one (JWT, JWT-SVID) is
-//! a new file, a variant of [`AuthKind`] and its config entry.
+//! identity), [`direct`], [`unix_peer`], the token authenticators [`jwt`] (auth type 2, from an
+//! identity provider) and [`jwt_svid`] (auth type 4, SPIFFE), which share [`token`] and
+//! [`keys`]; and [`parsec1`], the identity of remote applications over a Parsec.1 session,
+//! which no socket request can select. Adding one is a new file, a variant of [`AuthKind`] and
+//! its config entry.
 //!
 //! Several authenticators may be enabled at once; each request is checked by the one its auth
 //! type names. Identities of different authenticators never meet: `AppId` carries the kind, so
@@ -12,9 +14,17 @@
 //! This module imports only the wire crate: config, providers and fronts import it.
 
 pub mod direct;
+mod https;
+pub mod jwt;
+pub mod jwt_svid;
+pub mod keys;
 pub mod none;
 pub mod parsec1;
+pub mod token;
 pub mod unix_peer;
+mod workload;
+
+use std::sync::Arc;
 
 use parsec_wire::{AuthType, Status};
 
@@ -23,6 +33,8 @@ use parsec_wire::{AuthType, Status};
 pub enum AuthKind {
     Direct,
     UnixPeerCredentials,
+    /// A JWT from an identity provider.
+    Jwt,
     JwtSvid,
     /// A remote application over a Parsec.1 session, named by its session key's long address.
     /// Not a configurable authenticator: `[parsec1]` enables it.
@@ -35,6 +47,7 @@ impl AuthKind {
         match self {
             AuthKind::Direct => "Direct",
             AuthKind::UnixPeerCredentials => "UnixPeerCredentials",
+            AuthKind::Jwt => "Jwt",
             AuthKind::JwtSvid => "JwtSvid",
             AuthKind::Parsec1 => "Parsec1",
         }
@@ -45,6 +58,7 @@ impl AuthKind {
         match self {
             AuthKind::Direct => Some(AuthType::Direct),
             AuthKind::UnixPeerCredentials => Some(AuthType::UnixPeerCredentials),
+            AuthKind::Jwt => Some(AuthType::Jwt),
             AuthKind::JwtSvid => Some(AuthType::JwtSvid),
             AuthKind::Parsec1 => None,
         }
@@ -64,8 +78,34 @@ impl AuthKind {
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuthenticatorConfig {
     pub kind: AuthKind,
-    /// Application names (decimal UIDs for UnixPeerCredentials) that may call admin operations.
+    /// Application names (decimal UIDs for UnixPeerCredentials, SPIFFE IDs for JwtSvid) that
+    /// may call admin operations.
     pub admins: Vec<String>,
+    /// The token authenticators' settings.
+    pub tokens: Option<TokenSettings>,
+}
+
+/// What a token authenticator is configured with.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TokenSettings {
+    Jwt(jwt::JwtConfig),
+    JwtSvid(jwt_svid::JwtSvidConfig),
+}
+
+/// An application name taken from a token: not empty, at most
+/// [`direct::MAX_APP_NAME_LEN`] bytes, and never of the form ListClients gives remote
+/// applications.
+pub fn checked_name(name: &str) -> Result<String, String> {
+    if name.is_empty() || name.len() > direct::MAX_APP_NAME_LEN {
+        return Err(format!(
+            "the application name is empty or longer than {} bytes",
+            direct::MAX_APP_NAME_LEN
+        ));
+    }
+    if name.starts_with(parsec1::REMOTE_PREFIX) || name.contains('\0') {
+        return Err("the application name has a reserved form".into());
+    }
+    Ok(name.to_string())
 }
 
 /// Who sent a request.
@@ -105,18 +145,28 @@ pub trait Authenticator: Send + Sync {
     fn authenticate(&self, auth: &[u8], peer: Peer) -> Result<Option<AppId>, Status>;
 }
 
-/// The authenticator `config` enables; `None` for a kind this build cannot serve.
-fn build(config: &AuthenticatorConfig) -> Option<Box<dyn Authenticator>> {
-    match config.kind {
-        AuthKind::Direct => Some(Box::new(direct::Direct)),
-        AuthKind::UnixPeerCredentials => Some(Box::new(unix_peer::UnixPeer)),
-        // Refused by the config reader; no socket request can select Parsec.1.
-        AuthKind::JwtSvid | AuthKind::Parsec1 => None,
-    }
+/// The authenticator `config` enables; `None` for one no socket request can select.
+fn build(config: &AuthenticatorConfig) -> Result<Option<Arc<dyn Authenticator>>, String> {
+    let which = config.kind.config_name();
+    Ok(match (config.kind, &config.tokens) {
+        (AuthKind::Direct, _) => Some(Arc::new(direct::Direct)),
+        (AuthKind::UnixPeerCredentials, _) => Some(Arc::new(unix_peer::UnixPeer)),
+        (AuthKind::Jwt, Some(TokenSettings::Jwt(c))) => Some(Arc::new(
+            jwt::Jwt::new(c).map_err(|e| format!("{which}: {e}"))?,
+        )),
+        (AuthKind::JwtSvid, Some(TokenSettings::JwtSvid(c))) => Some(Arc::new(
+            jwt_svid::JwtSvid::new(c).map_err(|e| format!("{which}: {e}"))?,
+        )),
+        (AuthKind::Jwt | AuthKind::JwtSvid, _) => return Err(format!("{which}: no settings")),
+        (AuthKind::Parsec1, _) => None,
+    })
 }
 
 struct Enabled {
-    authenticator: Box<dyn Authenticator>,
+    authenticator: Arc<dyn Authenticator>,
+    /// What it was built from (a reload keeps it, and the keys it holds, when unchanged).
+    kind: AuthKind,
+    tokens: Option<TokenSettings>,
     admins: Vec<String>,
 }
 
@@ -128,20 +178,38 @@ pub struct Authenticators {
 }
 
 impl Authenticators {
-    pub fn new(configs: Vec<AuthenticatorConfig>) -> Authenticators {
-        let enabled = configs
-            .into_iter()
-            .filter_map(|c| {
-                Some(Enabled {
-                    authenticator: build(&c)?,
-                    admins: c.admins,
-                })
-            })
-            .collect();
-        Authenticators {
+    /// The authenticators of `configs`; those `previous` already runs with the same settings
+    /// are kept (a token authenticator keeps the keys it fetched). A token authenticator
+    /// whose key file cannot be read is an error.
+    pub fn new(
+        configs: Vec<AuthenticatorConfig>,
+        previous: Option<&Authenticators>,
+    ) -> Result<Authenticators, String> {
+        let mut enabled = Vec::with_capacity(configs.len());
+        for c in configs {
+            let kept = previous
+                .into_iter()
+                .flat_map(|p| &p.enabled)
+                .find(|e| e.kind == c.kind && e.tokens == c.tokens)
+                .map(|e| e.authenticator.clone());
+            let authenticator = match kept {
+                Some(a) => a,
+                None => match build(&c)? {
+                    Some(a) => a,
+                    None => continue,
+                },
+            };
+            enabled.push(Enabled {
+                authenticator,
+                kind: c.kind,
+                tokens: c.tokens,
+                admins: c.admins,
+            });
+        }
+        Ok(Authenticators {
             enabled,
             none: none::NoAuth,
-        }
+        })
     }
 
     /// For ListAuthenticators, in preference order.
@@ -191,16 +259,22 @@ mod tests {
     use super::*;
 
     fn both() -> Authenticators {
-        Authenticators::new(vec![
-            AuthenticatorConfig {
-                kind: AuthKind::UnixPeerCredentials,
-                admins: vec!["0".into()],
-            },
-            AuthenticatorConfig {
-                kind: AuthKind::Direct,
-                admins: vec!["boss".into()],
-            },
-        ])
+        Authenticators::new(
+            vec![
+                AuthenticatorConfig {
+                    kind: AuthKind::UnixPeerCredentials,
+                    admins: vec!["0".into()],
+                    tokens: None,
+                },
+                AuthenticatorConfig {
+                    kind: AuthKind::Direct,
+                    admins: vec!["boss".into()],
+                    tokens: None,
+                },
+            ],
+            None,
+        )
+        .unwrap()
     }
 
     const PEER: Peer = Peer { uid: Some(1000) };
@@ -269,10 +343,15 @@ mod tests {
             e(AuthType::JwtSvid, b"x", PEER),
             Status::AuthenticatorNotRegistered
         );
-        let direct_only = Authenticators::new(vec![AuthenticatorConfig {
-            kind: AuthKind::Direct,
-            admins: vec![],
-        }]);
+        let direct_only = Authenticators::new(
+            vec![AuthenticatorConfig {
+                kind: AuthKind::Direct,
+                admins: vec![],
+                tokens: None,
+            }],
+            None,
+        )
+        .unwrap();
         assert_eq!(
             direct_only.authenticate(AuthType::UnixPeerCredentials, &mine, PEER),
             Err(Status::AuthenticatorNotRegistered)

@@ -99,7 +99,22 @@ const KNOWN_KEYS: &[(&str, &[&str])] = &[
     ),
     (
         "[authenticator]",
-        &["auth_type", "admins", "workload_endpoint"],
+        &[
+            "auth_type",
+            "admins",
+            "workload_endpoint",
+            "jwt_bundles_path",
+            "jwt_bundles_refresh_interval",
+            "jwks_path",
+            "issuer",
+            "audience",
+            "application_claim",
+            "algorithms",
+            "clock_skew",
+            "max_token_lifetime",
+            "jwks_refresh_interval",
+            "jwks_min_refresh_interval",
+        ],
     ),
     (
         "[[key_manager]]",
@@ -155,6 +170,7 @@ impl Config {
             authenticators: vec![AuthenticatorConfig {
                 kind: AuthKind::UnixPeerCredentials,
                 admins: Vec::new(),
+                tokens: None,
             }],
             key_managers: vec![KeyManagerConfig {
                 name: "embedded".into(),

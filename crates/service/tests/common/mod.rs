@@ -15,7 +15,9 @@ use parsec_wire::{Response, ResponseHeader, HEADER_LEN};
 
 pub mod backends;
 pub mod p1;
+pub mod spiffe;
 pub mod tls;
+pub mod tokens;
 pub mod universa;
 pub mod upstream;
 
@@ -368,19 +370,30 @@ pub fn raw_call(
     app: &str,
     op: &parsec_psa::Operation,
 ) -> Result<parsec_psa::OpResult, parsec_wire::Status> {
+    raw_call_as(socket, provider, 1, app.as_bytes(), op)
+}
+
+/// Like [`raw_call`], with any auth type and auth part (a token).
+pub fn raw_call_as(
+    socket: &Path,
+    provider: u8,
+    auth_type: u8,
+    auth: &[u8],
+    op: &parsec_psa::Operation,
+) -> Result<parsec_psa::OpResult, parsec_wire::Status> {
     let body = parsec_psa::encode_operation(op);
     let raw = parsec_wire::RawHeader {
         version_maj: 1,
         provider,
-        auth_type: 1,
+        auth_type,
         body_len: u32::try_from(body.len()).unwrap(),
-        auth_len: u16::try_from(app.len()).unwrap(),
+        auth_len: u16::try_from(auth.len()).unwrap(),
         opcode: op.opcode().to_u32(),
         ..parsec_wire::RawHeader::default()
     };
     let mut bytes = raw.encode().to_vec();
     bytes.extend_from_slice(&body);
-    bytes.extend_from_slice(app.as_bytes());
+    bytes.extend_from_slice(auth);
     let mut stream = UnixStream::connect(socket).unwrap();
     stream.write_all(&bytes).unwrap();
     let response = read_response(&mut stream).unwrap();

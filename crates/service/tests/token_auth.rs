@@ -1,0 +1,399 @@
+//! The token authenticators against the real daemon: JWT from an identity provider (auth type
+//! 2, keys from a JWK set file) and JWT-SVID (auth type 4, bundles from a stand-in SPIFFE
+//! Workload API over gRPC, or from a bundle file). Tokens are minted by the tests (RSA and EC
+//! keys); every forged, stale or misdirected one is refused with AuthenticationError while the
+//! daemon goes on serving the others.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::spiffe::Agent;
+use common::tokens::{claims, hmac_signed, jwks, now, tampered, unsigned, TestKey};
+use common::{raw_call_as, Daemon};
+use parsec_psa::{OpResult, Operation};
+use parsec_wire::Status;
+use serde_json::json;
+
+const JWT: u8 = 2;
+const JWT_SVID: u8 = 4;
+const ISSUER: &str = "https://idp.example";
+const AUDIENCE: &str = "parsec-test";
+
+fn generate(name: &str) -> Operation {
+    Operation::PsaGenerateKey(parsec_psa::ops::GenerateKey {
+        key_name: name.into(),
+        attributes: common::ecc_p256_attributes(),
+    })
+}
+
+fn list_keys() -> Operation {
+    Operation::ListKeys(parsec_psa::ops::ListKeys { pattern: None })
+}
+
+/// The names of the keys `token` lists (auth type `auth`), or the status refusing it.
+fn keys_of(socket: &Path, auth: u8, token: &str) -> Result<Vec<String>, Status> {
+    match raw_call_as(socket, 0, auth, token.as_bytes(), &list_keys())? {
+        OpResult::ListKeys(r) => {
+            let mut names: Vec<String> = r.keys.into_iter().map(|k| k.name).collect();
+            names.sort();
+            Ok(names)
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+fn create(socket: &Path, auth: u8, token: &str, key: &str) -> Result<(), Status> {
+    raw_call_as(socket, 1, auth, token.as_bytes(), &generate(key)).map(|_| ())
+}
+
+fn config(socket: &Path, state: &Path, auth: &str) -> String {
+    common::software_config(socket, state, auth)
+}
+
+/// Retries `f` for up to 20 s (keys fetched in the background arrive a little later).
+fn eventually<T: std::fmt::Debug>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "{what}: never");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn jwts_of_an_identity_provider_name_isolated_applications_and_forgeries_are_refused() {
+    let rsa = TestKey::rsa("rsa-1");
+    let ec = TestKey::ec("ec-1");
+    let dir = tempfile::tempdir().unwrap();
+    let jwks_path = dir.path().join("jwks.json");
+    std::fs::write(&jwks_path, jwks(&[&rsa, &ec], Some("sig"))).unwrap();
+    let auth = format!(
+        "[[authenticator]]\nauth_type = \"Jwt\"\njwks_path = \"{}\"\nissuer = \"{ISSUER}\"\n\
+         audience = \"{AUDIENCE}\"\njwks_min_refresh_interval = 1\n\
+         admins = [{{ name = \"ops\" }}]\n\n[[authenticator]]\nauth_type = \"Direct\"\n",
+        jwks_path.display()
+    );
+    let state = dir.path().to_path_buf();
+    let d = Daemon::start(|s| config(s, &state, &auth));
+    let s = d.socket.as_path();
+
+    // Valid tokens, RSA and EC, name two applications with keys of their own.
+    let alice = rsa.token(&claims("alice", Some(ISSUER), AUDIENCE));
+    let bob = ec.token(&claims("bob", Some(ISSUER), AUDIENCE));
+    create(s, JWT, &alice, "alice-key").unwrap();
+    create(s, JWT, &bob, "bob-key").unwrap();
+    assert_eq!(keys_of(s, JWT, &alice).unwrap(), ["alice-key"]);
+    assert_eq!(keys_of(s, JWT, &bob).unwrap(), ["bob-key"]);
+    // The same name under another authenticator is another application.
+    assert_eq!(keys_of(s, 1, "alice").unwrap(), Vec::<String>::new());
+    // An `aud` array holding the audience is accepted too.
+    let mut aud_array = claims("alice", Some(ISSUER), AUDIENCE);
+    aud_array["aud"] = json!(["other", AUDIENCE]);
+    assert_eq!(
+        keys_of(s, JWT, &rsa.token(&aud_array)).unwrap(),
+        ["alice-key"]
+    );
+
+    // Every bad token is refused with AuthenticationError; bob is served after each.
+    let t = now();
+    let with = |f: &dyn Fn(&mut serde_json::Value)| {
+        let mut c = claims("mallory", Some(ISSUER), AUDIENCE);
+        f(&mut c);
+        c
+    };
+    let stranger = TestKey::ec("ec-1"); // the same kid, another key
+    let unknown = TestKey::ec("nobody");
+    let rsa_n = rsa.jwk(None)["n"].as_str().unwrap().to_string();
+    let good = claims("mallory", Some(ISSUER), AUDIENCE);
+    let oversized = with(&|c| c["pad"] = json!("x".repeat(20_000)));
+    let bad: Vec<(&str, String)> = vec![
+        (
+            "expired",
+            rsa.token(&with(&|c| {
+                c["iat"] = json!(t - 4000);
+                c["exp"] = json!(t - 3000)
+            })),
+        ),
+        (
+            "not yet valid",
+            rsa.token(&with(&|c| c["nbf"] = json!(t + 3000))),
+        ),
+        (
+            "wrong audience",
+            rsa.token(&with(&|c| c["aud"] = json!("someone-else"))),
+        ),
+        (
+            "no audience",
+            rsa.token(&with(&|c| {
+                c.as_object_mut().unwrap().remove("aud");
+            })),
+        ),
+        (
+            "wrong issuer",
+            rsa.token(&with(&|c| c["iss"] = json!("https://evil.example"))),
+        ),
+        (
+            "no expiry",
+            rsa.token(&with(&|c| {
+                c.as_object_mut().unwrap().remove("exp");
+            })),
+        ),
+        (
+            "too long a lifetime",
+            rsa.token(&with(&|c| c["exp"] = json!(t + 400 * 24 * 3600))),
+        ),
+        ("unknown key", unknown.token(&good)),
+        ("another key under a known kid", stranger.token(&good)),
+        ("alg none", unsigned(&good)),
+        (
+            "HMAC with the public key as secret",
+            hmac_signed("rsa-1", &good, rsa_n.as_bytes()),
+        ),
+        (
+            "HMAC with the JWK as secret",
+            hmac_signed("rsa-1", &good, rsa.jwk(None).to_string().as_bytes()),
+        ),
+        (
+            "RS256 key named by an ES256 header",
+            rsa.token_with_header(&json!({"alg": "ES256", "kid": "rsa-1"}), &good),
+        ),
+        (
+            "tampered payload",
+            tampered(&alice, &claims("bob", Some(ISSUER), AUDIENCE)),
+        ),
+        ("oversized", rsa.token(&oversized)),
+        ("not a JWT", "garbage".to_string()),
+        ("empty", String::new()),
+        (
+            "a reserved name",
+            rsa.token(&claims("parsec1:2bXmWfz", Some(ISSUER), AUDIENCE)),
+        ),
+    ];
+    for (what, token) in &bad {
+        assert_eq!(
+            keys_of(s, JWT, token),
+            Err(Status::AuthenticationError),
+            "{what} was not refused"
+        );
+        assert_eq!(keys_of(s, JWT, &bob).unwrap(), ["bob-key"], "after {what}");
+    }
+    let non_utf8 = raw_call_as(s, 0, JWT, &[0xff, 0xfe, 0x2e], &list_keys()).unwrap_err();
+    assert_eq!(non_utf8, Status::AuthenticationError);
+
+    // Admin rights follow the authenticator's own list.
+    let list_clients = Operation::ListClients;
+    let ops = rsa.token(&claims("ops", Some(ISSUER), AUDIENCE));
+    let clients = raw_call_as(s, 0, JWT, ops.as_bytes(), &list_clients).unwrap();
+    let OpResult::ListClients(clients) = clients else {
+        panic!()
+    };
+    let mut clients = clients.clients;
+    clients.sort();
+    assert_eq!(clients, ["alice", "bob"]);
+    assert_eq!(
+        raw_call_as(s, 0, JWT, alice.as_bytes(), &list_clients).unwrap_err(),
+        Status::AdminOperation
+    );
+    assert_eq!(
+        raw_call_as(s, 0, 1, b"ops", &list_clients).unwrap_err(),
+        Status::AdminOperation
+    );
+
+    // ListAuthenticators names both, in the configured order.
+    let listed = raw_call_as(s, 0, 0, b"", &Operation::ListAuthenticators).unwrap();
+    let OpResult::ListAuthenticators(listed) = listed else {
+        panic!()
+    };
+    let ids: Vec<u8> = listed.authenticators.iter().map(|a| a.id).collect();
+    assert_eq!(ids, [JWT, 1]);
+
+    // A key added to the provider's set (a rotation) is fetched when a token first names it.
+    let next = TestKey::ec("ec-2");
+    std::fs::write(&jwks_path, jwks(&[&rsa, &ec, &next], Some("sig"))).unwrap();
+    let carol = next.token(&claims("carol", Some(ISSUER), AUDIENCE));
+    eventually("the rotated key", || keys_of(s, JWT, &carol).ok());
+    assert!(!d.stderr().contains(&alice), "a token was logged");
+    d.stop();
+}
+
+/// The SPIFFE ID of the test workload, and its trust domain's bundles as an agent serves them.
+const WORKLOAD: &str = "spiffe://example.org/workload";
+
+fn bundles(domain: &str, keys: &[&TestKey]) -> BTreeMap<String, String> {
+    BTreeMap::from([(domain.to_string(), jwks(keys, Some("jwt-svid")))])
+}
+
+#[test]
+fn jwt_svids_are_checked_against_the_workload_apis_bundles_and_a_rotation_is_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = TestKey::ec("first");
+    let agent = Agent::start(
+        &dir.path().join("agent.sock"),
+        bundles("example.org", &[&first]),
+    );
+    let auth = format!(
+        "[[authenticator]]\nauth_type = \"JwtSvid\"\nworkload_endpoint = \"{}\"\n\
+         admins = [{{ name = \"spiffe://example.org/admin\" }}]\n\n\
+         [[authenticator]]\nauth_type = \"Direct\"\n",
+        agent.endpoint()
+    );
+    let state = dir.path().to_path_buf();
+    let d = Daemon::start(|s| config(s, &state, &auth));
+    let s = d.socket.as_path();
+    let svid = |key: &TestKey, sub: &str, aud: &str| key.token(&claims(sub, None, aud));
+
+    let workload = svid(&first, WORKLOAD, "parsec");
+    eventually("the first bundle", || {
+        create(s, JWT_SVID, &workload, "w").ok()
+    });
+    assert_eq!(keys_of(s, JWT_SVID, &workload).unwrap(), ["w"]);
+    let other = svid(&first, "spiffe://example.org/other", "parsec");
+    assert_eq!(keys_of(s, JWT_SVID, &other).unwrap(), Vec::<String>::new());
+    // The same name through Direct is another application.
+    assert_eq!(keys_of(s, 1, WORKLOAD).unwrap(), Vec::<String>::new());
+
+    let t = now();
+    let mut expired = claims(WORKLOAD, None, "parsec");
+    expired["exp"] = json!(t - 3600);
+    expired["iat"] = json!(t - 4000);
+    let no_kid = first.token_with_header(
+        &json!({"alg": "ES256", "typ": "JWT"}),
+        &claims(WORKLOAD, None, "parsec"),
+    );
+    let bad: Vec<(&str, String)> = vec![
+        ("wrong audience", svid(&first, WORKLOAD, "not-parsec")),
+        (
+            "another trust domain",
+            svid(&first, "spiffe://evil.org/workload", "parsec"),
+        ),
+        ("not a SPIFFE ID", svid(&first, "workload", "parsec")),
+        ("expired", first.token(&expired)),
+        ("no kid", no_kid),
+        (
+            "unknown key",
+            svid(&TestKey::ec("stranger"), WORKLOAD, "parsec"),
+        ),
+        ("alg none", unsigned(&claims(WORKLOAD, None, "parsec"))),
+        (
+            "tampered",
+            tampered(
+                &workload,
+                &claims("spiffe://example.org/admin", None, "parsec"),
+            ),
+        ),
+    ];
+    for (what, token) in &bad {
+        assert_eq!(
+            keys_of(s, JWT_SVID, token),
+            Err(Status::AuthenticationError),
+            "{what} was not refused"
+        );
+        assert_eq!(
+            keys_of(s, JWT_SVID, &workload).unwrap(),
+            ["w"],
+            "after {what}"
+        );
+    }
+
+    // The admin list holds SPIFFE IDs.
+    let admin = svid(&first, "spiffe://example.org/admin", "parsec");
+    let clients = raw_call_as(s, 0, JWT_SVID, admin.as_bytes(), &Operation::ListClients).unwrap();
+    let OpResult::ListClients(clients) = clients else {
+        panic!()
+    };
+    assert_eq!(clients.clients, [WORKLOAD]);
+
+    // The agent rotates: the new key is followed, the old one refused from then on.
+    let streams = *agent.streams.lock().unwrap();
+    let second = TestKey::rsa("second");
+    agent.set_bundles(bundles("example.org", &[&second]));
+    let rotated = svid(&second, WORKLOAD, "parsec");
+    eventually("the rotated bundle", || keys_of(s, JWT_SVID, &rotated).ok());
+    assert_eq!(
+        keys_of(s, JWT_SVID, &svid(&first, WORKLOAD, "parsec")),
+        Err(Status::AuthenticationError)
+    );
+    assert_eq!(
+        *agent.streams.lock().unwrap(),
+        streams,
+        "the rotation came over the open stream"
+    );
+    d.stop();
+}
+
+#[test]
+fn jwt_svids_from_a_bundle_file_and_the_token_configs_that_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = TestKey::rsa("k1");
+    let path = dir.path().join("bundles.json");
+    let write = |keys: &[&TestKey]| {
+        let sets: BTreeMap<String, serde_json::Value> = bundles("example.org", keys)
+            .into_iter()
+            .map(|(d, j)| (d, serde_json::from_str(&j).unwrap()))
+            .collect();
+        std::fs::write(&path, serde_json::to_string(&sets).unwrap()).unwrap();
+    };
+    write(&[&key]);
+    let auth = format!(
+        "[authenticator]\nauth_type = \"JwtSvid\"\njwt_bundles_path = \"{}\"\n\
+         audience = \"my-audience\"\nalgorithms = [\"RS256\", \"ES256\"]\n",
+        path.display()
+    );
+    let state = dir.path().to_path_buf();
+    let d = Daemon::start(|s| config(s, &state, &auth));
+    let s = d.socket.as_path();
+    let token = key.token(&claims(WORKLOAD, None, "my-audience"));
+    create(s, JWT_SVID, &token, "k").unwrap();
+    assert_eq!(
+        keys_of(s, JWT_SVID, &key.token(&claims(WORKLOAD, None, "parsec"))),
+        Err(Status::AuthenticationError),
+        "the configured audience replaces the default"
+    );
+    // A rewritten file is read again when a token names a key it did not hold.
+    let next = TestKey::ec("k2");
+    write(&[&key, &next]);
+    let token2 = next.token(&claims(WORKLOAD, None, "my-audience"));
+    eventually("the rewritten bundle file", || {
+        keys_of(s, JWT_SVID, &token2).ok()
+    });
+    // Auth type 2 is not configured here.
+    assert_eq!(
+        keys_of(s, JWT, &token),
+        Err(Status::AuthenticatorNotRegistered)
+    );
+    d.stop();
+
+    // Configs that must not start, each saying why.
+    let bad_dir = tempfile::tempdir().unwrap();
+    let sock = bad_dir.path().join("s.sock");
+    let refused = [
+        ("auth_type = \"JwtSvid\"\n", "workload_endpoint"),
+        (
+            &*format!("auth_type = \"JwtSvid\"\nworkload_endpoint = \"unix:///x\"\njwt_bundles_path = \"{}\"\n", path.display()),
+            "not both",
+        ),
+        ("auth_type = \"JwtSvid\"\nworkload_endpoint = \"http://agent\"\n", "workload_endpoint"),
+        ("auth_type = \"JwtSvid\"\njwt_bundles_path = \"/nonexistent/bundles.json\"\n", "/nonexistent/bundles.json"),
+        ("auth_type = \"Jwt\"\njwks_path = \"/x\"\naudience = \"a\"\n", "issuer"),
+        ("auth_type = \"Jwt\"\njwks_path = \"/x\"\nissuer = \"i\"\n", "audience"),
+        ("auth_type = \"Jwt\"\nissuer = \"http://idp\"\naudience = \"a\"\n", "jwks_path"),
+        (
+            &*format!("auth_type = \"Jwt\"\njwks_path = \"{}\"\nissuer = \"i\"\naudience = \"a\"\nalgorithms = [\"HS256\"]\n", path.display()),
+            "HMAC",
+        ),
+        (
+            &*format!("auth_type = \"Jwt\"\njwks_path = \"{}\"\nissuer = \"i\"\naudience = \"a\"\nalgorithms = [\"none\"]\n", path.display()),
+            "unsigned",
+        ),
+    ];
+    for (section, says) in refused {
+        let text = common::config(&sock, 1000, &format!("[authenticator]\n{section}"), "");
+        let err = Daemon::start_failure(bad_dir.path(), &text, &[]);
+        assert!(err.contains(says), "{section}: {err}");
+    }
+}
