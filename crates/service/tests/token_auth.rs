@@ -397,3 +397,79 @@ fn jwt_svids_from_a_bundle_file_and_the_token_configs_that_are_refused() {
         assert!(err.contains(says), "{section}: {err}");
     }
 }
+
+#[test]
+fn an_issuers_keys_come_from_its_discovery_document_over_https_and_unknown_kids_cannot_flood_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = common::tls::TestCa::new(dir.path(), "ca");
+    let cert = ca.issue(dir.path(), "idp");
+    let first = TestKey::ec("first");
+    let idp = common::idp::IdentityProvider::start(&cert, jwks(&[&first], None));
+    let auth = format!(
+        "[authenticator]\nauth_type = \"Jwt\"\nissuer = \"{}\"\naudience = \"{AUDIENCE}\"\n\
+         application_claim = \"email\"\njwks_min_refresh_interval = 2\n",
+        idp.issuer
+    );
+    let state = dir.path().to_path_buf();
+    let d = Daemon::start_with(
+        |s| config(s, &state, &auth),
+        |cmd| {
+            cmd.env("SSL_CERT_FILE", &ca.cert);
+        },
+    );
+    let s = d.socket.as_path();
+    let mut c = claims("user-1234", Some(&idp.issuer), AUDIENCE);
+    c["email"] = json!("alice@example.org");
+    let alice = first.token(&c);
+    eventually("the issuer's keys", || create(s, JWT, &alice, "a").ok());
+    assert_eq!(keys_of(s, JWT, &alice).unwrap(), ["a"]);
+    // The application is the configured claim's value, not `sub`.
+    let listed = raw_call_as(
+        s,
+        0,
+        JWT,
+        alice.as_bytes(),
+        &Operation::ListKeys(parsec_psa::ops::ListKeys { pattern: None }),
+    );
+    assert!(listed.is_ok());
+    let no_email = first.token(&claims("user-1234", Some(&idp.issuer), AUDIENCE));
+    assert_eq!(keys_of(s, JWT, &no_email), Err(Status::AuthenticationError));
+
+    // A flood of tokens naming unknown keys fetches the set at most once per minimum interval.
+    let before = idp.fetches();
+    let start = Instant::now();
+    for i in 0..40 {
+        let stranger = TestKey::ec(&format!("stranger-{i}"));
+        let token = stranger.token(&claims("x", Some(&idp.issuer), AUDIENCE));
+        assert_eq!(keys_of(s, JWT, &token), Err(Status::AuthenticationError));
+        assert_eq!(keys_of(s, JWT, &alice).unwrap(), ["a"]);
+    }
+    let windows = start.elapsed().as_secs() / 2 + 1;
+    let fetched = idp.fetches() - before;
+    assert!(
+        fetched as u64 <= windows,
+        "{fetched} fetches in {} windows of the minimum interval",
+        windows
+    );
+
+    // A key the issuer adds is fetched when a token first names it.
+    let second = TestKey::rsa("second");
+    idp.set_jwks(jwks(&[&first, &second], None));
+    let mut c2 = claims("user-5678", Some(&idp.issuer), AUDIENCE);
+    c2["email"] = json!("bob@example.org");
+    let bob = second.token(&c2);
+    eventually("the issuer's new key", || keys_of(s, JWT, &bob).ok());
+    d.stop();
+
+    // Without the CA, the issuer's certificate is not trusted, and no token is accepted.
+    let state2 = dir.path().join("untrusting");
+    std::fs::create_dir(&state2).unwrap();
+    let d = Daemon::start(|s| config(s, &state2, &auth));
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        keys_of(&d.socket, JWT, &alice),
+        Err(Status::AuthenticationError)
+    );
+    assert!(d.stderr().contains("fetching the keys"), "{}", d.stderr());
+    d.stop();
+}

@@ -37,7 +37,10 @@ pub async fn fetch_jwks(issuer: &str) -> Result<Vec<u8>, String> {
 async fn get(url: &str) -> Result<Vec<u8>, String> {
     let bad = || format!("`{url}` is not an https:// URL");
     let rest = url.strip_prefix("https://").ok_or_else(bad)?;
-    let (authority, _) = rest.split_once('/').unwrap_or((rest, ""));
+    let (authority, path) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, "/"),
+    };
     if authority.is_empty() || authority.contains('@') {
         return Err(bad());
     }
@@ -65,7 +68,7 @@ async fn get(url: &str) -> Result<Vec<u8>, String> {
         .await
         .map_err(|e| format!("{url}: {e}"))?;
     tokio::spawn(conn);
-    let request = hyper::Request::get(url)
+    let request = hyper::Request::get(path)
         .header(hyper::header::HOST, authority)
         .header(hyper::header::ACCEPT, "application/json")
         .body(Empty::<Bytes>::new())

@@ -9,6 +9,7 @@
 //! keys held, and says so in the log.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -49,8 +50,11 @@ pub struct Refresh {
 struct Shared {
     source: Source,
     current: RwLock<Arc<KeySets>>,
-    /// When keys were last fetched; locked by the one request that fetches them.
+    /// When keys were last fetched (held only to read or set it, never across a fetch: the
+    /// background task takes it on the runtime's thread).
     last_fetch: Mutex<Instant>,
+    /// Whether a request is fetching keys now.
+    fetching: AtomicBool,
     min_gap: Duration,
     handle: Handle,
 }
@@ -81,6 +85,7 @@ impl Keys {
             source,
             current: RwLock::new(Arc::new(initial)),
             last_fetch: Mutex::new(Instant::now()),
+            fetching: AtomicBool::new(false),
             min_gap: refresh.min_gap,
             handle: handle.clone(),
         });
@@ -110,14 +115,21 @@ impl Keys {
         if matches!(s.source, Source::WorkloadApi(_)) || Handle::try_current().is_ok() {
             return None;
         }
-        let mut last = s.last_fetch.try_lock().ok()?;
-        if last.elapsed() < s.min_gap {
-            return None;
+        {
+            let mut last = s.last_fetch.lock().unwrap_or_else(|p| p.into_inner());
+            if last.elapsed() < s.min_gap
+                || s.fetching
+                    .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+                    .is_err()
+            {
+                return None;
+            }
+            *last = Instant::now();
         }
-        *last = Instant::now();
         let fetched = s
             .handle
             .block_on(async { tokio::time::timeout(FETCH_TIMEOUT, fetch(&s.source)).await });
+        s.fetching.store(false, Ordering::Release);
         match fetched {
             Ok(Ok(sets)) => {
                 s.store(sets);
@@ -189,9 +201,7 @@ async fn refresh_every(shared: std::sync::Weak<Shared>, refresh: Refresh) {
         tokio::time::sleep(wait).await;
         let Some(s) = shared.upgrade() else { return };
         let fetched = tokio::time::timeout(FETCH_TIMEOUT, fetch(&s.source)).await;
-        if let Ok(mut last) = s.last_fetch.lock() {
-            *last = Instant::now();
-        }
+        *s.last_fetch.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
         wait = refresh.every;
         match fetched {
             Ok(Ok(sets)) => s.store(sets),

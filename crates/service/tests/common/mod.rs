@@ -14,6 +14,7 @@ use parsec_client::BasicClient;
 use parsec_wire::{Response, ResponseHeader, HEADER_LEN};
 
 pub mod backends;
+pub mod idp;
 pub mod p1;
 pub mod spiffe;
 pub mod tls;
