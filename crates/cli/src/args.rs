@@ -24,6 +24,13 @@ pub struct ParsecToolApp {
     #[arg(long = "json")]
     pub json: bool,
 
+    /// A file holding a JWT from an identity provider, sent when the service lists the JWT
+    /// authenticator (auth type 2); read again for every request. Without it, the JWT in
+    /// PARSEC_AUTH_TOKEN or the file PARSEC_AUTH_TOKEN_FILE is sent; a JWT-SVID comes from the
+    /// SPIFFE Workload API at SPIFFE_ENDPOINT_SOCKET.
+    #[arg(long = "auth-token-file", value_name = "PATH")]
+    pub auth_token_file: Option<std::path::PathBuf>,
+
     #[command(subcommand)]
     pub command: Command,
 }

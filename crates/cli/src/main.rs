@@ -80,6 +80,17 @@ fn make_client(app: &ParsecToolApp) -> Result<Client, parsec_rs_client::Error> {
         })?;
         builder = builder.provider(provider);
     }
+    if let Some(path) = &app.auth_token_file {
+        builder = builder.token_source(std::sync::Arc::new(
+            parsec_rs_client::tokens::TokenFile::new(path),
+        ));
+        // The environment's SPIFFE source stays available beside the file.
+        for source in parsec_rs_client::tokens::from_env() {
+            if source.auth_type() != parsec_rs_client::AuthType::Jwt {
+                builder = builder.token_source(source);
+            }
+        }
+    }
     if let Some(seconds) = app.timeout {
         builder = builder.timeout((seconds != 0).then(|| Duration::from_secs(seconds.into())));
     }

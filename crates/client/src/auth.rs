@@ -72,7 +72,7 @@ impl Auth {
     pub fn choose(
         offered: &[AuthenticatorInfo],
         app_name: Option<&str>,
-        tokens: Option<&Arc<dyn TokenSource>>,
+        tokens: &[Arc<dyn TokenSource>],
     ) -> Result<Auth, Error> {
         for info in offered {
             match AuthType::from_u8(info.id) {
@@ -83,7 +83,7 @@ impl Auth {
                 }
                 Some(AuthType::UnixPeerCredentials) => return Ok(Auth::UnixPeerCredentials),
                 Some(t @ (AuthType::Jwt | AuthType::JwtSvid)) => {
-                    if let Some(source) = tokens.filter(|s| s.auth_type() == t) {
+                    if let Some(source) = tokens.iter().find(|s| s.auth_type() == t) {
                         return Ok(Auth::Token(source.clone()));
                     }
                 }
@@ -127,18 +127,18 @@ mod tests {
     fn the_first_usable_authenticator_wins() {
         let both = [info(AuthType::Direct), info(AuthType::UnixPeerCredentials)];
         assert!(matches!(
-            Auth::choose(&both, Some("app"), None).unwrap(),
+            Auth::choose(&both, Some("app"), &[]).unwrap(),
             Auth::Direct(n) if n == "app"
         ));
         // Without a name, Direct is skipped.
         assert!(matches!(
-            Auth::choose(&both, None, None).unwrap(),
+            Auth::choose(&both, None, &[]).unwrap(),
             Auth::UnixPeerCredentials
         ));
         let direct_only = [info(AuthType::Direct)];
-        let e = Auth::choose(&direct_only, None, None).unwrap_err();
+        let e = Auth::choose(&direct_only, None, &[]).unwrap_err();
         assert!(e.to_string().contains("Direct"), "{e}");
-        assert!(Auth::choose(&[], Some("app"), None).is_err());
+        assert!(Auth::choose(&[], Some("app"), &[]).is_err());
     }
 
     #[test]

@@ -45,7 +45,7 @@ pub(crate) enum Transport {
 pub struct Client {
     transport: Transport,
     app_name: Option<String>,
-    tokens: Option<Arc<dyn TokenSource>>,
+    tokens: Vec<Arc<dyn TokenSource>>,
     auth: OnceLock<Auth>,
     provider: OnceLock<ProviderId>,
     timeout: Option<Duration>,
@@ -60,7 +60,7 @@ pub struct Builder {
     endpoint: Option<Endpoint>,
     app_name: Option<String>,
     auth: Option<Auth>,
-    tokens: Option<Arc<dyn TokenSource>>,
+    tokens: Vec<Arc<dyn TokenSource>>,
     provider: Option<ProviderId>,
     timeout: Option<Option<Duration>>,
     max_answer_len: Option<usize>,
@@ -88,9 +88,11 @@ impl Builder {
         self
     }
 
-    /// A token source, used when the service lists an authenticator of its auth type.
+    /// A token source, used when the service lists an authenticator of its auth type (the
+    /// first given of each type). Without one, the environment's are used
+    /// ([`tokens::from_env`](crate::tokens::from_env)).
     pub fn token_source(mut self, source: Arc<dyn TokenSource>) -> Builder {
-        self.tokens = Some(source);
+        self.tokens.push(source);
         self
     }
 
@@ -203,7 +205,11 @@ impl Builder {
         Ok(Client {
             transport,
             app_name: self.app_name,
-            tokens: self.tokens,
+            tokens: if self.tokens.is_empty() {
+                crate::tokens::from_env()
+            } else {
+                self.tokens
+            },
             auth,
             provider,
             timeout,
@@ -257,7 +263,7 @@ impl Client {
             return Ok(auth);
         }
         let offered = self.list_authenticators()?;
-        let chosen = Auth::choose(&offered, self.app_name.as_deref(), self.tokens.as_ref())?;
+        let chosen = Auth::choose(&offered, self.app_name.as_deref(), &self.tokens)?;
         Ok(self.auth.get_or_init(|| chosen))
     }
 

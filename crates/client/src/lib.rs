@@ -22,6 +22,9 @@
 //!   decrypt with the algorithm of the key's policy.
 //! - The typed operations ([`ops`]): one method per operation (`psa_sign_hash`, …), and
 //!   [`Client::call`] for any [`parsec_psa::Operation`].
+//! - Tokens ([`tokens`]): a JWT from `PARSEC_AUTH_TOKEN` (or the file `PARSEC_AUTH_TOKEN_FILE`)
+//!   is sent when the service lists the JWT authenticator (auth type 2), and JWT-SVIDs from the
+//!   SPIFFE Workload API at `SPIFFE_ENDPOINT_SOCKET` when it lists JwtSvid (auth type 4).
 //! - Remotely (`PARSEC_SERVICE_ENDPOINT=http://host:port/path`, or `https://`), the service
 //!   is trusted by the key addresses in `PARSEC1_SERVICE_KEY`, and the session is kept in a
 //!   file under the user's data directory. Administrators' operations fail before they are
@@ -48,6 +51,7 @@ pub mod keyfile;
 pub mod ops;
 pub mod parsec1;
 mod remote;
+pub mod tokens;
 pub mod universa;
 mod unix;
 

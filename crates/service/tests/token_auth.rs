@@ -473,3 +473,120 @@ fn an_issuers_keys_come_from_its_discovery_document_over_https_and_unknown_kids_
     assert!(d.stderr().contains("fetching the keys"), "{}", d.stderr());
     d.stop();
 }
+
+#[test]
+fn our_client_and_parsec_tool_send_a_token_from_the_environment_a_file_or_the_workload_api() {
+    use parsec_rs_client::tokens::WorkloadApiSvid;
+    let dir = tempfile::tempdir().unwrap();
+    let idp_key = TestKey::ec("idp");
+    let jwks_path = dir.path().join("jwks.json");
+    std::fs::write(&jwks_path, jwks(&[&idp_key], None)).unwrap();
+    let agent_key = TestKey::ec("agent");
+    let agent = Agent::start(
+        &dir.path().join("agent.sock"),
+        bundles("example.org", &[&agent_key]),
+    );
+    // The agent signs the SVIDs it issues with its bundle's key.
+    agent.issue_svids(agent_key, "spiffe://example.org/tool");
+    // Preference order: Jwt, then JwtSvid, then Unix peer credentials.
+    let auth = format!(
+        "[[authenticator]]\nauth_type = \"Jwt\"\njwks_path = \"{}\"\nissuer = \"{ISSUER}\"\n\
+         audience = \"{AUDIENCE}\"\n\n[[authenticator]]\nauth_type = \"JwtSvid\"\n\
+         workload_endpoint = \"{}\"\n\n[[authenticator]]\nauth_type = \"UnixPeerCredentials\"\n",
+        jwks_path.display(),
+        agent.endpoint()
+    );
+    let state = dir.path().to_path_buf();
+    let d = Daemon::start(|s| config(s, &state, &auth));
+    let s = d.socket.as_path();
+    let endpoint = format!("unix:{}", s.display());
+    let tool = |args: &[&str], env: &[(&str, &str)]| {
+        let mut cmd = std::process::Command::new(common::upstream::our_parsec_tool());
+        cmd.args(args)
+            .env_remove("PARSEC_AUTH_TOKEN")
+            .env_remove("PARSEC_AUTH_TOKEN_FILE")
+            .env_remove("SPIFFE_ENDPOINT_SOCKET")
+            .env("PARSEC_SERVICE_ENDPOINT", &endpoint);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{args:?} {env:?}: {out:?}");
+    };
+
+    // PARSEC_AUTH_TOKEN: a JWT, sent because the service lists the JWT authenticator.
+    let alice = idp_key.token(&claims("alice", Some(ISSUER), AUDIENCE));
+    tool(
+        &["create-ecc-key", "-k", "from-env"],
+        &[("PARSEC_AUTH_TOKEN", &alice)],
+    );
+    // A token file, by flag and by PARSEC_AUTH_TOKEN_FILE.
+    let bob = idp_key.token(&claims("bob", Some(ISSUER), AUDIENCE));
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, format!("{bob}\n")).unwrap();
+    let file = token_file.to_str().unwrap();
+    tool(
+        &["--auth-token-file", file, "create-ecc-key", "-k", "by-flag"],
+        &[],
+    );
+    tool(
+        &["create-ecc-key", "-k", "by-file"],
+        &[("PARSEC_AUTH_TOKEN_FILE", file)],
+    );
+    assert_eq!(keys_of(s, JWT, &alice).unwrap(), ["from-env"]);
+    assert_eq!(keys_of(s, JWT, &bob).unwrap(), ["by-file", "by-flag"]);
+
+    // SPIFFE_ENDPOINT_SOCKET: a JWT-SVID from the agent, for audience `parsec`.
+    // (The daemon follows the agent's bundles in the background: retried until it holds them.)
+    let svid_env = agent.endpoint();
+    eventually("a JWT-SVID accepted", || {
+        let mut cmd = std::process::Command::new(common::upstream::our_parsec_tool());
+        let out = cmd
+            .args(["create-ecc-key", "-k", "from-spiffe"])
+            .env_remove("PARSEC_AUTH_TOKEN")
+            .env("SPIFFE_ENDPOINT_SOCKET", &svid_env)
+            .env("PARSEC_SERVICE_ENDPOINT", &endpoint)
+            .output()
+            .unwrap();
+        out.status.success().then_some(())
+    });
+
+    // The library, with the Workload API as its token source: one SVID serves many calls.
+    let before = *agent.svids_issued.lock().unwrap();
+    let client = parsec_rs_client::Client::builder()
+        .endpoint(parsec_rs_client::Endpoint::parse(&endpoint).unwrap())
+        .token_source(std::sync::Arc::new(WorkloadApiSvid::new(
+            agent.endpoint(),
+            "parsec",
+        )))
+        .build()
+        .unwrap();
+    for _ in 0..5 {
+        let keys = client.list_keys().unwrap();
+        let names: Vec<_> = keys.iter().map(|k| k.name.as_str()).collect();
+        assert_eq!(names, ["from-spiffe"]);
+    }
+    assert_eq!(*agent.svids_issued.lock().unwrap() - before, 1);
+    assert!(matches!(
+        client.auth().unwrap(),
+        parsec_rs_client::Auth::Token(_)
+    ));
+
+    // Neither: Unix peer credentials, another application again.
+    let uid_client = parsec_rs_client::Client::builder()
+        .endpoint(parsec_rs_client::Endpoint::parse(&endpoint).unwrap())
+        .token_source(std::sync::Arc::new(
+            parsec_rs_client::tokens::StaticToken::new(
+                parsec_rs_client::AuthType::Direct,
+                "unused",
+            ),
+        ))
+        .build()
+        .unwrap();
+    assert!(uid_client.list_keys().unwrap().is_empty());
+    assert!(matches!(
+        uid_client.auth().unwrap(),
+        parsec_rs_client::Auth::UnixPeerCredentials
+    ));
+    d.stop();
+}

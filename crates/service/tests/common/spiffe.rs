@@ -23,6 +23,8 @@ pub struct Agent {
     svid: Arc<Mutex<Option<(TestKey, String)>>>,
     /// How many FetchJWTBundles streams were opened.
     pub streams: Arc<Mutex<usize>>,
+    /// How many JWT-SVIDs FetchJWTSVID gave.
+    pub svids_issued: Arc<Mutex<usize>>,
     _runtime: tokio::runtime::Runtime,
 }
 
@@ -37,24 +39,27 @@ impl Agent {
         let (tx, rx) = watch::channel(bundles);
         let svid = Arc::new(Mutex::new(None));
         let streams = Arc::new(Mutex::new(0));
+        let issued = Arc::new(Mutex::new(0));
         let listener = {
             let _guard = runtime.enter();
             tokio::net::UnixListener::bind(socket).unwrap()
         };
-        let (svid2, streams2) = (svid.clone(), streams.clone());
+        let (svid2, streams2, issued2) = (svid.clone(), streams.clone(), issued.clone());
         runtime.spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
                     return;
                 };
                 let (rx, svid, streams) = (rx.clone(), svid2.clone(), streams2.clone());
+                let issued = issued2.clone();
                 tokio::spawn(async move {
                     let Ok(mut conn) = h2::server::handshake(stream).await else {
                         return;
                     };
                     while let Some(Ok((request, respond))) = conn.accept().await {
-                        let (rx, svid, streams) = (rx.clone(), svid.clone(), streams.clone());
-                        tokio::spawn(serve(request, respond, rx, svid, streams));
+                        let (rx, svid) = (rx.clone(), svid.clone());
+                        let counts = (streams.clone(), issued.clone());
+                        tokio::spawn(serve(request, respond, rx, svid, counts));
                     }
                 });
             }
@@ -64,6 +69,7 @@ impl Agent {
             bundles: tx,
             svid,
             streams,
+            svids_issued: issued,
             _runtime: runtime,
         }
     }
@@ -89,7 +95,7 @@ async fn serve(
     mut respond: h2::server::SendResponse<Bytes>,
     mut bundles: watch::Receiver<BTreeMap<String, String>>,
     svid: Arc<Mutex<Option<(TestKey, String)>>>,
-    streams: Arc<Mutex<usize>>,
+    (streams, issued): (Arc<Mutex<usize>>, Arc<Mutex<usize>>),
 ) {
     let path = request.uri().path().to_string();
     let has_metadata =
@@ -129,6 +135,7 @@ async fn serve(
             });
             match minted {
                 Some((id, token)) => {
+                    *issued.lock().unwrap() += 1;
                     let mut svid = Vec::new();
                     field(&mut svid, 1, id.as_bytes());
                     field(&mut svid, 2, token.as_bytes());
