@@ -323,6 +323,76 @@ fn the_shipped_parsec1_example_shows_the_defaults() {
     assert_eq!(shown, expected);
 }
 
+/// The reference config's token authenticator examples, switched on, load without a warning
+/// and show the defaults (bar the example addresses), so every key they document exists.
+#[test]
+fn the_shipped_token_authenticator_examples_show_the_defaults() {
+    use crate::auth::jwt_svid::JwtSvidConfig;
+    use crate::auth::keys::{Refresh, Source};
+    use crate::auth::token::{Policy, DEFAULT_ALGORITHMS};
+    use crate::auth::TokenSettings;
+    use std::time::Duration;
+    let text = include_str!("../../../../config/config.toml");
+    let examples: Vec<String> = text
+        .split("\n\n")
+        .filter(|p| p.contains("#auth_type = \"Jwt"))
+        .map(|paragraph| {
+            paragraph
+                .lines()
+                .map(|line| match line.strip_prefix('#') {
+                    Some(rest)
+                        if rest.starts_with(|c: char| c.is_ascii_lowercase() || c == '[') =>
+                    {
+                        rest
+                    }
+                    _ => line,
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .collect();
+    assert_eq!(examples.len(), 2);
+    let socket = "[listener]\nlistener_type = \"DomainSocket\"\ntimeout = 200\n\
+                  socket_path = \"/tmp/p.sock\"\n";
+    let loaded = Config::parse(&format!("{socket}{}", examples.join("\n\n"))).unwrap();
+    assert_eq!(loaded.warnings, Vec::<String>::new());
+    let auth = &loaded.config.authenticators;
+    assert_eq!(auth.len(), 2);
+    let policy = |audience: &str, issuer: Option<&str>| Policy {
+        algorithms: DEFAULT_ALGORITHMS.to_vec(),
+        audience: audience.into(),
+        issuer: issuer.map(str::to_string),
+        leeway: 30,
+        max_lifetime: Some(86400),
+    };
+    assert_eq!(
+        auth[0].tokens,
+        Some(TokenSettings::JwtSvid(JwtSvidConfig {
+            source: Source::WorkloadApi("unix:///run/spire/sockets/agent.sock".into()),
+            policy: policy("parsec", None),
+            refresh: Refresh {
+                every: Duration::from_secs(10),
+                min_gap: Duration::from_secs(1)
+            },
+        }))
+    );
+    assert_eq!(auth[0].admins, ["spiffe://example.org/admin"]);
+    let Some(TokenSettings::Jwt(jwt)) = &auth[1].tokens else {
+        panic!("{:?}", auth[1]);
+    };
+    let issuer = "https://idp.example.org/realms/parsec";
+    assert_eq!(jwt.source, Source::Discovery(issuer.into()));
+    assert_eq!(jwt.policy, policy("parsec", Some(issuer)));
+    assert_eq!(jwt.application_claim, "sub");
+    assert_eq!(
+        jwt.refresh,
+        Refresh {
+            every: Duration::from_secs(900),
+            min_gap: Duration::from_secs(30)
+        }
+    );
+}
+
 #[test]
 fn software_is_our_name_for_upstreams_mbed_crypto() {
     for name in ["MbedCrypto", "Software"] {
