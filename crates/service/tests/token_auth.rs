@@ -308,8 +308,35 @@ fn jwt_svids_are_checked_against_the_workload_apis_bundles_and_a_rotation_is_fol
     };
     assert_eq!(clients.clients, [WORKLOAD]);
 
-    // The agent rotates: the new key is followed, the old one refused from then on.
+    // ListAuthenticators: JwtSvid (4), then Direct, as configured.
+    let listed = raw_call_as(s, 0, 0, b"", &Operation::ListAuthenticators).unwrap();
+    let OpResult::ListAuthenticators(listed) = listed else {
+        panic!()
+    };
+    let ids: Vec<u8> = listed.authenticators.iter().map(|a| a.id).collect();
+    assert_eq!(ids, [JWT_SVID, 1]);
+
+    // A reload with the same token settings keeps the authenticator and the bundles it holds
+    // (no new stream; tokens work at once), while its admin list changes.
     let streams = *agent.streams.lock().unwrap();
+    d.reload(&config(
+        s,
+        &state,
+        &auth.replace("spiffe://example.org/admin", "spiffe://example.org/ops"),
+    ));
+    assert_eq!(keys_of(s, JWT_SVID, &workload).unwrap(), ["w"]);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        *agent.streams.lock().unwrap(),
+        streams,
+        "the reload kept the stream"
+    );
+    assert_eq!(
+        raw_call_as(s, 0, JWT_SVID, admin.as_bytes(), &Operation::ListClients).unwrap_err(),
+        Status::AdminOperation
+    );
+
+    // The agent rotates: the new key is followed, the old one refused from then on.
     let second = TestKey::rsa("second");
     agent.set_bundles(bundles("example.org", &[&second]));
     let rotated = svid(&second, WORKLOAD, "parsec");
@@ -571,6 +598,11 @@ fn our_client_and_parsec_tool_send_a_token_from_the_environment_a_file_or_the_wo
         client.auth().unwrap(),
         parsec_rs_client::Auth::Token(_)
     ));
+
+    // Upstream's client skips the JWT authenticators it does not know and uses Unix peer
+    // credentials.
+    let upstream = common::discovering_client(s, None);
+    assert!(upstream.list_keys().unwrap().is_empty());
 
     // Neither: Unix peer credentials, another application again.
     let uid_client = parsec_rs_client::Client::builder()
