@@ -182,7 +182,9 @@ fn renewal_time(token: &str) -> SystemTime {
     };
     let iat = number("iat").unwrap_or(now).min(exp);
     let at = (iat + (exp - iat) / 2).min(exp.saturating_sub(60));
-    UNIX_EPOCH + Duration::from_secs(at)
+    UNIX_EPOCH
+        .checked_add(Duration::from_secs(at))
+        .unwrap_or_else(SystemTime::now)
 }
 
 /// The token sources the environment gives: `PARSEC_AUTH_TOKEN` (a JWT), else

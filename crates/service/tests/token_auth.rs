@@ -11,7 +11,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::spiffe::Agent;
-use common::tokens::{claims, hmac_signed, jwks, now, tampered, unsigned, TestKey};
+use common::tokens::{claims, hmac_signed, jwks, now, tampered, unsigned, write_key_file, TestKey};
 use common::{raw_call_as, Daemon};
 use parsec_psa::{OpResult, Operation};
 use parsec_wire::Status;
@@ -71,7 +71,7 @@ fn jwts_of_an_identity_provider_name_isolated_applications_and_forgeries_are_ref
     let ec = TestKey::ec("ec-1");
     let dir = tempfile::tempdir().unwrap();
     let jwks_path = dir.path().join("jwks.json");
-    std::fs::write(&jwks_path, jwks(&[&rsa, &ec], Some("sig"))).unwrap();
+    write_key_file(&jwks_path, &jwks(&[&rsa, &ec], Some("sig")));
     let auth = format!(
         "[[authenticator]]\nauth_type = \"Jwt\"\njwks_path = \"{}\"\nissuer = \"{ISSUER}\"\n\
          audience = \"{AUDIENCE}\"\njwks_min_refresh_interval = 1\n\
@@ -173,6 +173,17 @@ fn jwts_of_an_identity_provider_name_isolated_applications_and_forgeries_are_ref
             "a reserved name",
             rsa.token(&claims("parsec1:2bXmWfz", Some(ISSUER), AUDIENCE)),
         ),
+        (
+            "a name with a newline",
+            rsa.token(&claims("alice\nforged log line", Some(ISSUER), AUDIENCE)),
+        ),
+        (
+            "issued in the future",
+            rsa.token(&with(&|c| {
+                c["iat"] = json!(t + 3000);
+                c["exp"] = json!(t + 3600)
+            })),
+        ),
     ];
     for (what, token) in &bad {
         assert_eq!(
@@ -214,7 +225,7 @@ fn jwts_of_an_identity_provider_name_isolated_applications_and_forgeries_are_ref
 
     // A key added to the provider's set (a rotation) is fetched when a token first names it.
     let next = TestKey::ec("ec-2");
-    std::fs::write(&jwks_path, jwks(&[&rsa, &ec, &next], Some("sig"))).unwrap();
+    write_key_file(&jwks_path, &jwks(&[&rsa, &ec, &next], Some("sig")));
     let carol = next.token(&claims("carol", Some(ISSUER), AUDIENCE));
     eventually("the rotated key", || keys_of(s, JWT, &carol).ok());
     assert!(!d.stderr().contains(&alice), "a token was logged");
@@ -363,7 +374,7 @@ fn jwt_svids_from_a_bundle_file_and_the_token_configs_that_are_refused() {
             .into_iter()
             .map(|(d, j)| (d, serde_json::from_str(&j).unwrap()))
             .collect();
-        std::fs::write(&path, serde_json::to_string(&sets).unwrap()).unwrap();
+        write_key_file(&path, &serde_json::to_string(&sets).unwrap());
     };
     write(&[&key]);
     let auth = format!(
@@ -388,6 +399,14 @@ fn jwt_svids_from_a_bundle_file_and_the_token_configs_that_are_refused() {
     eventually("the rewritten bundle file", || {
         keys_of(s, JWT_SVID, &token2).ok()
     });
+    // A key the operator removes is refused as soon as the config is reloaded (SIGHUP).
+    write(&[&next]);
+    d.reload(&config(s, &state, &auth));
+    assert_eq!(
+        keys_of(s, JWT_SVID, &token),
+        Err(Status::AuthenticationError)
+    );
+    assert!(keys_of(s, JWT_SVID, &token2).is_ok());
     // Auth type 2 is not configured here.
     assert_eq!(
         keys_of(s, JWT, &token),
@@ -397,6 +416,13 @@ fn jwt_svids_from_a_bundle_file_and_the_token_configs_that_are_refused() {
 
     // Configs that must not start, each saying why.
     let bad_dir = tempfile::tempdir().unwrap();
+    let writable = bad_dir.path().join("writable.json");
+    std::fs::copy(&path, &writable).unwrap();
+    std::fs::set_permissions(
+        &writable,
+        std::os::unix::fs::PermissionsExt::from_mode(0o664),
+    )
+    .unwrap();
     let sock = bad_dir.path().join("s.sock");
     let refused = [
         ("auth_type = \"JwtSvid\"\n", "workload_endpoint"),
@@ -405,6 +431,8 @@ fn jwt_svids_from_a_bundle_file_and_the_token_configs_that_are_refused() {
             "not both",
         ),
         ("auth_type = \"JwtSvid\"\nworkload_endpoint = \"http://agent\"\n", "workload_endpoint"),
+        ("auth_type = \"JwtSvid\"\nworkload_endpoint = \"tcp://127.0.0.1:8081\"\n", "Unix socket"),
+        (&*format!("auth_type = \"JwtSvid\"\njwt_bundles_path = \"{}\"\n", writable.display()), "writable by its group"),
         ("auth_type = \"JwtSvid\"\njwt_bundles_path = \"/nonexistent/bundles.json\"\n", "/nonexistent/bundles.json"),
         ("auth_type = \"Jwt\"\njwks_path = \"/x\"\naudience = \"a\"\n", "issuer"),
         ("auth_type = \"Jwt\"\njwks_path = \"/x\"\nissuer = \"i\"\n", "audience"),
@@ -507,7 +535,7 @@ fn our_client_and_parsec_tool_send_a_token_from_the_environment_a_file_or_the_wo
     let dir = tempfile::tempdir().unwrap();
     let idp_key = TestKey::ec("idp");
     let jwks_path = dir.path().join("jwks.json");
-    std::fs::write(&jwks_path, jwks(&[&idp_key], None)).unwrap();
+    write_key_file(&jwks_path, &jwks(&[&idp_key], None));
     let agent_key = TestKey::ec("agent");
     let agent = Agent::start(
         &dir.path().join("agent.sock"),

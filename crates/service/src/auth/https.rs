@@ -18,7 +18,8 @@ pub async fn fetch_jwks(issuer: &str) -> Result<Vec<u8>, String> {
         "{}/.well-known/openid-configuration",
         issuer.trim_end_matches('/')
     );
-    let document = get(&discovery).await?;
+    let connector = connector()?;
+    let document = get(&connector, &discovery).await?;
     let document: serde_json::Value =
         serde_json::from_slice(&document).map_err(|e| format!("{discovery}: not JSON: {e}"))?;
     if document.get("issuer").and_then(|i| i.as_str()) != Some(issuer) {
@@ -30,11 +31,11 @@ pub async fn fetch_jwks(issuer: &str) -> Result<Vec<u8>, String> {
         .get("jwks_uri")
         .and_then(|u| u.as_str())
         .ok_or_else(|| format!("{discovery}: no `jwks_uri`"))?;
-    get(jwks_uri).await
+    get(&connector, jwks_uri).await
 }
 
 /// The body of a `GET` of an `https://` URL, answered 200 within [`MAX_KEY_SET_BYTES`].
-async fn get(url: &str) -> Result<Vec<u8>, String> {
+async fn get(connector: &tokio_rustls::TlsConnector, url: &str) -> Result<Vec<u8>, String> {
     let bad = || format!("`{url}` is not an https:// URL");
     let rest = url.strip_prefix("https://").ok_or_else(bad)?;
     let (authority, path) = match rest.find('/') {
@@ -60,7 +61,7 @@ async fn get(url: &str) -> Result<Vec<u8>, String> {
     let tcp = tokio::net::TcpStream::connect((name, port))
         .await
         .map_err(|e| format!("{url}: {e}"))?;
-    let tls = connector()?
+    let tls = connector
         .connect(server_name, tcp)
         .await
         .map_err(|e| format!("{url}: TLS: {e}"))?;

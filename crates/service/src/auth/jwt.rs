@@ -69,6 +69,10 @@ impl Authenticator for Jwt {
         Some("JWT authentication: a token from an identity provider, checked with its public keys.")
     }
 
+    fn reloaded(&self) {
+        self.keys.reload();
+    }
+
     fn authenticate(&self, auth: &[u8], _peer: Peer) -> Result<Option<AppId>, Status> {
         match self.check(auth) {
             Ok(name) => Ok(Some(AppId {

@@ -78,6 +78,10 @@ impl Authenticator for JwtSvid {
         Some("JWT-SVID authentication: a SPIFFE identity, checked with its trust domain's bundle.")
     }
 
+    fn reloaded(&self) {
+        self.keys.reload();
+    }
+
     fn authenticate(&self, auth: &[u8], _peer: Peer) -> Result<Option<AppId>, Status> {
         match self.check(auth) {
             Ok(name) => Ok(Some(AppId {

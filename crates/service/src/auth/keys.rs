@@ -84,7 +84,12 @@ impl Keys {
         let shared = Arc::new(Shared {
             source,
             current: RwLock::new(Arc::new(initial)),
-            last_fetch: Mutex::new(Instant::now()),
+            // As if fetched a minimum interval ago: a token may start a fetch at once.
+            last_fetch: Mutex::new(
+                Instant::now()
+                    .checked_sub(refresh.min_gap)
+                    .unwrap_or_else(Instant::now),
+            ),
             fetching: AtomicBool::new(false),
             min_gap: refresh.min_gap,
             handle: handle.clone(),
@@ -100,6 +105,33 @@ impl Keys {
             shared,
             task: task.abort_handle(),
         })
+    }
+
+    /// After a reload that kept this authenticator: a file is read again now (an error keeps
+    /// the keys held, and is logged), and an identity provider's keys are fetched again in the
+    /// background, so that a key the operator removed is dropped at once.
+    pub fn reload(&self) {
+        let s = &self.shared;
+        match &s.source {
+            Source::JwksFile(_) | Source::BundleFile(_) => match read_file(&s.source) {
+                Ok(sets) => s.store(sets),
+                Err(e) => tracing::warn!("reading the keys again: {e}; the keys held are kept"),
+            },
+            Source::Discovery(_) => {
+                let shared = Arc::downgrade(&self.shared);
+                s.handle.spawn(async move {
+                    let Some(s) = shared.upgrade() else { return };
+                    match tokio::time::timeout(FETCH_TIMEOUT, fetch(&s.source)).await {
+                        Ok(Ok(sets)) => s.store(sets),
+                        _ => tracing::warn!(
+                            "fetching the keys from {} after the reload failed",
+                            s.source
+                        ),
+                    }
+                });
+            }
+            Source::WorkloadApi(_) => {}
+        }
     }
 
     /// The keys held now.
@@ -205,20 +237,25 @@ async fn refresh_every(shared: std::sync::Weak<Shared>, refresh: Refresh) {
         wait = refresh.every;
         match fetched {
             Ok(Ok(sets)) => s.store(sets),
-            Ok(Err(e)) => {
-                tracing::warn!("fetching the keys from {}: {e}", s.source);
-                if s.current().is_empty() {
-                    wait = refresh.min_gap;
-                }
-            }
+            Ok(Err(e)) => tracing::warn!("fetching the keys from {}: {e}", s.source),
             Err(_) => tracing::warn!("fetching the keys from {}: timed out", s.source),
+        }
+        if s.current().is_empty() {
+            // Nothing to check tokens with yet: try again soon.
+            wait = refresh.min_gap;
         }
     }
 }
 
 async fn fetch(source: &Source) -> Result<KeySets, String> {
     match source {
-        Source::JwksFile(_) | Source::BundleFile(_) => read_file(source),
+        // Off the runtime's threads: a file on a slow or hung mount must not stall them.
+        Source::JwksFile(_) | Source::BundleFile(_) => {
+            let source = source.clone();
+            tokio::task::spawn_blocking(move || read_file(&source))
+                .await
+                .map_err(|e| e.to_string())?
+        }
         Source::Discovery(issuer) => {
             let jwks = super::https::fetch_jwks(issuer).await?;
             one_set(&jwks, source)
@@ -238,9 +275,27 @@ fn read_file(source: &Source) -> Result<KeySets, String> {
     }
 }
 
+/// A key file's bytes: a regular file (opened without waiting, so a FIFO cannot stall the
+/// service) that only its owner may write (keys anyone else could write would let them name
+/// any application), within [`MAX_KEY_SET_BYTES`].
 fn read_capped(path: &std::path::Path) -> Result<Vec<u8>, String> {
     use std::io::Read;
-    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+        .open(path)
+        .map_err(|e| e.to_string())?;
+    let meta = file.metadata().map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    if meta.mode() & 0o022 != 0 {
+        return Err(format!(
+            "writable by its group or by anyone (mode {:o}): make it writable by its owner only",
+            meta.mode() & 0o777
+        ));
+    }
     let mut bytes = Vec::new();
     file.take(MAX_KEY_SET_BYTES as u64 + 1)
         .read_to_end(&mut bytes)

@@ -93,8 +93,8 @@ pub enum TokenSettings {
 }
 
 /// An application name taken from a token: not empty, at most
-/// [`direct::MAX_APP_NAME_LEN`] bytes, and never of the form ListClients gives remote
-/// applications.
+/// [`direct::MAX_APP_NAME_LEN`] bytes, without control characters (names are logged), and
+/// never of the form ListClients gives remote applications.
 pub fn checked_name(name: &str) -> Result<String, String> {
     if name.is_empty() || name.len() > direct::MAX_APP_NAME_LEN {
         return Err(format!(
@@ -102,7 +102,7 @@ pub fn checked_name(name: &str) -> Result<String, String> {
             direct::MAX_APP_NAME_LEN
         ));
     }
-    if name.starts_with(parsec1::REMOTE_PREFIX) || name.contains('\0') {
+    if name.starts_with(parsec1::REMOTE_PREFIX) || name.contains(char::is_control) {
         return Err("the application name has a reserved form".into());
     }
     Ok(name.to_string())
@@ -143,6 +143,9 @@ pub trait Authenticator: Send + Sync {
     /// The identity of one request (`Ok(None)`: a request without identity), or
     /// AuthenticationError.
     fn authenticate(&self, auth: &[u8], peer: Peer) -> Result<Option<AppId>, Status>;
+    /// Called when a reload keeps this authenticator (its settings unchanged): a token
+    /// authenticator reads its keys again.
+    fn reloaded(&self) {}
 }
 
 /// The authenticator `config` enables; `None` for one no socket request can select.
@@ -193,7 +196,10 @@ impl Authenticators {
                 .find(|e| e.kind == c.kind && e.tokens == c.tokens)
                 .map(|e| e.authenticator.clone());
             let authenticator = match kept {
-                Some(a) => a,
+                Some(a) => {
+                    a.reloaded();
+                    a
+                }
                 None => match build(&c)? {
                     Some(a) => a,
                     None => continue,

@@ -303,17 +303,24 @@ pub fn verify(
         jsonwebtoken::decode::<Map<String, Value>>(token.token, &key.decoding, &validation)
             .map_err(|e| Refused::Invalid(format!("{e}")))?
             .claims;
+    // An `iat` in the future is refused; the lifetime counts from `iat`, or from now when
+    // that is earlier (so a future `iat` cannot shorten it).
+    let iat = match claims.get("iat") {
+        None => None,
+        Some(iat) => Some(
+            iat.as_u64()
+                .ok_or_else(|| Refused::Invalid("`iat` is not a number of seconds".into()))?,
+        ),
+    };
+    if iat.is_some_and(|iat| iat > now.saturating_add(policy.leeway)) {
+        return Err(Refused::Invalid("issued in the future (`iat`)".into()));
+    }
     if let Some(max) = policy.max_lifetime {
         let exp = claims
             .get("exp")
             .and_then(Value::as_u64)
             .unwrap_or(u64::MAX);
-        let from = match claims.get("iat") {
-            None => now,
-            Some(iat) => iat
-                .as_u64()
-                .ok_or_else(|| Refused::Invalid("`iat` is not a number of seconds".into()))?,
-        };
+        let from = iat.map_or(now, |iat| iat.min(now));
         if exp.saturating_sub(from) > max.saturating_add(policy.leeway) {
             return Err(Refused::Lifetime);
         }

@@ -53,7 +53,13 @@ pub async fn follow_bundles(endpoint: String, sink: BundleSink) {
                         return;
                     }
                 }
-                Err(e) => tracing::warn!("the SPIFFE Workload API at {endpoint}: {e}"),
+                Err(e) => {
+                    // Withdrawn (or closed): no bundle is trusted until the agent sends one.
+                    tracing::warn!("the SPIFFE Workload API at {endpoint}: {e}");
+                    if !sink.put(KeySets::new()) {
+                        return;
+                    }
+                }
             }
             if updates.changed().await.is_err() {
                 break;

@@ -222,6 +222,12 @@ fn read_jwt_svid(s: &mut Section<'_>) -> Result<JwtSvidConfig, ConfigError> {
     let bundles = s.path_value("jwt_bundles_path")?;
     let source = match (endpoint, bundles) {
         (Some(e), None) => {
+            if !e.starts_with("unix:") {
+                return Err(s.error(
+                    "workload_endpoint",
+                    format!("`{e}` is not a unix: address: the agent is reached over its Unix socket (a TCP Workload API is unauthenticated plaintext)"),
+                ));
+            }
             spiffe::transport::Endpoint::parse(e).map_err(|why| {
                 s.error(
                     "workload_endpoint",

@@ -152,3 +152,11 @@ pub fn tampered(token: &str, claims: &Value) -> String {
         parts[2]
     )
 }
+
+/// Writes a key file as an operator would: writable by its owner only (the service refuses
+/// one that others may write, whatever the umask of the test run).
+pub fn write_key_file(path: &std::path::Path, text: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644)).unwrap();
+}
