@@ -2,7 +2,10 @@
 //! the floor), JWT from an identity provider (RS256 and ES256 tokens, keys from a JWK set file)
 //! and JWT-SVID (ES256, a SPIFFE bundle file), each sending ListKeys (an operation that needs
 //! an identity and does little else) over one kept connection of our client library, rounds
-//! alternating. Upstream has no JWT authenticator, and its JWT-SVID one asks a SPIFFE agent
+//! alternating. A client sends the same token until it expires, and the daemon verifies each
+//! token once (then remembers it for as long as its keys are held); the rows "a new token
+//! every request" cycle through 10,000 tokens, more than it remembers, so each request pays
+//! for the whole check. Upstream has no JWT authenticator, and its JWT-SVID one asks a SPIFFE agent
 //! for every request, which needs a real SPIRE agent: so the comparison is with Direct.
 //!
 //!   auth-bench --ours PATH [--rounds 3] [--seconds 3]
@@ -114,6 +117,24 @@ fn main() -> Result<()> {
                 token(&svid_key, "spiffe://example.org/bench", None, "parsec"),
             ),
         ),
+        (
+            "JWT, RS256, a new token every request",
+            cycle(AuthType::Jwt, |i| {
+                let mut c = claims("bench-app", Some("https://idp"), "bench");
+                c["jti"] = serde_json::json!(i);
+                c["exp"] = serde_json::json!(tokens::now() + 6 * 3600);
+                rsa.token(&c)
+            }),
+        ),
+        (
+            "JWT, ES256, a new token every request",
+            cycle(AuthType::Jwt, |i| {
+                let mut c = claims("bench-app", Some("https://idp"), "bench");
+                c["jti"] = serde_json::json!(i);
+                c["exp"] = serde_json::json!(tokens::now() + 6 * 3600);
+                ec.token(&c)
+            }),
+        ),
     ];
     let mut results: Vec<Vec<(f64, Duration)>> = vec![Vec::new(); kinds.len()];
     let endpoint = Endpoint::parse(&format!("unix:{}", socket.display()))?;
@@ -160,6 +181,34 @@ fn main() -> Result<()> {
          round's rate and the median round's p50."
     );
     Ok(())
+}
+
+/// Tokens minted ahead, sent in turn: more than the daemon remembers.
+struct Cycle {
+    auth_type: AuthType,
+    tokens: Vec<Vec<u8>>,
+    next: std::sync::atomic::AtomicUsize,
+}
+
+impl parsec_rs_client::TokenSource for Cycle {
+    fn auth_type(&self) -> AuthType {
+        self.auth_type
+    }
+
+    fn token(&self) -> Result<zeroize::Zeroizing<Vec<u8>>, parsec_rs_client::Error> {
+        let i = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(zeroize::Zeroizing::new(
+            self.tokens[i % self.tokens.len()].clone(),
+        ))
+    }
+}
+
+fn cycle(auth_type: AuthType, mint: impl Fn(usize) -> String) -> Auth {
+    Auth::Token(Arc::new(Cycle {
+        auth_type,
+        tokens: (0..10_000).map(|i| mint(i).into_bytes()).collect(),
+        next: Default::default(),
+    }))
 }
 
 fn jwt(auth_type: AuthType, token: String) -> Auth {

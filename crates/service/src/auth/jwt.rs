@@ -29,6 +29,7 @@ pub struct Jwt {
     policy: Policy,
     claim: String,
     keys: Keys,
+    verified: token::Verified,
 }
 
 impl Jwt {
@@ -37,12 +38,17 @@ impl Jwt {
             policy: config.policy.clone(),
             claim: config.application_claim.clone(),
             keys: Keys::start(config.source.clone(), config.refresh)?,
+            verified: token::Verified::default(),
         })
     }
 
     fn check(&self, auth: &[u8]) -> Result<String, Refused> {
-        let token = token::read(auth)?;
+        let now = token::now();
         let mut sets = self.keys.current();
+        if let Some(name) = self.verified.get(auth, &sets, now, self.policy.leeway) {
+            return Ok(name);
+        }
+        let token = token::read(auth)?;
         let lacks = |s: &token::KeySets| {
             s.get(PROVIDER)
                 .is_none_or(|k| k.lacks(token.kid.as_deref()))
@@ -51,12 +57,15 @@ impl Jwt {
             sets = self.keys.fetch_again().ok_or(Refused::UnknownKey)?;
         }
         let keys = sets.get(PROVIDER).ok_or(Refused::UnknownKey)?;
-        let claims = token::verify(&token, keys, &self.policy, token::now())?;
+        let claims = token::verify(&token, keys, &self.policy, now)?;
         let name = claims
             .get(&self.claim)
             .and_then(|v| v.as_str())
             .ok_or_else(|| Refused::Invalid(format!("no `{}` claim of a string", self.claim)))?;
-        super::checked_name(name).map_err(Refused::Invalid)
+        let name = super::checked_name(name).map_err(Refused::Invalid)?;
+        self.verified
+            .put(auth, &sets, &name, token::expiry(&claims));
+        Ok(name)
     }
 }
 

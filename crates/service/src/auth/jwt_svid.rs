@@ -31,6 +31,7 @@ pub struct JwtSvidConfig {
 pub struct JwtSvid {
     policy: Policy,
     keys: Keys,
+    verified: token::Verified,
 }
 
 impl JwtSvid {
@@ -38,10 +39,18 @@ impl JwtSvid {
         Ok(JwtSvid {
             policy: config.policy.clone(),
             keys: Keys::start(config.source.clone(), config.refresh)?,
+            verified: token::Verified::default(),
         })
     }
 
     fn check(&self, auth: &[u8]) -> Result<String, Refused> {
+        let now = token::now();
+        if let Some(name) = self
+            .verified
+            .get(auth, &self.keys.current(), now, self.policy.leeway)
+        {
+            return Ok(name);
+        }
         let token = token::read(auth)?;
         if token.kid.is_none() {
             return Err(Refused::Malformed(
@@ -64,8 +73,11 @@ impl JwtSvid {
         }
         let keys = sets.get(&domain).ok_or(Refused::UnknownKey)?;
         // The claims checked are those of the same bytes, so `sub` is the one read above.
-        token::verify(&token, keys, &self.policy, token::now())?;
-        super::checked_name(&id.to_string()).map_err(Refused::Invalid)
+        let claims = token::verify(&token, keys, &self.policy, now)?;
+        let name = super::checked_name(&id.to_string()).map_err(Refused::Invalid)?;
+        self.verified
+            .put(auth, &sets, &name, token::expiry(&claims));
+        Ok(name)
     }
 }
 

@@ -14,6 +14,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::{Arc, Mutex};
 
 use jsonwebtoken::jwk::{Jwk, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
@@ -338,3 +339,102 @@ pub fn now() -> u64 {
 
 /// Key sets by trust domain (SPIFFE), or under one name (an identity provider).
 pub type KeySets = HashMap<String, KeySet>;
+
+/// Tokens already verified, so that a client sending the same token with every request (as
+/// clients do, for the token's lifetime) pays for its signature once: by the SHA-256 of the
+/// token's bytes, the application it names and its `exp`, for as long as the keys it was
+/// verified with are the ones held (a refresh or a reload that replaces them forgets it).
+/// Only verified tokens enter, so no client can fill it with garbage; it holds at most
+/// [`Verified::MAX`] tokens and is emptied when full.
+#[derive(Default)]
+pub struct Verified {
+    entries: Mutex<HashMap<[u8; 32], Entry>>,
+}
+
+struct Entry {
+    name: String,
+    exp: u64,
+    /// The key sets it was verified with (compared by address).
+    keys: std::sync::Weak<KeySets>,
+}
+
+impl Verified {
+    pub const MAX: usize = 4096;
+
+    fn digest(auth: &[u8]) -> [u8; 32] {
+        let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, auth);
+        let mut out = [0u8; 32];
+        out.copy_from_slice(d.as_ref());
+        out
+    }
+
+    /// The application `auth` names, when it was verified with `keys` and has not expired
+    /// (`exp`, give or take `leeway`).
+    pub fn get(&self, auth: &[u8], keys: &Arc<KeySets>, now: u64, leeway: u64) -> Option<String> {
+        let digest = Verified::digest(auth);
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = entries.get(&digest)?;
+        if std::ptr::eq(entry.keys.as_ptr(), Arc::as_ptr(keys))
+            && now <= entry.exp.saturating_add(leeway)
+        {
+            return Some(entry.name.clone());
+        }
+        entries.remove(&digest);
+        None
+    }
+
+    /// Remembers that `auth`, verified with `keys`, names `name` until `exp`.
+    pub fn put(&self, auth: &[u8], keys: &Arc<KeySets>, name: &str, exp: u64) {
+        let digest = Verified::digest(auth);
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.len() >= Verified::MAX {
+            entries.clear();
+        }
+        entries.insert(
+            digest,
+            Entry {
+                name: name.to_string(),
+                exp,
+                keys: Arc::downgrade(keys),
+            },
+        );
+    }
+}
+
+/// A verified token's `exp` (`jsonwebtoken` requires it and checks it is a number).
+pub fn expiry(claims: &Map<String, Value>) -> u64 {
+    claims.get("exp").and_then(Value::as_u64).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_verified_token_is_reused_only_with_the_same_keys_and_until_it_expires() {
+        let cache = Verified::default();
+        let keys = Arc::new(KeySets::new());
+        let now = 1_000_000;
+        cache.put(b"token", &keys, "alice", now + 60);
+        assert_eq!(cache.get(b"token", &keys, now, 0).as_deref(), Some("alice"));
+        assert_eq!(
+            cache.get(b"token", &keys, now + 90, 30).as_deref(),
+            Some("alice")
+        );
+        assert_eq!(cache.get(b"token", &keys, now + 91, 30), None, "expired");
+        assert_eq!(
+            cache.get(b"token", &keys, now, 0),
+            None,
+            "forgotten once expired"
+        );
+        cache.put(b"token", &keys, "alice", now + 60);
+        assert_eq!(cache.get(b"other", &keys, now, 0), None);
+        let replaced = Arc::new(KeySets::new());
+        assert_eq!(cache.get(b"token", &replaced, now, 0), None, "new keys");
+        // Full: emptied, never grown past the cap.
+        for i in 0..Verified::MAX + 1 {
+            cache.put(&i.to_le_bytes(), &keys, "x", now + 60);
+        }
+        assert!(cache.entries.lock().unwrap().len() <= Verified::MAX);
+    }
+}

@@ -3,7 +3,7 @@
 //! tampered) are made from the same parts.
 
 use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::rsa::{KeyPair as RsaKeyPair, KeySize, PublicKeyComponents};
+use aws_lc_rs::rsa::{KeyPair as RsaKeyPair, KeySize};
 use aws_lc_rs::signature::{
     EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING, RSA_PKCS1_SHA256,
 };
@@ -64,8 +64,8 @@ impl TestKey {
                 json!({"kty": "EC", "crv": "P-256", "x": b64(&point[1..33]), "y": b64(&point[33..])})
             }
             Signer::Rsa(k) => {
-                let c = PublicKeyComponents::<Vec<u8>>::from(k.public_key());
-                json!({"kty": "RSA", "n": b64(&c.n), "e": b64(&c.e)})
+                let (n, e) = rsa_public_numbers(KeyPair::public_key(k).as_ref());
+                json!({"kty": "RSA", "n": b64(n), "e": b64(e)})
             }
         };
         jwk["kid"] = json!(self.kid);
@@ -102,6 +102,25 @@ impl TestKey {
         let signature = self.sign(signing_input.as_bytes());
         format!("{signing_input}.{}", b64(&signature))
     }
+}
+
+/// The modulus and exponent of a PKCS#1 RSAPublicKey (DER: a sequence of two integers),
+/// without their leading zero bytes.
+fn rsa_public_numbers(der: &[u8]) -> (&[u8], &[u8]) {
+    // A tag, then a length (short form, or 0x81/0x82 and one or two bytes).
+    fn item(der: &[u8]) -> (&[u8], &[u8]) {
+        let (len, at) = match der[1] {
+            l if l < 0x80 => (usize::from(l), 2),
+            0x81 => (usize::from(der[2]), 3),
+            _ => (usize::from(der[2]) << 8 | usize::from(der[3]), 4),
+        };
+        (&der[at..at + len], &der[at + len..])
+    }
+    let (sequence, _) = item(der);
+    let (n, rest) = item(sequence);
+    let (e, _) = item(rest);
+    let trim = |v: &[u8]| -> usize { v.iter().take_while(|&&b| b == 0).count() };
+    (&n[trim(n)..], &e[trim(e)..])
 }
 
 /// A JWK set of `keys`.
