@@ -83,15 +83,6 @@ impl Authenticator for Jwt {
     }
 
     fn authenticate(&self, auth: &[u8], _peer: Peer) -> Result<Option<AppId>, Status> {
-        match self.check(auth) {
-            Ok(name) => Ok(Some(AppId {
-                auth: AuthKind::Jwt,
-                name,
-            })),
-            Err(why) => {
-                tracing::debug!("JWT refused: {why}");
-                Err(Status::AuthenticationError)
-            }
-        }
+        token::answer(AuthKind::Jwt, self.check(auth))
     }
 }

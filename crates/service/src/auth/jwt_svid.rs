@@ -95,15 +95,6 @@ impl Authenticator for JwtSvid {
     }
 
     fn authenticate(&self, auth: &[u8], _peer: Peer) -> Result<Option<AppId>, Status> {
-        match self.check(auth) {
-            Ok(name) => Ok(Some(AppId {
-                auth: AuthKind::JwtSvid,
-                name,
-            })),
-            Err(why) => {
-                tracing::debug!("JWT-SVID refused: {why}");
-                Err(Status::AuthenticationError)
-            }
-        }
+        token::answer(AuthKind::JwtSvid, self.check(auth))
     }
 }

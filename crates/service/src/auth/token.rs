@@ -329,6 +329,21 @@ pub fn verify(
     Ok(claims)
 }
 
+/// A token authenticator's answer: the application `checked` named, or AuthenticationError
+/// (why is logged at debug level, never the token).
+pub fn answer(
+    kind: super::AuthKind,
+    checked: Result<String, Refused>,
+) -> Result<Option<super::AppId>, parsec_wire::Status> {
+    match checked {
+        Ok(name) => Ok(Some(super::AppId { auth: kind, name })),
+        Err(why) => {
+            tracing::debug!("{} token refused: {why}", kind.config_name());
+            Err(parsec_wire::Status::AuthenticationError)
+        }
+    }
+}
+
 /// The seconds since the Unix epoch now.
 pub fn now() -> u64 {
     std::time::SystemTime::now()

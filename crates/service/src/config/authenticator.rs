@@ -25,7 +25,7 @@ pub const DEFAULT_BUNDLES_REFRESH: u64 = 10;
 pub const BUNDLES_MIN_REFRESH: Duration = Duration::from_secs(1);
 
 /// The keys only the token authenticators read.
-const TOKEN_KEYS: &[&str] = &[
+pub(super) const TOKEN_KEYS: &[&str] = &[
     "workload_endpoint",
     "jwt_bundles_path",
     "jwt_bundles_refresh_interval",

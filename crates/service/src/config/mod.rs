@@ -97,25 +97,8 @@ const KNOWN_KEYS: &[(&str, &[&str])] = &[
             "max_connections_per_uid",
         ],
     ),
-    (
-        "[authenticator]",
-        &[
-            "auth_type",
-            "admins",
-            "workload_endpoint",
-            "jwt_bundles_path",
-            "jwt_bundles_refresh_interval",
-            "jwks_path",
-            "issuer",
-            "audience",
-            "application_claim",
-            "algorithms",
-            "clock_skew",
-            "max_token_lifetime",
-            "jwks_refresh_interval",
-            "jwks_min_refresh_interval",
-        ],
-    ),
+    ("[authenticator]", &["auth_type", "admins"]),
+    ("[authenticator]", authenticator::TOKEN_KEYS),
     (
         "[[key_manager]]",
         &[

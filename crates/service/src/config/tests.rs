@@ -239,6 +239,18 @@ fn the_shipped_reference_config_loads_cleanly() {
     assert_eq!(loaded.warnings, Vec::<String>::new());
 }
 
+/// `text` with its commented-out keys and sections switched on (`#key = ...`, `#[...]`); the
+/// comments, and alternatives shown indented (`#   key = ...`), stay comments.
+fn switched_on(text: &str) -> String {
+    text.lines()
+        .map(|line| match line.strip_prefix('#') {
+            Some(rest) if rest.starts_with(|c: char| c.is_ascii_lowercase() || c == '[') => rest,
+            _ => line,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// The reference config's commented-out provider sections, switched on, load with the values
 /// they show.
 #[test]
@@ -247,21 +259,11 @@ fn the_shipped_hardware_provider_examples_load() {
     let switched_on: Vec<String> = text
         .split("\n\n")
         .map(|paragraph| {
-            if !paragraph.contains("#[[provider]]") {
-                return paragraph.to_string();
+            if paragraph.contains("#[[provider]]") {
+                switched_on(paragraph)
+            } else {
+                paragraph.to_string()
             }
-            paragraph
-                .lines()
-                .map(|line| match line.strip_prefix('#') {
-                    Some(rest)
-                        if rest.starts_with(|c: char| c.is_ascii_lowercase() || c == '[') =>
-                    {
-                        rest
-                    }
-                    _ => line,
-                })
-                .collect::<Vec<_>>()
-                .join("\n")
         })
         .collect();
     let loaded = Config::parse(&switched_on.join("\n\n")).unwrap();
@@ -297,14 +299,7 @@ fn the_shipped_hardware_provider_examples_load() {
 fn the_shipped_parsec1_example_shows_the_defaults() {
     let text = include_str!("../../../../config/config.toml");
     let at = text.find("#[parsec1]").unwrap();
-    let example: String = text[at..]
-        .lines()
-        .map(|line| match line.strip_prefix('#') {
-            Some(rest) if rest.starts_with(|c: char| c.is_ascii_lowercase() || c == '[') => rest,
-            _ => line,
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
+    let example = switched_on(&text[at..]);
     let loaded = Config::parse(&format!(
         "{MINIMAL}[[provider]]\nprovider_type = \"MbedCrypto\"\n{example}"
     ))
@@ -336,20 +331,7 @@ fn the_shipped_token_authenticator_examples_show_the_defaults() {
     let examples: Vec<String> = text
         .split("\n\n")
         .filter(|p| p.contains("#auth_type = \"Jwt"))
-        .map(|paragraph| {
-            paragraph
-                .lines()
-                .map(|line| match line.strip_prefix('#') {
-                    Some(rest)
-                        if rest.starts_with(|c: char| c.is_ascii_lowercase() || c == '[') =>
-                    {
-                        rest
-                    }
-                    _ => line,
-                })
-                .collect::<Vec<_>>()
-                .join("\n")
-        })
+        .map(switched_on)
         .collect();
     assert_eq!(examples.len(), 2);
     let socket = "[listener]\nlistener_type = \"DomainSocket\"\ntimeout = 200\n\
