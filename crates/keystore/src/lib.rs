@@ -18,12 +18,14 @@ mod parsec1_sessions;
 mod postgresql;
 mod sealing;
 mod sqlite;
+mod upstream;
 
 pub use files::{create_private_file, create_private_parent};
 pub use parsec1_sessions::SqliteSessions;
 pub use postgresql::{PostgresOptions, PostgresParsec1, PostgresStore};
 pub use sealing::MasterKey;
 pub use sqlite::SqliteStore;
+pub use upstream::{is_upstream_kim, read_upstream_mappings, UpstreamMapping};
 
 /// Who owns a key, and its name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

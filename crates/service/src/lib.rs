@@ -15,6 +15,7 @@ pub mod config;
 pub mod dispatch;
 pub mod engine;
 pub mod front;
+pub mod migrate;
 
 pub mod providers;
 pub mod service;

@@ -20,12 +20,38 @@ use tokio::signal::unix::{signal, SignalKind};
 #[command(name = "parsec", version)]
 struct Args {
     /// An upstream-compatible config.toml. SIGHUP re-reads it.
-    #[arg(short, long, value_name = "FILE")]
+    #[arg(short, long, value_name = "FILE", global = true)]
     config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum Command {
+    /// Takes over the keys of an upstream parsec-service installation, read from its
+    /// config.toml (-c), while upstream is stopped: prints what it imported, skipped and why,
+    /// and exits non-zero when a key could not be taken over. Upstream's files are not changed;
+    /// running it again imports only what is missing.
+    Migrate {
+        /// Read and check everything, say what would be done, write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Upstream's working directory, where its Mbed Crypto provider keeps its key files
+        /// (`<id>.psa_its`). Default: the current directory, as upstream's.
+        #[arg(long, value_name = "DIR")]
+        upstream_dir: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if let Some(Command::Migrate {
+        dry_run,
+        upstream_dir,
+    }) = &args.command
+    {
+        return migrate(args.config.as_deref(), *dry_run, upstream_dir.clone());
+    }
     let loaded = match &args.config {
         Some(path) => match Config::from_file(path) {
             Ok(loaded) => loaded,
@@ -275,5 +301,101 @@ fn init_logging(config: &Config) {
     }
     if let Some(warning) = warning {
         tracing::warn!("{warning}");
+    }
+}
+
+/// `parsec migrate`.
+fn migrate(config: Option<&Path>, dry_run: bool, upstream_dir: Option<PathBuf>) -> ExitCode {
+    use parsec_service::migrate::{self, Options, Outcome};
+    let Some(path) = config else {
+        eprintln!("parsec migrate: name upstream's config file with -c FILE");
+        return ExitCode::FAILURE;
+    };
+    let loaded = match Config::from_file(path) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("parsec migrate: {}: {e}", path.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    for warning in &loaded.warnings {
+        eprintln!("parsec migrate: warning: {warning}");
+    }
+    let config = loaded.config;
+    let socket = &config.listener.socket_path;
+    if std::os::unix::net::UnixStream::connect(socket).is_ok() {
+        eprintln!(
+            "parsec migrate: a service is listening on {}: stop it first (upstream's keys must not change while they are read)",
+            socket.display()
+        );
+        return ExitCode::FAILURE;
+    }
+    let keys = match migrate::read_upstream(&config) {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("parsec migrate: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let upstream_dir = upstream_dir.unwrap_or_else(|| PathBuf::from("."));
+    // Our service, for its key store and providers only: no front end, no token
+    // authenticator (their keys are not needed to import).
+    let ours_exists = parsec_service::store::store_paths(&config).is_none_or(|(db, _)| db.exists());
+    let mut ours = config.clone();
+    ours.parsec1 = None;
+    ours.authenticators = parsec_service::config::Config::embedded().authenticators;
+    let service = if dry_run && !ours_exists {
+        None
+    } else {
+        match Service::open(ours) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                eprintln!("parsec migrate: opening this service's key store: {e:#}");
+                return ExitCode::FAILURE;
+            }
+        }
+    };
+    let outcomes = migrate::migrate(
+        &keys,
+        service.as_ref(),
+        &Options {
+            dry_run,
+            upstream_dir,
+        },
+    );
+    let (mut imported, mut present, mut skipped, mut failed) = (0, 0, 0, 0);
+    for (key, outcome) in keys.iter().zip(&outcomes) {
+        match outcome {
+            Outcome::Imported => {
+                imported += 1;
+                println!("imported: {key}");
+            }
+            Outcome::WouldImport => {
+                imported += 1;
+                println!("would import: {key}");
+            }
+            Outcome::Present => {
+                present += 1;
+                println!("already present, left as it is: {key}");
+            }
+            Outcome::NotApplications(why) => {
+                skipped += 1;
+                println!("skipped: {key}: {why}");
+            }
+            Outcome::Failed(why) => {
+                failed += 1;
+                println!("NOT TAKEN OVER: {key}: {why}");
+            }
+        }
+    }
+    let verb = if dry_run { "would import" } else { "imported" };
+    println!(
+        "{} keys: {imported} {verb}, {present} already present, {skipped} skipped, {failed} not taken over",
+        keys.len()
+    );
+    if failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
     }
 }

@@ -22,6 +22,11 @@ use crate::config::{Config, DatabaseUrl, KeyManagerKind};
 pub fn store_paths(config: &Config) -> Option<(PathBuf, PathBuf)> {
     let manager = config.store_manager()?;
     let db = match &manager.kind {
+        // Upstream's key info manager database is never written: beside it, a file of ours
+        // (where `parsec migrate` puts its keys).
+        KeyManagerKind::Sqlite { path } if parsec_keystore::is_upstream_kim(path) => {
+            path.with_file_name("parsec-keys.sqlite3")
+        }
         KeyManagerKind::Sqlite { path } => path.clone(),
         // Upstream's OnDisk layout cannot hold sealed material; keep a database in its folder.
         KeyManagerKind::OnDisk { path } => path.join("parsec-keys.sqlite3"),

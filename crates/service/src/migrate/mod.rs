@@ -1,0 +1,354 @@
+//! `parsec migrate`: takes over the keys of an upstream parsec-service installation, read from
+//! the same `config.toml`, while upstream is stopped.
+//!
+//! Upstream's key info manager (its SQLite database or its on-disk `mappings/` tree) names
+//! every key: its application (with the authenticator's naming), provider, name, attributes
+//! and the provider's ID for it. For the software provider (upstream's Mbed Crypto), that ID
+//! names a PSA key file in upstream's working directory, whose material is imported into our
+//! key store, sealed as ours are, through the provider's own import: the same application,
+//! name and attributes.
+//!
+//! Nothing of upstream's is written: its database is opened read-only, and our store goes
+//! beside it (`parsec-keys.sqlite3`). Running it twice is safe: a key already present is
+//! reported and left as it is. Each key is imported whole or not at all, and every key that
+//! could not be taken over is reported with its name and why, and makes the exit status
+//! non-zero. `--dry-run` reads and checks everything and writes nothing.
+
+pub mod format;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use parsec_psa::{KeyAttributes, OpResult, Operation};
+use parsec_wire::{ProviderId, Status};
+use zeroize::Zeroizing;
+
+use crate::auth::{AppId, AuthKind};
+use crate::config::{Config, KeyManagerKind};
+
+/// Upstream's provider UUIDs, as its SQLite key info manager records them.
+const PROVIDER_UUIDS: &[(&str, ProviderId)] = &[
+    (
+        "1c1139dc-ad7c-47dc-ad6b-db6fdb466552",
+        ProviderId::MbedCrypto,
+    ),
+    ("30e39502-eba6-4d60-a4af-c518b7f5e38f", ProviderId::Pkcs11),
+    ("1e4954a4-ff21-46d3-ab0c-661eeb667e1d", ProviderId::Tpm),
+];
+
+/// Upstream's own keys (the TPM provider's root key record) belong to this auth number.
+const INTERNAL_AUTH: i64 = 255;
+
+/// One key of upstream's, as its key info manager names it.
+#[derive(Debug, Clone)]
+pub struct UpstreamKey {
+    /// The wire auth type its application was authenticated with.
+    pub auth: u8,
+    pub app: String,
+    pub name: String,
+    pub provider: ProviderId,
+    /// The provider's ID of the key (bincode, as upstream stored it).
+    pub key_id: Vec<u8>,
+    /// Upstream's attributes, or why they do not decode.
+    pub attributes: Result<KeyAttributes, String>,
+}
+
+impl fmt::Display for UpstreamKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let auth = match self.auth {
+            1 => "Direct",
+            3 => "UnixPeerCredentials",
+            4 => "JwtSvid",
+            _ => "auth type ?",
+        };
+        write!(
+            f,
+            "key `{}` of {auth} application `{}` ({:?})",
+            self.name, self.app, self.provider
+        )
+    }
+}
+
+/// What became of one key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Imported,
+    /// `--dry-run`: it would be imported.
+    WouldImport,
+    /// Our store already has a key of that application and name.
+    Present,
+    /// Not an application's key (upstream's own): nothing to take over.
+    NotApplications(String),
+    /// It could not be taken over: why.
+    Failed(String),
+}
+
+/// Where the upstream installation is.
+pub struct Options {
+    pub dry_run: bool,
+    /// Upstream's working directory, where its Mbed Crypto provider keeps its key files.
+    pub upstream_dir: PathBuf,
+}
+
+/// Every key upstream's key info manager of `config` names.
+pub fn read_upstream(config: &Config) -> anyhow::Result<Vec<UpstreamKey>> {
+    let manager = config
+        .store_manager()
+        .context("the config names no [[key_manager]] a provider uses: nothing to migrate")?;
+    match &manager.kind {
+        KeyManagerKind::Sqlite { path } => read_sqlite(path),
+        KeyManagerKind::OnDisk { path } => {
+            // Upstream's on-disk manager does not record the auth type: its keys are the first
+            // configured authenticator's.
+            let auth = config
+                .authenticators
+                .first()
+                .and_then(|a| a.kind.auth_type())
+                .context("no authenticator is configured")?;
+            read_on_disk(path, auth as u8)
+        }
+        KeyManagerKind::Postgres { .. } => {
+            bail!("the key manager is PostgreSQL (ours): there is no upstream store to read")
+        }
+    }
+}
+
+fn read_sqlite(path: &Path) -> anyhow::Result<Vec<UpstreamKey>> {
+    let rows = parsec_keystore::read_upstream_mappings(path).map_err(|e| {
+        anyhow::anyhow!(
+            "upstream's key info manager database {}: {e}",
+            path.display()
+        )
+    })?;
+    let mut keys = Vec::with_capacity(rows.len());
+    for row in rows {
+        if row.authenticator_id == INTERNAL_AUTH {
+            continue;
+        }
+        let provider = PROVIDER_UUIDS
+            .iter()
+            .find(|(uuid, _)| *uuid == row.provider_uuid)
+            .map(|(_, id)| *id);
+        let attributes = if row.key_attributes_version != 1 || row.key_id_version != 1 {
+            Err(format!(
+                "version {}/{} of upstream's key records: only 1 is known",
+                row.key_id_version, row.key_attributes_version
+            ))
+        } else {
+            format::attributes(&row.key_attributes)
+        };
+        let Ok(auth) = u8::try_from(row.authenticator_id) else {
+            bail!(
+                "{}: a mapping with authenticator {}",
+                path.display(),
+                row.authenticator_id
+            );
+        };
+        keys.push(UpstreamKey {
+            auth,
+            app: row.application_name,
+            name: row.key_name,
+            provider: provider.unwrap_or(ProviderId::Core),
+            key_id: row.key_id,
+            attributes: match provider {
+                Some(_) => attributes,
+                None => Err(format!(
+                    "provider {} ({}) is not one this service serves",
+                    row.provider_name, row.provider_uuid
+                )),
+            },
+        });
+    }
+    Ok(keys)
+}
+
+/// Upstream's `mappings/<base64url(app)>/<provider id>/<base64url(key)>` tree; each file is
+/// bincode of `KeyInfo { id: Vec<u8>, attributes }`. Its `parsec/` folder holds upstream's
+/// own keys.
+fn read_on_disk(root: &Path, auth: u8) -> anyhow::Result<Vec<UpstreamKey>> {
+    use base64::engine::general_purpose::URL_SAFE;
+    use base64::Engine;
+    let list = |dir: &Path| -> anyhow::Result<Vec<(String, PathBuf)>> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(dir).with_context(|| format!("{}", dir.display()))? {
+            let entry = entry.with_context(|| format!("{}", dir.display()))?;
+            out.push((
+                entry.file_name().to_string_lossy().into_owned(),
+                entry.path(),
+            ));
+        }
+        out.sort();
+        Ok(out)
+    };
+    let decode = |what: &str, path: &Path| -> anyhow::Result<String> {
+        let bytes = URL_SAFE
+            .decode(what)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok());
+        bytes.with_context(|| format!("{}: not a base64url name", path.display()))
+    };
+    if !root.is_dir() {
+        bail!(
+            "upstream's key mappings {}: no such directory",
+            root.display()
+        );
+    }
+    let mut keys = Vec::new();
+    for (app_dir, app_path) in list(root)? {
+        if app_dir == "parsec" || !app_path.is_dir() {
+            continue;
+        }
+        let app = decode(&app_dir, &app_path)?;
+        for (provider_dir, provider_path) in list(&app_path)? {
+            let provider = match provider_dir
+                .parse::<u8>()
+                .ok()
+                .and_then(ProviderId::from_u8)
+            {
+                Some(p) if p != ProviderId::Core => p,
+                _ => bail!("{}: not a provider's folder", provider_path.display()),
+            };
+            for (key_file, key_path) in list(&provider_path)? {
+                let name = decode(&key_file, &key_path)?;
+                let bytes = read_capped(&key_path, 64 * 1024)?;
+                let mut r = format::Reader::new(&bytes);
+                let (key_id, attributes) = match r.bytes() {
+                    Ok(id) => (id.to_vec(), format::attributes(&bytes[8 + id.len()..])),
+                    Err(e) => (Vec::new(), Err(e)),
+                };
+                keys.push(UpstreamKey {
+                    auth,
+                    app: app.clone(),
+                    name,
+                    provider,
+                    key_id,
+                    attributes: attributes.map_err(|e| {
+                        format!("its mapping {} does not decode: {e}", key_path.display())
+                    }),
+                });
+            }
+        }
+    }
+    Ok(keys)
+}
+
+fn read_capped(path: &Path, max: usize) -> anyhow::Result<Zeroizing<Vec<u8>>> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).with_context(|| format!("{}", path.display()))?;
+    let mut bytes = Zeroizing::new(Vec::new());
+    file.take(max as u64 + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("{}", path.display()))?;
+    if bytes.len() > max {
+        bail!("{}: larger than {max} bytes", path.display());
+    }
+    Ok(bytes)
+}
+
+/// The key material of an upstream Mbed Crypto key, checked against its attributes.
+fn mbed_crypto_material(
+    key: &UpstreamKey,
+    attributes: &mut KeyAttributes,
+    dir: &Path,
+) -> Result<Zeroizing<Vec<u8>>, String> {
+    let id = format::u32_key_id(&key.key_id)?;
+    let path = dir.join(format!("{id:016x}.psa_its"));
+    let bytes = read_capped(&path, format::MAX_KEY_FILE).map_err(|e| format!("{e:#}"))?;
+    let file = format::psa_key_file(&bytes)
+        .map_err(|e| format!("its key file {} does not parse: {e}", path.display()))?;
+    if format::psa_type_number(attributes.key_type) != Some(file.psa_type) {
+        return Err(format!(
+            "its key file {} holds a key of type {:#06x}, not the {:?} upstream recorded",
+            path.display(),
+            file.psa_type,
+            attributes.key_type
+        ));
+    }
+    // Upstream records 0 bits for some imported keys: the file has the size.
+    if attributes.bits == 0 {
+        attributes.bits = u32::from(file.bits);
+    } else if attributes.bits != u32::from(file.bits) {
+        return Err(format!(
+            "its key file {} holds a {}-bit key, not {} bits",
+            path.display(),
+            file.bits,
+            attributes.bits
+        ));
+    }
+    Ok(file.material)
+}
+
+/// Takes over `keys` into the service `service` opened (or, with `--dry-run`, checks them
+/// and says what would be done): one outcome per key, in order.
+pub fn migrate(
+    keys: &[UpstreamKey],
+    service: Option<&crate::service::Service>,
+    options: &Options,
+) -> Vec<Outcome> {
+    keys.iter()
+        .map(|key| migrate_one(key, service, options))
+        .collect()
+}
+
+fn migrate_one(
+    key: &UpstreamKey,
+    service: Option<&crate::service::Service>,
+    options: &Options,
+) -> Outcome {
+    let mut attributes = match &key.attributes {
+        Ok(a) => *a,
+        Err(e) => return Outcome::Failed(e.clone()),
+    };
+    let kind = match key.auth {
+        1 => AuthKind::Direct,
+        3 => AuthKind::UnixPeerCredentials,
+        4 => AuthKind::JwtSvid,
+        n => return Outcome::NotApplications(format!("auth type {n} is not an application's")),
+    };
+    let app = AppId {
+        auth: kind,
+        name: key.app.clone(),
+    };
+    let material = match key.provider {
+        ProviderId::MbedCrypto => {
+            match mbed_crypto_material(key, &mut attributes, &options.upstream_dir) {
+                Ok(m) => m,
+                Err(e) => return Outcome::Failed(e),
+            }
+        }
+        other => {
+            return Outcome::Failed(format!(
+                "keys of upstream's {other:?} provider cannot be taken over by this version yet"
+            ))
+        }
+    };
+    let Some(service) = service else {
+        return Outcome::WouldImport;
+    };
+    let dispatcher = service.dispatcher().get();
+    // Already there: listed for the application (whichever provider holds it).
+    let present = dispatcher.execute_remote(
+        &app,
+        Some(ProviderId::Core),
+        Operation::ListKeys(parsec_psa::ops::ListKeys { pattern: None }),
+    );
+    if let Ok(OpResult::ListKeys(listed)) = &present {
+        if listed.keys.iter().any(|k| k.name == key.name) {
+            return Outcome::Present;
+        }
+    }
+    if options.dry_run {
+        return Outcome::WouldImport;
+    }
+    let import = Operation::PsaImportKey(parsec_psa::ops::ImportKey {
+        key_name: key.name.clone(),
+        attributes,
+        data: parsec_psa::Secret::new(material.to_vec()),
+    });
+    match dispatcher.execute_remote(&app, Some(key.provider), import) {
+        Ok(_) => Outcome::Imported,
+        Err(Status::PsaErrorAlreadyExists) => Outcome::Present,
+        Err(status) => Outcome::Failed(format!("our provider refused it: {status}")),
+    }
+}
