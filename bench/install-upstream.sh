@@ -12,8 +12,10 @@ set -euo pipefail
 CACHE="${1:?usage: install-upstream.sh CACHE_DIR}"
 VERSION=1.5.0
 # Default features (unix-peer-credentials-authenticator) plus the software provider and the
-# Direct authenticator, which parsec-tool's own test script uses.
-FEATURES=mbed-crypto-provider,direct-authenticator
+# Direct authenticator, which parsec-tool's own test script uses, and the PKCS#11 and TPM
+# providers, whose keys `parsec migrate` takes over (tests/migrate.rs). The TPM provider links
+# Debian's libtss2 (libtss2-dev, which the test command installs for ours).
+FEATURES=mbed-crypto-provider,direct-authenticator,pkcs11-provider,tpm-provider
 ROOT="$CACHE/parsec-service-$VERSION"
 BIN="$ROOT/bin/parsec"
 
@@ -25,9 +27,17 @@ have_libclang() {
         compgen -G '/usr/lib/llvm-*/lib/clang/*/include/stddef.h' >/dev/null
 }
 
-# cargo install records what it installed; the upstream binary has no --version flag.
+# cargo install records what it installed (version and features); the upstream binary has no
+# --version flag.
+installed_features() {
+    python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))
+for k,v in d.get("installs",{}).items():
+    if k.startswith("parsec-service "): print(",".join(sorted(v.get("features",[]))))' "$ROOT/.crates2.json" 2>/dev/null
+}
+wanted=$(echo "$FEATURES" | tr ',' '\n' | sort | paste -sd, -)
 if [ ! -x "$BIN" ] ||
-    ! grep -qF "\"parsec-service $VERSION " "$ROOT/.crates.toml" 2>/dev/null; then
+    ! grep -qF "\"parsec-service $VERSION " "$ROOT/.crates.toml" 2>/dev/null ||
+    [ "$(installed_features)" != "$wanted" ]; then
     missing=()
     command -v cc >/dev/null || missing+=(build-essential)
     command -v cmake >/dev/null || missing+=(cmake)

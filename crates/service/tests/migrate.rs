@@ -23,7 +23,41 @@ use parsec_client::core::interface::operations::psa_key_attributes::{
 const KIM_SQLITE: &str = "SQLite";
 const KIM_ON_DISK: &str = "OnDisk";
 
+/// The first initialised token's serial number (upstream finds its token by it).
+fn token_serial(h: &common::backends::SoftHsm) -> String {
+    let out = Command::new("softhsm2-util")
+        .arg("--show-slots")
+        .env("SOFTHSM2_CONF", &h.conf)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("Serial number:"))
+        .map(str::trim)
+        .find(|s| !s.is_empty())
+        .expect("a token with a serial number")
+        .to_string()
+}
+
+/// Upstream's `[[provider]]` section for `device` (upstream finds a token by serial number).
+fn provider_section(device: &common::backends::Device) -> String {
+    match device {
+        common::backends::Device::SoftHsm(h) => format!(
+            "[[provider]]\nprovider_type = \"Pkcs11\"\nkey_info_manager = \"kim\"\n\
+             library_path = \"{}\"\nserial_number = \"{}\"\nuser_pin = \"{}\"\n",
+            h.module.display(),
+            token_serial(h),
+            common::backends::SoftHsm::PIN
+        ),
+        other => other.provider_section("kim"),
+    }
+}
+
 fn upstream_config(dir: &Path, kim: &str) -> String {
+    upstream_config_with(dir, kim, &common::backends::Device::Software)
+}
+
+fn upstream_config_with(dir: &Path, kim: &str, device: &common::backends::Device) -> String {
     let store = match kim {
         KIM_SQLITE => format!(
             "sqlite_db_path = \"{}\"",
@@ -36,18 +70,32 @@ fn upstream_config(dir: &Path, kim: &str) -> String {
     format!(
         "[core_settings]\nallow_root = true\n\n[listener]\nlistener_type = \"DomainSocket\"\n\
          timeout = 2000\nsocket_path = \"{}\"\n\n[authenticator]\nauth_type = \"Direct\"\n\n\
-         [[key_manager]]\nname = \"kim\"\nmanager_type = \"{kim}\"\n{store}\n\n\
-         [[provider]]\nprovider_type = \"MbedCrypto\"\nkey_info_manager = \"kim\"\n",
-        dir.join("parsec.sock").display()
+         [[key_manager]]\nname = \"kim\"\nmanager_type = \"{kim}\"\n{store}\n\n{}",
+        dir.join("parsec.sock").display(),
+        provider_section(device)
     )
 }
 
 /// A daemon (upstream's or ours) run on `config` in `dir`, its working directory.
 struct Running(std::process::Child);
 
+thread_local! {
+    /// SoftHSM2's config file, when the test's upstream uses a token: every process started
+    /// here (upstream, `parsec migrate`, ours) is given it.
+    static SOFTHSM2_CONF: std::cell::RefCell<Option<PathBuf>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+fn device_env(cmd: &mut Command) -> &mut Command {
+    if let Some(conf) = SOFTHSM2_CONF.with(|c| c.borrow().clone()) {
+        cmd.env("SOFTHSM2_CONF", conf);
+    }
+    cmd
+}
+
 impl Running {
     fn start(binary: &Path, dir: &Path, config: &Path, log: &str) -> Running {
-        let mut child = Command::new(binary)
+        let mut child = device_env(&mut Command::new(binary))
             .arg("-c")
             .arg(config)
             .current_dir(dir)
@@ -94,7 +142,7 @@ fn client(socket: &Path, app: &str) -> parsec_client::BasicClient {
 }
 
 fn migrate(dir: &Path, args: &[&str]) -> (bool, String) {
-    let out = Command::new(common::PARSEC)
+    let out = device_env(&mut Command::new(common::PARSEC))
         .arg("migrate")
         .arg("-c")
         .arg(dir.join("config.toml"))
@@ -127,7 +175,7 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     out
 }
 
-fn rsa_oaep() -> Attributes {
+fn rsa_encryption(alg: AsymmetricEncryption) -> Attributes {
     let mut usage_flags = UsageFlags::default();
     usage_flags.set_encrypt().set_decrypt();
     Attributes {
@@ -136,7 +184,7 @@ fn rsa_oaep() -> Attributes {
         bits: 2048,
         policy: Policy {
             usage_flags,
-            permitted_algorithms: oaep().into(),
+            permitted_algorithms: alg.into(),
         },
     }
 }
@@ -179,7 +227,8 @@ fn sha256(message: &[u8]) -> Vec<u8> {
         .to_vec()
 }
 
-fn takes_over(kim: &str) {
+fn takes_over(kim: &str, kind: common::backends::Kind) {
+    use common::backends::{Device, Kind};
     let upstream = PathBuf::from(std::env::var("PARSEC_UPSTREAM_SERVICE").expect(
         "PARSEC_UPSTREAM_SERVICE must name upstream parsec-service 1.5.0 (./test.sh installs it)",
     ));
@@ -187,26 +236,52 @@ fn takes_over(kim: &str) {
     let dir = tmp.path();
     std::fs::create_dir(dir.join("kim")).unwrap();
     let config = dir.join("config.toml");
-    std::fs::write(&config, upstream_config(dir, kim)).unwrap();
+    let device = kind.device();
+    if let Device::SoftHsm(h) = &device {
+        SOFTHSM2_CONF.with(|c| *c.borrow_mut() = Some(h.conf.clone()));
+    }
+    std::fs::write(&config, upstream_config_with(dir, kim, &device)).unwrap();
     let socket = dir.join("parsec.sock");
+    let provider = kind.id();
+    let client = |socket: &Path, app: &str| {
+        let mut c = common::direct_client(socket, app);
+        c.set_implicit_provider(provider);
+        c
+    };
+    // SoftHSM2 has RSA-OAEP with SHA-1 only; upstream's PKCS#11 provider has no AES.
+    let (encryption, has_aes) = match kind {
+        Kind::Pkcs11 => (AsymmetricEncryption::RsaPkcs1v15Crypt, false),
+        _ => (oaep(), true),
+    };
+    let mut keys = vec!["enc", "sig"];
+    if has_aes {
+        keys.insert(0, "aes");
+    }
 
     // Upstream makes the keys, and what the checks compare with.
     let daemon = Running::start(&upstream, dir, &config, "upstream.log");
     let alice = client(&socket, "alice");
     let bob = client(&socket, "bob");
     alice.psa_generate_key("sig", common::ecdsa_p256()).unwrap();
-    alice.psa_generate_key("enc", rsa_oaep()).unwrap();
-    alice.psa_generate_key("aes", aes_gcm()).unwrap();
+    alice
+        .psa_generate_key("enc", rsa_encryption(encryption))
+        .unwrap();
+    if has_aes {
+        alice.psa_generate_key("aes", aes_gcm()).unwrap();
+    }
     bob.psa_generate_key("sig", common::ecdsa_p256()).unwrap();
     let alice_public = alice.psa_export_public_key("sig").unwrap();
     let bob_public = bob.psa_export_public_key("sig").unwrap();
     let rsa_ciphertext = alice
-        .psa_asymmetric_encrypt("enc", oaep(), b"for alice", None)
+        .psa_asymmetric_encrypt("enc", encryption, b"for alice", None)
         .unwrap();
     let nonce = [9u8; 12];
-    let aes_ciphertext = alice
-        .psa_aead_encrypt("aes", gcm(), &nonce, b"aad", b"sealed by upstream")
-        .unwrap();
+    let aes_ciphertext = has_aes.then(|| {
+        alice
+            .psa_aead_encrypt("aes", gcm(), &nonce, b"aad", b"sealed by upstream")
+            .unwrap()
+    });
+    let total = keys.len() + 1;
     daemon.stop();
     std::fs::remove_file(&socket).ok();
     let before = snapshot(dir);
@@ -214,17 +289,21 @@ fn takes_over(kim: &str) {
     // A dry run writes nothing.
     let (ok, out) = migrate(dir, &["--dry-run"]);
     assert!(ok, "{out}");
-    assert_eq!(out.matches("would import: ").count(), 4, "{out}");
+    assert_eq!(out.matches("would import: ").count(), total, "{out}");
     assert_eq!(snapshot(dir), before, "the dry run wrote something");
 
     let (ok, out) = migrate(dir, &[]);
     assert!(ok, "{out}");
     assert!(
-        out.contains("4 keys: 4 imported, 0 already present"),
+        out.contains(&format!(
+            "{total} keys: {total} imported, 0 already present"
+        )),
         "{out}"
     );
     assert!(
-        out.contains("imported: key `sig` of Direct application `bob` (MbedCrypto)"),
+        out.contains(&format!(
+            "imported: key `sig` of Direct application `bob` ({provider:?})"
+        )),
         "{out}"
     );
     // Upstream's files are as they were (ours are new files beside them).
@@ -236,7 +315,9 @@ fn takes_over(kim: &str) {
     let (ok, out) = migrate(dir, &[]);
     assert!(ok, "{out}");
     assert!(
-        out.contains("4 keys: 0 imported, 4 already present"),
+        out.contains(&format!(
+            "{total} keys: 0 imported, {total} already present"
+        )),
         "{out}"
     );
 
@@ -249,7 +330,7 @@ fn takes_over(kim: &str) {
         n.sort();
         n
     };
-    assert_eq!(names(&alice), ["aes", "enc", "sig"]);
+    assert_eq!(names(&alice), keys);
     assert_eq!(names(&bob), ["sig"]);
     assert!(names(&client(&socket, "carol")).is_empty());
     let message = b"signed after the upgrade";
@@ -263,23 +344,25 @@ fn takes_over(kim: &str) {
     assert_ne!(alice_public, bob_public);
     assert_eq!(
         alice
-            .psa_asymmetric_decrypt("enc", oaep(), &rsa_ciphertext, None)
+            .psa_asymmetric_decrypt("enc", encryption, &rsa_ciphertext, None)
             .unwrap(),
         b"for alice"
     );
-    assert_eq!(
-        alice
-            .psa_aead_decrypt("aes", gcm(), &nonce, b"aad", &aes_ciphertext)
-            .unwrap(),
-        b"sealed by upstream"
-    );
+    if let Some(aes_ciphertext) = &aes_ciphertext {
+        assert_eq!(
+            alice
+                .psa_aead_decrypt("aes", gcm(), &nonce, b"aad", aes_ciphertext)
+                .unwrap(),
+            b"sealed by upstream"
+        );
+    }
     ours.stop();
     std::fs::remove_file(&socket).ok();
 
     // Rolling back: upstream, started again, still serves its keys.
     let daemon = Running::start(&upstream, dir, &config, "upstream-again.log");
     let alice = client(&socket, "alice");
-    assert_eq!(names(&alice), ["aes", "enc", "sig"]);
+    assert_eq!(names(&alice), keys);
     let signature = alice
         .psa_sign_hash("sig", &sha256(message), common::ECDSA_SHA256)
         .unwrap();
@@ -289,12 +372,22 @@ fn takes_over(kim: &str) {
 
 #[test]
 fn software_keys_are_taken_over_from_upstreams_sqlite_key_info_manager() {
-    takes_over(KIM_SQLITE);
+    takes_over(KIM_SQLITE, common::backends::Kind::Software);
 }
 
 #[test]
 fn software_keys_are_taken_over_from_upstreams_on_disk_key_mappings() {
-    takes_over(KIM_ON_DISK);
+    takes_over(KIM_ON_DISK, common::backends::Kind::Software);
+}
+
+#[test]
+fn pkcs11_keys_are_taken_over_from_upstreams_sqlite_key_info_manager() {
+    takes_over(KIM_SQLITE, common::backends::Kind::Pkcs11);
+}
+
+#[test]
+fn pkcs11_keys_are_taken_over_from_upstreams_on_disk_key_mappings() {
+    takes_over(KIM_ON_DISK, common::backends::Kind::Pkcs11);
 }
 
 #[test]
@@ -378,4 +471,52 @@ fn bad_upstream_input_is_reported_by_key_and_nothing_is_half_imported() {
             && out.contains("does not decode"),
         "{out}"
     );
+}
+
+#[test]
+fn a_token_that_lost_the_object_is_reported_and_nothing_is_recorded() {
+    use common::backends::{Device, Kind};
+    let upstream = PathBuf::from(std::env::var("PARSEC_UPSTREAM_SERVICE").unwrap());
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::create_dir(dir.join("kim")).unwrap();
+    let device = Kind::Pkcs11.device();
+    let Device::SoftHsm(h) = &device else {
+        unreachable!()
+    };
+    SOFTHSM2_CONF.with(|c| *c.borrow_mut() = Some(h.conf.clone()));
+    let config = dir.join("config.toml");
+    std::fs::write(&config, upstream_config_with(dir, KIM_SQLITE, &device)).unwrap();
+    let socket = dir.join("parsec.sock");
+    let daemon = Running::start(&upstream, dir, &config, "upstream.log");
+    let mut alice = common::direct_client(&socket, "alice");
+    alice.set_implicit_provider(Kind::Pkcs11.id());
+    alice.psa_generate_key("k", common::ecdsa_p256()).unwrap();
+    daemon.stop();
+    std::fs::remove_file(&socket).ok();
+    // The token loses its key objects (SoftHSM2 keeps one file per object).
+    let tokens = h.conf.parent().unwrap().join("tokens");
+    let mut removed = 0;
+    for token in std::fs::read_dir(&tokens).unwrap() {
+        for object in std::fs::read_dir(token.unwrap().path()).unwrap() {
+            let path = object.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if name.ends_with(".object") && name != "token.object" {
+                std::fs::remove_file(&path).unwrap();
+                removed += 1;
+            }
+        }
+    }
+    assert_eq!(removed, 2, "the key pair's two objects");
+    let (ok, out) = migrate(dir, &[]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("NOT TAKEN OVER: key `k` of Direct application `alice` (Pkcs11)")
+            && out.contains("the device does not hold its object"),
+        "{out}"
+    );
+    let ours = Running::start(Path::new(common::PARSEC), dir, &config, "ours.log");
+    let listed = common::direct_client(&socket, "alice").list_keys().unwrap();
+    assert!(listed.is_empty(), "{listed:?}");
+    ours.stop();
 }

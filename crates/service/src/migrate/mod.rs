@@ -310,13 +310,19 @@ fn migrate_one(
         auth: kind,
         name: key.app.clone(),
     };
-    let material = match key.provider {
+    // What the key is made of: its material (software), or the device's handle to it.
+    let taken = match key.provider {
         ProviderId::MbedCrypto => {
             match mbed_crypto_material(key, &mut attributes, &options.upstream_dir) {
-                Ok(m) => m,
+                Ok(m) => Taken::Material(m),
                 Err(e) => return Outcome::Failed(e),
             }
         }
+        // Upstream's PKCS#11 objects carry its u32 key ID, big-endian, as their CKA_ID.
+        ProviderId::Pkcs11 => match format::u32_key_id(&key.key_id) {
+            Ok(id) => Taken::Handle(id.to_be_bytes().to_vec()),
+            Err(e) => return Outcome::Failed(e),
+        },
         other => {
             return Outcome::Failed(format!(
                 "keys of upstream's {other:?} provider cannot be taken over by this version yet"
@@ -341,14 +347,41 @@ fn migrate_one(
     if options.dry_run {
         return Outcome::WouldImport;
     }
-    let import = Operation::PsaImportKey(parsec_psa::ops::ImportKey {
-        key_name: key.name.clone(),
-        attributes,
-        data: parsec_psa::Secret::new(material.to_vec()),
-    });
-    match dispatcher.execute_remote(&app, Some(key.provider), import) {
-        Ok(_) => Outcome::Imported,
+    let done = match taken {
+        Taken::Material(material) => {
+            let import = Operation::PsaImportKey(parsec_psa::ops::ImportKey {
+                key_name: key.name.clone(),
+                attributes,
+                data: parsec_psa::Secret::new(material.to_vec()),
+            });
+            dispatcher
+                .execute_remote(&app, Some(key.provider), import)
+                .map(drop)
+        }
+        Taken::Handle(handle) => match dispatcher.providers().get(key.provider) {
+            Some(provider) => provider.adopt(&app, &key.name, &attributes, &handle),
+            None => {
+                return Outcome::Failed(format!(
+                    "the config has no {:?} provider to take it",
+                    key.provider
+                ))
+            }
+        },
+    };
+    match done {
+        Ok(()) => Outcome::Imported,
         Err(Status::PsaErrorAlreadyExists) => Outcome::Present,
+        Err(Status::PsaErrorDoesNotExist) => {
+            Outcome::Failed("the device does not hold its object".into())
+        }
         Err(status) => Outcome::Failed(format!("our provider refused it: {status}")),
     }
+}
+
+/// What a key is taken over as.
+enum Taken {
+    /// Its material, imported into our software provider.
+    Material(Zeroizing<Vec<u8>>),
+    /// The device's handle to it, which our hardware provider records.
+    Handle(Vec<u8>),
 }

@@ -48,6 +48,11 @@ pub trait Device: Send + Sync + 'static {
     /// Puts a key pair or secret key into the device: `material` is in PSA export format,
     /// already checked.
     fn import(&self, attributes: &KeyAttributes, material: &[u8]) -> Result<Created, Status>;
+    /// A key the device already holds under `handle` (another installation's): its public
+    /// key, read from the device, which is left as it is.
+    fn adopt(&self, _attributes: &KeyAttributes, _handle: &[u8]) -> Result<Created, Status> {
+        Err(Status::PsaErrorNotSupported)
+    }
     /// Prepares a stored key for use.
     fn load(&self, attributes: &KeyAttributes, handle: &[u8]) -> Result<Self::Loaded, Status>;
     /// Removes a key from the device. A key the device no longer has is not an error.
@@ -324,6 +329,10 @@ impl<D: Device> Backend for OnDevice<D> {
             sym::validate_bits(attributes.key_type, attributes.bits)?;
         }
         Ok(())
+    }
+
+    fn adopt(&self, attributes: &KeyAttributes, handle: &[u8]) -> Result<Material, Status> {
+        Ok(self.record(&self.0.adopt(attributes, handle)?))
     }
 
     fn generate(&self, attributes: &KeyAttributes) -> Result<Material, Status> {

@@ -159,6 +159,11 @@ pub trait Backend: Send + Sync + 'static {
         data: &[u8],
         name_free: NameFree,
     ) -> Result<(u32, Material), Status>;
+    /// What the record of a key the device already holds under `handle` keeps (a device's
+    /// backend reads its public key there); NotSupported where keys live in no device.
+    fn adopt(&self, _attributes: &KeyAttributes, _handle: &[u8]) -> Result<Material, Status> {
+        Err(Status::PsaErrorNotSupported)
+    }
     /// Prepares a stored key for use.
     fn load(&self, attributes: &KeyAttributes, material: &[u8]) -> Result<Self::Loaded, Status>;
     /// Removes the key from where it lives besides the record (a device). Called before the
@@ -605,6 +610,28 @@ impl<B: Backend> Keyed<B> {
 impl<B: Backend> Provider for Keyed<B> {
     fn info(&self) -> &ProviderInfo {
         &self.info
+    }
+
+    fn adopt(
+        &self,
+        app: &AppId,
+        name: &str,
+        attributes: &KeyAttributes,
+        handle: &[u8],
+    ) -> Result<(), Status> {
+        check_name(name)?;
+        self.check_free(app, name)?;
+        let material = self.backend.adopt(attributes, handle)?;
+        let record = KeyRecord {
+            provider: self.provider(),
+            attributes: parsec_psa::encode_key_attributes(attributes),
+            material,
+        };
+        // Unlike a new key's, the device's object is not removed when this fails: it is the
+        // one the other installation still uses.
+        self.store
+            .create(&key_id(app, name), &record)
+            .map_err(store_status)
     }
 
     fn opcodes(&self) -> &[Opcode] {

@@ -50,6 +50,18 @@ pub trait Provider: Send + Sync {
     /// Called after every key of `app` was deleted from the store (DeleteClient): forget
     /// anything held about them.
     fn delete_client(&self, _app: &AppId) {}
+    /// Records, as `app`'s key `name`, a key its device already holds under `handle` (an
+    /// upstream installation's, for `parsec migrate`). Nothing is written to the device, and
+    /// nothing of it is removed if the record cannot be stored.
+    fn adopt(
+        &self,
+        _app: &AppId,
+        _name: &str,
+        _attributes: &parsec_psa::KeyAttributes,
+        _handle: &[u8],
+    ) -> Result<(), Status> {
+        Err(Status::PsaErrorNotSupported)
+    }
 }
 
 /// The providers of one configuration: crypto providers in config order, core last.

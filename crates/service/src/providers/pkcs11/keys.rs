@@ -122,6 +122,33 @@ impl Pkcs11Backend {
         })
     }
 
+    /// A key pair another installation made on this token (upstream's, found by the `CKA_ID`
+    /// it gave both objects): its public key, read from the token, which is left as it is.
+    pub(super) fn adopt_on_token(
+        &self,
+        attributes: &KeyAttributes,
+        id: &[u8],
+    ) -> Result<Created, Status> {
+        if !matches!(
+            attributes.key_type,
+            KeyType::RsaKeyPair | KeyType::EccKeyPair { .. }
+        ) {
+            return Err(Status::PsaErrorNotSupported);
+        }
+        let public = self.token.with_session(|s| {
+            let private = Self::find(s, id, ObjectClass::PRIVATE_KEY)?;
+            let public = Self::find(s, id, ObjectClass::PUBLIC_KEY)?;
+            match (private.as_slice(), public.as_slice()) {
+                ([_], [public]) => Self::read_public(s, *public, attributes),
+                _ => Ok(Err(Status::PsaErrorDoesNotExist)),
+            }
+        })??;
+        Ok(Created {
+            handle: id.to_vec(),
+            public,
+        })
+    }
+
     fn find(session: &Session, id: &[u8], class: ObjectClass) -> Result<Vec<ObjectHandle>, Error> {
         session.find_objects(&[Attribute::Class(class), Attribute::Id(id.to_vec())])
     }

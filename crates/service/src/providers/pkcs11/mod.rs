@@ -141,6 +141,10 @@ impl Device for Pkcs11Backend {
         self.import_on_token(attributes, material)
     }
 
+    fn adopt(&self, attributes: &KeyAttributes, handle: &[u8]) -> Result<Created, Status> {
+        self.adopt_on_token(attributes, handle)
+    }
+
     fn load(&self, attributes: &KeyAttributes, handle: &[u8]) -> Result<P11Key, Status> {
         self.load_on_token(attributes, handle)
     }
