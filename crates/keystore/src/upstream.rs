@@ -43,6 +43,8 @@ pub fn is_upstream_kim(path: &Path) -> bool {
     let Ok(conn) = open_read_only(path) else {
         return false;
     };
+    // Upstream, still running, may hold a lock for a moment.
+    let _ = conn.busy_timeout(std::time::Duration::from_secs(5));
     let has = |table: &str| {
         conn.query_row(
             "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",

@@ -33,7 +33,8 @@ enum Command {
     /// and exits non-zero when a key could not be taken over. Upstream's files are not changed;
     /// running it again imports only what is missing.
     Migrate {
-        /// Read and check everything, say what would be done, write nothing.
+        /// Read and check upstream's side (mappings, key files) and say what would be done;
+        /// nothing is written, and this service's store is not opened.
         #[arg(long)]
         dry_run: bool,
         /// Upstream's working directory, where its Mbed Crypto provider keeps its key files
@@ -339,12 +340,11 @@ fn migrate(config: Option<&Path>, dry_run: bool, upstream_dir: Option<PathBuf>) 
     };
     let upstream_dir = upstream_dir.unwrap_or_else(|| PathBuf::from("."));
     // Our service, for its key store and providers only: no front end, no token
-    // authenticator (their keys are not needed to import).
-    let ours_exists = parsec_service::store::store_paths(&config).is_none_or(|(db, _)| db.exists());
+    // authenticator. A dry run opens nothing of ours (opening creates files).
     let mut ours = config.clone();
     ours.parsec1 = None;
     ours.authenticators = parsec_service::config::Config::embedded().authenticators;
-    let service = if dry_run && !ours_exists {
+    let service = if dry_run {
         None
     } else {
         match Service::open(ours) {

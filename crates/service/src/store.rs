@@ -18,16 +18,25 @@ use zeroize::Zeroizing;
 use crate::auth::PARSEC1_STORE_TAG;
 use crate::config::{Config, DatabaseUrl, KeyManagerKind};
 
+/// Our store's file beside upstream's SQLite key info manager database, when the configured
+/// path is upstream's.
+pub const UPSTREAM_SIBLING: &str = "parsec-keys.sqlite3";
+
 /// Where the store of `config` lives when it is a file: (database, master key file).
 pub fn store_paths(config: &Config) -> Option<(PathBuf, PathBuf)> {
     let manager = config.store_manager()?;
     let db = match &manager.kind {
         // Upstream's key info manager database is never written: beside it, a file of ours
-        // (where `parsec migrate` puts its keys).
-        KeyManagerKind::Sqlite { path } if parsec_keystore::is_upstream_kim(path) => {
-            path.with_file_name("parsec-keys.sqlite3")
+        // (where `parsec migrate` puts its keys), used from then on whatever becomes of
+        // upstream's file.
+        KeyManagerKind::Sqlite { path } => {
+            let beside = path.with_file_name(UPSTREAM_SIBLING);
+            if beside.exists() || parsec_keystore::is_upstream_kim(path) {
+                beside
+            } else {
+                path.clone()
+            }
         }
-        KeyManagerKind::Sqlite { path } => path.clone(),
         // Upstream's OnDisk layout cannot hold sealed material; keep a database in its folder.
         KeyManagerKind::OnDisk { path } => path.join("parsec-keys.sqlite3"),
         KeyManagerKind::Postgres { .. } => return None,

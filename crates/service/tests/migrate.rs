@@ -321,7 +321,13 @@ fn takes_over(kim: &str, kind: common::backends::Kind) {
         "{out}"
     );
 
-    // Ours, on the same config in the same directory, serves them.
+    // Ours, on the same config in the same directory, serves them; from its own file beside
+    // upstream's database, even with that database moved away.
+    let kim_db = dir.join("kim").join("sqlite-key-info-manager.sqlite3");
+    let moved = dir.join("kim-moved.sqlite3");
+    if kim == KIM_SQLITE {
+        std::fs::rename(&kim_db, &moved).unwrap();
+    }
     let ours = Running::start(Path::new(common::PARSEC), dir, &config, "ours.log");
     let alice = client(&socket, "alice");
     let bob = client(&socket, "bob");
@@ -358,6 +364,10 @@ fn takes_over(kim: &str, kind: common::backends::Kind) {
     }
     ours.stop();
     std::fs::remove_file(&socket).ok();
+    if kim == KIM_SQLITE {
+        assert!(!kim_db.exists(), "ours made a store at upstream's path");
+        std::fs::rename(&moved, &kim_db).unwrap();
+    }
 
     // Rolling back: upstream, started again, still serves its keys.
     let daemon = Running::start(&upstream, dir, &config, "upstream-again.log");
@@ -414,6 +424,7 @@ fn bad_upstream_input_is_reported_by_key_and_nothing_is_half_imported() {
     // gone.
     let its = |id: u32| dir.join(format!("{id:016x}.psa_its"));
     assert!(its(2).is_file() && its(3).is_file() && its(4).is_file());
+    let k2_file = std::fs::read(its(3)).unwrap();
     std::fs::write(its(3), b"PSA\0ITS\0garbage").unwrap();
     std::fs::remove_file(its(4)).unwrap();
     let (ok, out) = migrate(dir, &[]);
@@ -437,8 +448,25 @@ fn bad_upstream_input_is_reported_by_key_and_nothing_is_half_imported() {
         .map(|k| k.name)
         .collect();
     assert_eq!(names, ["k1"], "only the whole key was taken over");
+    // Meanwhile a client makes another key named k2 through ours; once k2's file is whole
+    // again, upstream's k2 is not taken for it, nor it for upstream's.
+    client(&socket, "alice")
+        .psa_generate_key("k2", common::ecdsa_p256())
+        .unwrap();
     ours.stop();
     std::fs::remove_file(&socket).ok();
+    std::fs::write(its(3), &k2_file).unwrap();
+    let (ok, out) = migrate(dir, &[]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("already present, left as it is: key `k1`"),
+        "{out}"
+    );
+    assert!(
+        out.contains("NOT TAKEN OVER: key `k2`")
+            && out.contains("already holds another key of that name"),
+        "{out}"
+    );
 
     // A missing or corrupt upstream store is named, and nothing is done.
     let kim = dir.join("kim").join("sqlite-key-info-manager.sqlite3");

@@ -264,6 +264,14 @@ pub fn attributes(bytes: &[u8]) -> R<KeyAttributes> {
     })
 }
 
+/// An on-disk mapping file: bincode of upstream's `KeyInfo { id: Vec<u8>, attributes }`: the
+/// provider's key ID, and the attributes (or why they do not decode).
+pub fn key_info(bytes: &[u8]) -> R<(Vec<u8>, R<KeyAttributes>)> {
+    let mut r = Reader::new(bytes);
+    let id = r.bytes()?.to_vec();
+    Ok((id, attributes(r.bytes)))
+}
+
 /// A u32 key ID as upstream's Mbed Crypto and PKCS#11 providers store it (bincode: 4 bytes,
 /// little endian).
 pub fn u32_key_id(bytes: &[u8]) -> R<u32> {
@@ -277,6 +285,8 @@ pub fn u32_key_id(bytes: &[u8]) -> R<u32> {
 pub struct PsaKeyFile {
     pub psa_type: u16,
     pub bits: u16,
+    /// `psa_key_usage_t`.
+    pub usage: u32,
     /// The key material, PSA export format.
     pub material: Zeroizing<Vec<u8>>,
 }
@@ -303,14 +313,36 @@ pub fn psa_key_file(bytes: &[u8]) -> R<PsaKeyFile> {
     let _lifetime = k.u32()?;
     let psa_type = k.u16()?;
     let bits = k.u16()?;
-    let (_usage, _alg, _alg2) = (k.u32()?, k.u32()?, k.u32()?);
+    let usage = k.u32()?;
+    let (_alg, _alg2) = (k.u32()?, k.u32()?);
     let len = k.u32()? as usize;
     let material = Zeroizing::new(k.take(len)?.to_vec());
     Ok(PsaKeyFile {
         psa_type,
         bits,
+        usage,
         material,
     })
+}
+
+/// The PSA usage bits (`psa_key_usage_t`) of `flags`, to check a key file against the
+/// attributes upstream recorded.
+pub fn psa_usage_bits(flags: &UsageFlags) -> u32 {
+    [
+        (flags.export, 0x0001),
+        (flags.copy, 0x0002),
+        (flags.cache, 0x0004),
+        (flags.encrypt, 0x0100),
+        (flags.decrypt, 0x0200),
+        (flags.sign_message, 0x0400),
+        (flags.verify_message, 0x0800),
+        (flags.sign_hash, 0x1000),
+        (flags.verify_hash, 0x2000),
+        (flags.derive, 0x4000),
+    ]
+    .iter()
+    .filter(|(set, _)| *set)
+    .fold(0, |bits, (_, bit)| bits | bit)
 }
 
 /// The PSA key type number (`psa_key_type_t`) of `key_type`, to check a key file against the

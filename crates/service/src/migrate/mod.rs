@@ -37,9 +37,6 @@ const PROVIDER_UUIDS: &[(&str, ProviderId)] = &[
     ("1e4954a4-ff21-46d3-ab0c-661eeb667e1d", ProviderId::Tpm),
 ];
 
-/// Upstream's own keys (the TPM provider's root key record) belong to this auth number.
-const INTERNAL_AUTH: i64 = 255;
-
 /// One key of upstream's, as its key info manager names it.
 #[derive(Debug, Clone)]
 pub struct UpstreamKey {
@@ -62,10 +59,13 @@ impl fmt::Display for UpstreamKey {
             4 => "JwtSvid",
             _ => "auth type ?",
         };
+        // Escaped: the names come from upstream's clients.
         write!(
             f,
             "key `{}` of {auth} application `{}` ({:?})",
-            self.name, self.app, self.provider
+            self.name.escape_debug(),
+            self.app.escape_debug(),
+            self.provider
         )
     }
 }
@@ -123,9 +123,6 @@ fn read_sqlite(path: &Path) -> anyhow::Result<Vec<UpstreamKey>> {
     })?;
     let mut keys = Vec::with_capacity(rows.len());
     for row in rows {
-        if row.authenticator_id == INTERNAL_AUTH {
-            continue;
-        }
         let provider = PROVIDER_UUIDS
             .iter()
             .find(|(uuid, _)| *uuid == row.provider_uuid)
@@ -212,9 +209,8 @@ fn read_on_disk(root: &Path, auth: u8) -> anyhow::Result<Vec<UpstreamKey>> {
             for (key_file, key_path) in list(&provider_path)? {
                 let name = decode(&key_file, &key_path)?;
                 let bytes = read_capped(&key_path, 64 * 1024)?;
-                let mut r = format::Reader::new(&bytes);
-                let (key_id, attributes) = match r.bytes() {
-                    Ok(id) => (id.to_vec(), format::attributes(&bytes[8 + id.len()..])),
+                let (key_id, attributes) = match format::key_info(&bytes) {
+                    Ok((id, attributes)) => (id, attributes),
                     Err(e) => (Vec::new(), Err(e)),
                 };
                 keys.push(UpstreamKey {
@@ -265,6 +261,15 @@ fn mbed_crypto_material(
             attributes.key_type
         ));
     }
+    // The file must be this key's: its usage too (a key file of another installation, with
+    // the same number, would not be).
+    if file.usage != format::psa_usage_bits(&attributes.policy.usage_flags) {
+        return Err(format!(
+            "its key file {} has other usage flags ({:#x}) than upstream recorded: it is not this key's",
+            path.display(),
+            file.usage
+        ));
+    }
     // Upstream records 0 bits for some imported keys: the file has the size.
     if attributes.bits == 0 {
         attributes.bits = u32::from(file.bits);
@@ -301,11 +306,29 @@ fn migrate_one(
         Err(e) => return Outcome::Failed(e.clone()),
     };
     let kind = match key.auth {
+        255 => {
+            return Outcome::NotApplications(
+                "upstream's own key (its TPM root key record), not an application's".into(),
+            )
+        }
         1 => AuthKind::Direct,
         3 => AuthKind::UnixPeerCredentials,
         4 => AuthKind::JwtSvid,
-        n => return Outcome::NotApplications(format!("auth type {n} is not an application's")),
+        n => {
+            return Outcome::Failed(format!(
+                "auth type {n} is none of upstream's authenticators (with an on-disk manager, \
+                 the first authenticator of the config names the keys' applications)"
+            ))
+        }
     };
+    // Names this service would refuse from a client (empty, too long, of the form ListClients
+    // gives remote applications) are not taken over under a name no client can use.
+    if key.app.is_empty()
+        || key.app.len() > crate::auth::direct::MAX_APP_NAME_LEN
+        || key.app.starts_with(crate::auth::parsec1::REMOTE_PREFIX)
+    {
+        return Outcome::Failed("its application name is one this service refuses".into());
+    }
     let app = AppId {
         auth: kind,
         name: key.app.clone(),
@@ -329,23 +352,31 @@ fn migrate_one(
             ))
         }
     };
-    let Some(service) = service else {
+    let Some(service) = service.filter(|_| !options.dry_run) else {
         return Outcome::WouldImport;
     };
     let dispatcher = service.dispatcher().get();
-    // Already there: listed for the application (whichever provider holds it).
+    // Already there (whichever provider holds it): the same key only if it is where upstream
+    // kept it, with the same attributes; another key of that name is not this one.
     let present = dispatcher.execute_remote(
         &app,
         Some(ProviderId::Core),
         Operation::ListKeys(parsec_psa::ops::ListKeys { pattern: None }),
     );
     if let Ok(OpResult::ListKeys(listed)) = &present {
-        if listed.keys.iter().any(|k| k.name == key.name) {
-            return Outcome::Present;
+        if let Some(ours) = listed.keys.iter().find(|k| k.name == key.name) {
+            let same = ours.provider_id == key.provider as u8
+                && ours.attributes == attributes
+                && same_public_key(&dispatcher, &app, key, &attributes, &taken);
+            return if same {
+                Outcome::Present
+            } else {
+                Outcome::Failed(
+                    "this service already holds another key of that name for that application"
+                        .into(),
+                )
+            };
         }
-    }
-    if options.dry_run {
-        return Outcome::WouldImport;
     }
     let done = match taken {
         Taken::Material(material) => {
@@ -375,6 +406,36 @@ fn migrate_one(
             Outcome::Failed("the device does not hold its object".into())
         }
         Err(status) => Outcome::Failed(format!("our provider refused it: {status}")),
+    }
+}
+
+/// Whether our key of that name has the public key upstream's material gives (for software
+/// key pairs; other keys are told apart by provider and attributes only).
+fn same_public_key(
+    dispatcher: &crate::dispatch::Dispatcher,
+    app: &AppId,
+    key: &UpstreamKey,
+    attributes: &KeyAttributes,
+    taken: &Taken,
+) -> bool {
+    let Taken::Material(material) = taken else {
+        return true;
+    };
+    if !attributes.key_type.is_key_pair() {
+        return true;
+    }
+    let upstream = crate::engine::asym::load(attributes, material)
+        .and_then(|k| crate::engine::asym::export_public(&k));
+    let ours = dispatcher.execute_remote(
+        app,
+        Some(key.provider),
+        Operation::PsaExportPublicKey(parsec_psa::ops::ExportPublicKey {
+            key_name: key.name.clone(),
+        }),
+    );
+    match (upstream, ours) {
+        (Ok(upstream), Ok(OpResult::PsaExportPublicKey(ours))) => upstream == ours.data,
+        _ => false,
     }
 }
 

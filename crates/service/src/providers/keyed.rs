@@ -620,6 +620,9 @@ impl<B: Backend> Provider for Keyed<B> {
         handle: &[u8],
     ) -> Result<(), Status> {
         check_name(name)?;
+        if !fits_at_creation(attributes.key_type, attributes.policy.permitted_algorithms) {
+            return Err(Status::PsaErrorInvalidArgument);
+        }
         self.check_free(app, name)?;
         let material = self.backend.adopt(attributes, handle)?;
         let record = KeyRecord {

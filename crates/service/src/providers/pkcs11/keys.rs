@@ -140,7 +140,9 @@ impl Pkcs11Backend {
             let public = Self::find(s, id, ObjectClass::PUBLIC_KEY)?;
             match (private.as_slice(), public.as_slice()) {
                 ([_], [public]) => Self::read_public(s, *public, attributes),
-                _ => Ok(Err(Status::PsaErrorDoesNotExist)),
+                ([], _) | (_, []) => Ok(Err(Status::PsaErrorDoesNotExist)),
+                // Several objects under one CKA_ID: which is the key cannot be told.
+                _ => Ok(Err(Status::PsaErrorInvalidHandle)),
             }
         })??;
         Ok(Created {
