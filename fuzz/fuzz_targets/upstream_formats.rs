@@ -1,6 +1,6 @@
 //! `parsec migrate`'s decoders of an upstream installation's files: its key attributes
 //! (bincode of psa-crypto's `Attributes`), an on-disk mapping (bincode `KeyInfo`) and an Mbed
-//! Crypto key file (`<id>.psa_its`). Nothing panics; a key file that reads gives material within
+//! Crypto key file (`<id>.psa_its`) and a TPM key record. Nothing panics; a key file that reads gives material within
 //! the file.
 #![no_main]
 
@@ -13,5 +13,8 @@ fuzz_target!(|data: &[u8]| {
     let _ = format::key_info(data);
     if let Ok(file) = format::psa_key_file(data) {
         assert!(file.material.len() <= data.len());
+    }
+    if let Ok(record) = format::tpm_record(data) {
+        assert!(record.private.len() + record.auth_value.len() <= data.len());
     }
 });

@@ -187,7 +187,11 @@ async fn daemon(config: Config, config_path: Option<PathBuf>) -> anyhow::Result<
         parsec1_tls,
     };
     notify(NotifyState::Ready);
+    let closing = service.clone();
     let result = parsec_service::service::run(service, listeners, shutdown).await;
+    // A TPM's loaded objects are unloaded now, not left to whichever thread drops the service
+    // last (which may be after this process has exited).
+    closing.close();
     reloads.abort();
     if let Some(path) = unix.bound_path {
         let _ = std::fs::remove_file(path);
@@ -387,6 +391,9 @@ fn migrate(config: Option<&Path>, dry_run: bool, upstream_dir: Option<PathBuf>) 
                 println!("NOT TAKEN OVER: {key}: {why}");
             }
         }
+    }
+    if let Some(service) = &service {
+        service.close();
     }
     let verb = if dry_run { "would import" } else { "imported" };
     println!(

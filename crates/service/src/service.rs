@@ -122,6 +122,12 @@ impl Service {
         &self.started
     }
 
+    /// Releases what the providers' devices hold for this process (objects loaded in a TPM),
+    /// before it exits; later operations on them fail.
+    pub fn close(&self) {
+        self.current.get().providers().close();
+    }
+
     /// The dispatcher in force: what the fronts hand requests to.
     pub fn dispatcher(&self) -> &Arc<Current> {
         &self.current

@@ -1,6 +1,7 @@
 //! `parsec migrate` against a real upstream installation: upstream parsec-service 1.5.0 (from
 //! crates.io, as the interop tests) creates keys through upstream's client crate for two
-//! applications on its software provider, with either of its key info managers; it is stopped,
+//! applications on its software provider, on SoftHSM2 and on swtpm, with either of its key
+//! info managers; it is stopped,
 //! its keys are taken over, and our daemon, started on the same config.toml in the same
 //! directory, serves them: each application lists only its own, signatures made now verify
 //! with the public keys upstream exported, and ciphertexts upstream made decrypt. Upstream's
@@ -158,6 +159,10 @@ fn migrate(dir: &Path, args: &[&str]) -> (bool, String) {
     (out.status.success(), text)
 }
 
+fn log(dir: &Path, name: &str) -> String {
+    std::fs::read_to_string(dir.join(name)).unwrap_or_default()
+}
+
 /// Every file under `dir` and its bytes.
 fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     let mut out = BTreeMap::new();
@@ -197,6 +202,18 @@ fn oaep() -> AsymmetricEncryption {
 
 fn gcm() -> Aead {
     Aead::AeadWithDefaultLengthTag(AeadWithDefaultLengthTag::Gcm)
+}
+
+/// A P-256 public key, to verify ECDSA-SHA256 signatures.
+fn ecc_public_key() -> Attributes {
+    let mut attributes = common::ecdsa_p256();
+    attributes.key_type = Type::EccPublicKey {
+        curve_family:
+            parsec_client::core::interface::operations::psa_key_attributes::EccFamily::SecpR1,
+    };
+    attributes.policy.usage_flags = UsageFlags::default();
+    attributes.policy.usage_flags.set_verify_hash();
+    attributes
 }
 
 fn aes_gcm() -> Attributes {
@@ -248,12 +265,14 @@ fn takes_over(kim: &str, kind: common::backends::Kind) {
         c.set_implicit_provider(provider);
         c
     };
-    // SoftHSM2 has RSA-OAEP with SHA-1 only; upstream's PKCS#11 provider has no AES.
+    // SoftHSM2 has RSA-OAEP with SHA-1 only; upstream's PKCS#11 and TPM providers have no
+    // AES.
     let (encryption, has_aes) = match kind {
         Kind::Pkcs11 => (AsymmetricEncryption::RsaPkcs1v15Crypt, false),
-        _ => (oaep(), true),
+        Kind::Tpm => (oaep(), false),
+        Kind::Software => (oaep(), true),
     };
-    let mut keys = vec!["enc", "sig"];
+    let mut keys = vec!["enc", "pub", "sig"];
     if has_aes {
         keys.insert(0, "aes");
     }
@@ -272,6 +291,10 @@ fn takes_over(kim: &str, kind: common::backends::Kind) {
     bob.psa_generate_key("sig", common::ecdsa_p256()).unwrap();
     let alice_public = alice.psa_export_public_key("sig").unwrap();
     let bob_public = bob.psa_export_public_key("sig").unwrap();
+    // Alice keeps bob's public key, imported.
+    alice
+        .psa_import_key("pub", &bob_public, ecc_public_key())
+        .unwrap();
     let rsa_ciphertext = alice
         .psa_asymmetric_encrypt("enc", encryption, b"for alice", None)
         .unwrap();
@@ -282,6 +305,10 @@ fn takes_over(kim: &str, kind: common::backends::Kind) {
             .unwrap()
     });
     let total = keys.len() + 1;
+    // Upstream's TPM provider records its storage key's name in its SQLite database, as an
+    // internal key: skipped.
+    let internal = usize::from(kind == Kind::Tpm && kim == KIM_SQLITE);
+    let records = total + internal;
     daemon.stop();
     std::fs::remove_file(&socket).ok();
     let before = snapshot(dir);
@@ -296,7 +323,7 @@ fn takes_over(kim: &str, kind: common::backends::Kind) {
     assert!(ok, "{out}");
     assert!(
         out.contains(&format!(
-            "{total} keys: {total} imported, 0 already present"
+            "{records} keys: {total} imported, 0 already present, {internal} skipped, 0 not"
         )),
         "{out}"
     );
@@ -316,7 +343,7 @@ fn takes_over(kim: &str, kind: common::backends::Kind) {
     assert!(ok, "{out}");
     assert!(
         out.contains(&format!(
-            "{total} keys: 0 imported, {total} already present"
+            "{records} keys: 0 imported, {total} already present, {internal} skipped, 0 not"
         )),
         "{out}"
     );
@@ -343,11 +370,18 @@ fn takes_over(kim: &str, kind: common::backends::Kind) {
     for (client, public) in [(&alice, &alice_public), (&bob, &bob_public)] {
         let signature = client
             .psa_sign_hash("sig", &sha256(message), common::ECDSA_SHA256)
-            .unwrap();
+            .unwrap_or_else(|e| panic!("{e}; ours logged:\n{}", log(dir, "ours.log")));
         assert!(verifies(public, message, &signature));
         assert_eq!(&client.psa_export_public_key("sig").unwrap(), public);
     }
     assert_ne!(alice_public, bob_public);
+    let by_bob = bob
+        .psa_sign_hash("sig", &sha256(message), common::ECDSA_SHA256)
+        .unwrap();
+    alice
+        .psa_verify_hash("pub", &sha256(message), common::ECDSA_SHA256, &by_bob)
+        .unwrap();
+    assert_eq!(alice.psa_export_public_key("pub").unwrap(), bob_public);
     assert_eq!(
         alice
             .psa_asymmetric_decrypt("enc", encryption, &rsa_ciphertext, None)
@@ -398,6 +432,16 @@ fn pkcs11_keys_are_taken_over_from_upstreams_sqlite_key_info_manager() {
 #[test]
 fn pkcs11_keys_are_taken_over_from_upstreams_on_disk_key_mappings() {
     takes_over(KIM_ON_DISK, common::backends::Kind::Pkcs11);
+}
+
+#[test]
+fn tpm_keys_are_taken_over_from_upstreams_sqlite_key_info_manager() {
+    takes_over(KIM_SQLITE, common::backends::Kind::Tpm);
+}
+
+#[test]
+fn tpm_keys_are_taken_over_from_upstreams_on_disk_key_mappings() {
+    takes_over(KIM_ON_DISK, common::backends::Kind::Tpm);
 }
 
 #[test]
@@ -541,6 +585,42 @@ fn a_token_that_lost_the_object_is_reported_and_nothing_is_recorded() {
     assert!(
         out.contains("NOT TAKEN OVER: key `k` of Direct application `alice` (Pkcs11)")
             && out.contains("the device does not hold its object"),
+        "{out}"
+    );
+    let ours = Running::start(Path::new(common::PARSEC), dir, &config, "ours.log");
+    let listed = common::direct_client(&socket, "alice").list_keys().unwrap();
+    assert!(listed.is_empty(), "{listed:?}");
+    ours.stop();
+}
+
+/// Upstream's TPM keys load only in the TPM (owner hierarchy) that made them: pointed at
+/// another, migrate names each key and records nothing.
+#[test]
+fn tpm_keys_of_another_tpm_are_reported_and_nothing_is_recorded() {
+    use common::backends::Kind;
+    let upstream = PathBuf::from(std::env::var("PARSEC_UPSTREAM_SERVICE").unwrap());
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::create_dir(dir.join("kim")).unwrap();
+    let config = dir.join("config.toml");
+    let made_on = Kind::Tpm.device();
+    std::fs::write(&config, upstream_config_with(dir, KIM_SQLITE, &made_on)).unwrap();
+    let socket = dir.join("parsec.sock");
+    let daemon = Running::start(&upstream, dir, &config, "upstream.log");
+    let mut alice = common::direct_client(&socket, "alice");
+    alice.set_implicit_provider(Kind::Tpm.id());
+    alice.psa_generate_key("k", common::ecdsa_p256()).unwrap();
+    daemon.stop();
+    std::fs::remove_file(&socket).ok();
+    drop(made_on);
+
+    let another = Kind::Tpm.device();
+    std::fs::write(&config, upstream_config_with(dir, KIM_SQLITE, &another)).unwrap();
+    let (ok, out) = migrate(dir, &[]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("NOT TAKEN OVER: key `k` of Direct application `alice` (Tpm)")
+            && out.contains("does not load it under upstream's storage key"),
         "{out}"
     );
     let ours = Running::start(Path::new(common::PARSEC), dir, &config, "ours.log");

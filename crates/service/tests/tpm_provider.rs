@@ -1,5 +1,6 @@
 //! What is particular to the TPM provider (the shared suite is in providers.rs): start-up
-//! errors, `skip_if_no_tpm`, and reloads that keep the one connection to the TPM.
+//! errors, `skip_if_no_tpm`, reloads that keep the one connection to the TPM, and a stopped
+//! daemon that leaves nothing loaded in it.
 #![cfg(feature = "tpm")]
 
 mod common;
@@ -133,5 +134,27 @@ fn many_keys_take_turns_in_the_tpm() {
         app.psa_generate_key(names[round], common::ecdsa_p256())
             .unwrap();
         publics[round] = app.psa_export_public_key(names[round]).unwrap();
+    }
+}
+
+/// swtpm reached directly has no resource manager: what a process leaves loaded stays in the
+/// TPM's three object slots. The daemon unloads its storage key and its keys when it stops, so
+/// it can be started again (and another program can use the TPM) any number of times.
+#[test]
+fn a_stopped_daemon_leaves_nothing_loaded_in_the_tpm() {
+    let device = Kind::Tpm.device();
+    let state = tempfile::tempdir().unwrap();
+    for round in 0..4 {
+        let d = start_daemon(&device, state.path());
+        let mut app = direct_client(&d.socket, "app");
+        app.set_implicit_provider(ProviderId::Tpm);
+        for name in ["a", "b"] {
+            if round == 0 {
+                app.psa_generate_key(name, common::ecdsa_p256()).unwrap();
+            }
+            app.psa_sign_hash(name, &[round; 32], ECDSA_SHA256)
+                .unwrap_or_else(|e| panic!("round {round}: {e}\n{}", d.stderr()));
+        }
+        d.stop();
     }
 }

@@ -281,6 +281,73 @@ pub fn u32_key_id(bytes: &[u8]) -> R<u32> {
     Ok(u32::from_le_bytes(id))
 }
 
+/// The public part of an upstream TPM key (tss-esapi's `PublicKey`): an RSA modulus, or an EC
+/// point's coordinates, big-endian.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TpmPublic {
+    Rsa(Vec<u8>),
+    Ecc { x: Vec<u8>, y: Vec<u8> },
+}
+
+/// An upstream TPM key record: what its TPM provider stores as the key ID (bincode of its
+/// `PasswordContext`).
+pub struct TpmRecord {
+    /// The key's authorisation value (upstream makes 32 random bytes for each key pair).
+    pub auth_value: Zeroizing<Vec<u8>>,
+    pub public: TpmPublic,
+    /// The key's `TPM2B_PRIVATE` contents, wrapped by upstream's storage key; empty for an
+    /// imported public key.
+    pub private: Zeroizing<Vec<u8>>,
+}
+
+/// Largest part of a TPM key record read (a TPM2B buffer holds at most 2 KiB or so).
+const MAX_TPM_FIELD: usize = 4096;
+
+/// Upstream's TPM key record: a `TPMS_CONTEXT` kept for older versions (u64 sequence, u32
+/// handle, u32 hierarchy, bytes), the auth value (bytes), then tss-esapi's `KeyMaterial`: the
+/// public key (u32 tag: 0 RSA modulus bytes, 1 ECC x and y bytes) and the private blob (bytes).
+/// A record of before upstream 1.0 (a saved TPM context, without key material) is refused:
+/// a saved context does not outlive a reset of the TPM.
+pub fn tpm_record(bytes: &[u8]) -> R<TpmRecord> {
+    let mut r = Reader::new(bytes);
+    let field = |r: &mut Reader<'_>| -> R<Vec<u8>> {
+        let b = r.bytes()?;
+        if b.len() > MAX_TPM_FIELD {
+            return Err(format!("a field of {} bytes", b.len()));
+        }
+        Ok(b.to_vec())
+    };
+    r.u64()?;
+    r.u32()?;
+    r.u32()?;
+    let context = field(&mut r)?;
+    let auth_value = Zeroizing::new(field(&mut r)?);
+    if r.is_empty() {
+        return Err(if context.is_empty() {
+            "truncated".into()
+        } else {
+            "a record of upstream before 1.0 (a saved TPM context, no key material)".into()
+        });
+    }
+    let public = match r.u32()? {
+        0 => TpmPublic::Rsa(field(&mut r)?),
+        1 => TpmPublic::Ecc {
+            x: field(&mut r)?,
+            y: field(&mut r)?,
+        },
+        t => return Err(format!("{t} is not a TPM public key")),
+    };
+    let private = Zeroizing::new(field(&mut r)?);
+    if !r.is_empty() {
+        return Err("bytes after the record".into());
+    }
+    Ok(TpmRecord {
+        auth_value,
+        public,
+        private,
+    })
+}
+
 /// What an Mbed Crypto key file holds.
 pub struct PsaKeyFile {
     pub psa_type: u16,
@@ -420,6 +487,42 @@ mod tests {
         for n in 0..bytes.len() - 12 {
             assert!(attributes(&bytes[12..12 + n]).is_err(), "{n}");
         }
+    }
+
+    #[test]
+    fn a_tpm_record_reads_and_bad_ones_are_refused() {
+        let mut bytes = vec![0u8; 24];
+        bytes.extend(32u64.to_le_bytes());
+        bytes.extend([5u8; 32]);
+        bytes.extend(1u32.to_le_bytes());
+        for c in [1u8, 2] {
+            bytes.extend(32u64.to_le_bytes());
+            bytes.extend([c; 32]);
+        }
+        bytes.extend(3u64.to_le_bytes());
+        bytes.extend([7u8; 3]);
+        let k = tpm_record(&bytes).unwrap();
+        assert_eq!(&k.auth_value[..], &[5u8; 32]);
+        assert_eq!(
+            k.public,
+            TpmPublic::Ecc {
+                x: vec![1; 32],
+                y: vec![2; 32]
+            }
+        );
+        assert_eq!(&k.private[..], &[7u8; 3]);
+        for n in 0..bytes.len() {
+            assert!(tpm_record(&bytes[..n]).is_err(), "{n}");
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(tpm_record(&longer).is_err());
+        // A record of before 1.0: a saved context and an auth value only.
+        let mut legacy = vec![0u8; 16];
+        legacy.extend(4u64.to_le_bytes());
+        legacy.extend([1u8; 4]);
+        legacy.extend(0u64.to_le_bytes());
+        assert!(matches!(tpm_record(&legacy), Err(e) if e.contains("before 1.0")));
     }
 
     #[test]

@@ -6,7 +6,9 @@
 //! and the provider's ID for it. For the software provider (upstream's Mbed Crypto), that ID
 //! names a PSA key file in upstream's working directory, whose material is imported into our
 //! key store, sealed as ours are, through the provider's own import: the same application,
-//! name and attributes.
+//! name and attributes. A PKCS#11 key is the same token objects, found by the `CKA_ID`
+//! upstream gave them; a TPM key is upstream's record (the key's wrapped blobs and auth
+//! value), which our TPM provider keeps and loads under upstream's storage key.
 //!
 //! Nothing of upstream's is written: its database is opened read-only, and our store goes
 //! beside it (`parsec-keys.sqlite3`). Running it twice is safe: a key already present is
@@ -57,6 +59,7 @@ impl fmt::Display for UpstreamKey {
             1 => "Direct",
             3 => "UnixPeerCredentials",
             4 => "JwtSvid",
+            255 => "internal",
             _ => "auth type ?",
         };
         // Escaped: the names come from upstream's clients.
@@ -343,12 +346,30 @@ fn migrate_one(
         }
         // Upstream's PKCS#11 objects carry its u32 key ID, big-endian, as their CKA_ID.
         ProviderId::Pkcs11 => match format::u32_key_id(&key.key_id) {
-            Ok(id) => Taken::Handle(id.to_be_bytes().to_vec()),
+            Ok(id) => Taken::Handle(id.to_be_bytes().to_vec(), None),
             Err(e) => return Outcome::Failed(e),
+        },
+        // Upstream's TPM record holds the key's blobs and auth value: our TPM provider takes
+        // the record; an imported public key (no private blob) is imported as one.
+        ProviderId::Tpm => match format::tpm_record(&key.key_id) {
+            Ok(record) => match tpm_public(&record.public, &mut attributes) {
+                Ok(public) if record.private.is_empty() => {
+                    if !attributes.key_type.is_public_key() {
+                        return Outcome::Failed(format!(
+                            "upstream's record of this {:?} holds no private part",
+                            attributes.key_type
+                        ));
+                    }
+                    Taken::Material(Zeroizing::new(public))
+                }
+                Ok(public) => Taken::Handle(key.key_id.clone(), Some(public)),
+                Err(e) => return Outcome::Failed(e),
+            },
+            Err(e) => return Outcome::Failed(format!("its TPM record does not decode: {e}")),
         },
         other => {
             return Outcome::Failed(format!(
-                "keys of upstream's {other:?} provider cannot be taken over by this version yet"
+                "upstream's {other:?} provider is not one whose keys can be taken over"
             ))
         }
     };
@@ -389,7 +410,7 @@ fn migrate_one(
                 .execute_remote(&app, Some(key.provider), import)
                 .map(drop)
         }
-        Taken::Handle(handle) => match dispatcher.providers().get(key.provider) {
+        Taken::Handle(handle, _) => match dispatcher.providers().get(key.provider) {
             Some(provider) => provider.adopt(&app, &key.name, &attributes, &handle),
             None => {
                 return Outcome::Failed(format!(
@@ -402,6 +423,11 @@ fn migrate_one(
     match done {
         Ok(()) => Outcome::Imported,
         Err(Status::PsaErrorAlreadyExists) => Outcome::Present,
+        Err(Status::PsaErrorDoesNotExist) if key.provider == ProviderId::Tpm => Outcome::Failed(
+            "the TPM does not load it under upstream's storage key: this is another TPM, or \
+             its owner hierarchy was cleared"
+                .into(),
+        ),
         Err(Status::PsaErrorDoesNotExist) => {
             Outcome::Failed("the device does not hold its object".into())
         }
@@ -409,8 +435,9 @@ fn migrate_one(
     }
 }
 
-/// Whether our key of that name has the public key upstream's material gives (for software
-/// key pairs; other keys are told apart by provider and attributes only).
+/// Whether our key of that name has the public key upstream's gives, where it is known
+/// (software keys, TPM keys and public keys); PKCS#11 key pairs are told apart by provider and
+/// attributes only.
 fn same_public_key(
     dispatcher: &crate::dispatch::Dispatcher,
     app: &AppId,
@@ -418,14 +445,16 @@ fn same_public_key(
     attributes: &KeyAttributes,
     taken: &Taken,
 ) -> bool {
-    let Taken::Material(material) = taken else {
-        return true;
+    let upstream = match taken {
+        Taken::Handle(_, None) => return true,
+        Taken::Handle(_, Some(public)) => Ok(public.clone()),
+        Taken::Material(material) if attributes.key_type.is_public_key() => Ok(material.to_vec()),
+        Taken::Material(material) if attributes.key_type.is_key_pair() => {
+            crate::engine::asym::load(attributes, material)
+                .and_then(|k| crate::engine::asym::export_public(&k))
+        }
+        Taken::Material(_) => return true,
     };
-    if !attributes.key_type.is_key_pair() {
-        return true;
-    }
-    let upstream = crate::engine::asym::load(attributes, material)
-        .and_then(|k| crate::engine::asym::export_public(&k));
     let ours = dispatcher.execute_remote(
         app,
         Some(key.provider),
@@ -439,10 +468,62 @@ fn same_public_key(
     }
 }
 
+/// An upstream TPM key's public key in PSA export format (an RSA exponent is always 65537
+/// there), checked against the size upstream recorded (and giving it, where upstream recorded
+/// 0 bits for an imported public key).
+fn tpm_public(
+    public: &format::TpmPublic,
+    attributes: &mut KeyAttributes,
+) -> Result<Vec<u8>, String> {
+    use parsec_psa::KeyType;
+    use rsa::pkcs1::EncodeRsaPublicKey;
+    let (bits, key_type) = (attributes.bits, attributes.key_type);
+    let mismatch = || format!("its TPM record's public key is not a {bits}-bit {key_type:?}");
+    match (public, attributes.key_type) {
+        (format::TpmPublic::Rsa(n), KeyType::RsaKeyPair | KeyType::RsaPublicKey) => {
+            let key = rsa::RsaPublicKey::new(
+                rsa::BigUint::from_bytes_be(n),
+                rsa::BigUint::from(65537u32),
+            )
+            .map_err(|_| mismatch())?;
+            let bits = u32::try_from(rsa::traits::PublicKeyParts::n(&key).bits()).unwrap_or(0);
+            if attributes.bits == 0 {
+                attributes.bits = bits;
+            }
+            if bits != attributes.bits {
+                return Err(mismatch());
+            }
+            key.to_pkcs1_der()
+                .map(|der| der.as_bytes().to_vec())
+                .map_err(|_| mismatch())
+        }
+        (
+            format::TpmPublic::Ecc { x, y },
+            KeyType::EccKeyPair { .. } | KeyType::EccPublicKey { .. },
+        ) => {
+            if attributes.bits == 0 {
+                attributes.bits = u32::try_from(x.len().max(y.len()) * 8).unwrap_or(0);
+            }
+            let len = usize::try_from(attributes.bits.div_ceil(8)).unwrap_or(0);
+            if x.len() > len || y.len() > len {
+                return Err(mismatch());
+            }
+            let mut point = vec![0x04];
+            for c in [x, y] {
+                point.resize(point.len() + len - c.len(), 0);
+                point.extend_from_slice(c);
+            }
+            Ok(point)
+        }
+        _ => Err(mismatch()),
+    }
+}
+
 /// What a key is taken over as.
 enum Taken {
-    /// Its material, imported into our software provider.
+    /// Its material (a software key, or a public key), imported through our provider.
     Material(Zeroizing<Vec<u8>>),
-    /// The device's handle to it, which our hardware provider records.
-    Handle(Vec<u8>),
+    /// The device's handle to it, which our hardware provider records; and its public key
+    /// where upstream's record holds it.
+    Handle(Vec<u8>, Option<Vec<u8>>),
 }

@@ -132,6 +132,10 @@ pub trait Device: Send + Sync + 'static {
     fn blocks(&self, opcode: Opcode) -> bool {
         opcode == Opcode::PsaGenerateKey
     }
+    /// Releases what the device holds for this process (objects loaded in a TPM), at exit:
+    /// without a resource manager between, they would outlive the process. Later operations
+    /// fail.
+    fn close(&self) {}
 }
 
 /// A key ready for use.
@@ -420,6 +424,10 @@ impl<D: Device> Backend for OnDevice<D> {
 
     fn blocks(&self, opcode: Opcode) -> bool {
         self.0.blocks(opcode)
+    }
+
+    fn close(&self) {
+        self.0.close();
     }
 
     fn export_public(&self, key: &Key<Self::Loaded>) -> Result<Vec<u8>, Status> {

@@ -175,6 +175,10 @@ pub trait Backend: Send + Sync + 'static {
     fn blocks(&self, opcode: Opcode) -> bool {
         opcode == Opcode::PsaGenerateKey
     }
+    /// Releases what the device holds for this process (objects loaded in a TPM), at exit:
+    /// without a resource manager between, they would outlive the process. Later operations
+    /// fail.
+    fn close(&self) {}
 
     /// The public key, in PSA export format.
     fn export_public(&self, key: &Key<Self::Loaded>) -> Result<Vec<u8>, Status>;
@@ -643,6 +647,10 @@ impl<B: Backend> Provider for Keyed<B> {
 
     fn blocks(&self, opcode: Opcode) -> bool {
         self.backend.blocks(opcode)
+    }
+
+    fn close(&self) {
+        self.backend.close();
     }
 
     fn delete_client(&self, app: &AppId) {

@@ -50,6 +50,9 @@ pub trait Provider: Send + Sync {
     /// Called after every key of `app` was deleted from the store (DeleteClient): forget
     /// anything held about them.
     fn delete_client(&self, _app: &AppId) {}
+    /// Releases what the provider's device holds for this process, at exit (see
+    /// [`keyed::Backend::close`]).
+    fn close(&self) {}
     /// Records, as `app`'s key `name`, a key its device already holds under `handle` (an
     /// upstream installation's, for `parsec migrate`). Nothing is written to the device, and
     /// nothing of it is removed if the record cannot be stored.
@@ -150,6 +153,13 @@ impl Providers {
     /// Every provider, crypto providers in config order, core last.
     pub fn all(&self) -> &[Arc<dyn Provider>] {
         &self.all
+    }
+
+    /// Closes every provider (at exit).
+    pub fn close(&self) {
+        for provider in &self.all {
+            provider.close();
+        }
     }
 
     /// The provider of `id`.

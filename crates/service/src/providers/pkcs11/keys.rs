@@ -83,7 +83,7 @@ impl Pkcs11Backend {
         attributes: &KeyAttributes,
     ) -> Result<Result<Vec<u8>, Status>, Error> {
         Ok(match attributes.key_type {
-            KeyType::RsaKeyPair => {
+            KeyType::RsaKeyPair | KeyType::RsaPublicKey => {
                 let values = session.get_attributes(
                     public,
                     &[AttributeType::Modulus, AttributeType::PublicExponent],
@@ -123,12 +123,27 @@ impl Pkcs11Backend {
     }
 
     /// A key pair another installation made on this token (upstream's, found by the `CKA_ID`
-    /// it gave both objects): its public key, read from the token, which is left as it is.
+    /// it gave both objects), or a public key it imported: its public key, read from the
+    /// token, which is left as it is.
     pub(super) fn adopt_on_token(
         &self,
         attributes: &KeyAttributes,
         id: &[u8],
     ) -> Result<Created, Status> {
+        if attributes.key_type.is_public_key() {
+            // An imported public key: recorded as ours are, apart from the token.
+            let public = self.token.with_session(|s| {
+                match Self::find(s, id, ObjectClass::PUBLIC_KEY)?.as_slice() {
+                    [public] => Self::read_public(s, *public, attributes),
+                    [] => Ok(Err(Status::PsaErrorDoesNotExist)),
+                    _ => Ok(Err(Status::PsaErrorInvalidHandle)),
+                }
+            })??;
+            return Ok(Created {
+                handle: Vec::new(),
+                public,
+            });
+        }
         if !matches!(
             attributes.key_type,
             KeyType::RsaKeyPair | KeyType::EccKeyPair { .. }

@@ -14,7 +14,9 @@ use tss_esapi::structures::{
 use tss_esapi::traits::{Marshall, UnMarshall};
 use tss_esapi::tss2_esys::TPMT_TK_HASHCHECK;
 
-use super::templates::{export_public, hashing, key_template, signature_scheme, supports_alg};
+use super::templates::{
+    export_public, hashing, key_template, signature_scheme, supports_alg, upstream_key_public,
+};
 use super::{tpm_error, TpmBackend, TpmKey};
 use crate::engine::oaep;
 use crate::providers::hardware::{Created, Device, HwKey};
@@ -37,21 +39,52 @@ const SERVES: Serves = Serves {
 };
 
 /// Blob layout: the marshalled public area's length (u16, big-endian), the public area, the
-/// private blob.
-fn encode_blob(public: &Public, private: &Private) -> Result<Vec<u8>, Status> {
-    let public = public.marshall().map_err(tpm_error("marshalling a key"))?;
+/// private blob. A key taken over from upstream is prefixed with `0xFF 0x01`, its auth value's
+/// length (u8) and the auth value: a u16 length of a public area never starts with `0xFF`.
+fn encode_blob(key: &TpmKey) -> Result<Vec<u8>, Status> {
+    let public = key
+        .public
+        .marshall()
+        .map_err(tpm_error("marshalling a key"))?;
     let len = u16::try_from(public.len()).map_err(|_| Status::PsaErrorGenericError)?;
-    let mut out = len.to_be_bytes().to_vec();
+    let mut out = Vec::new();
+    if let Some(auth) = &key.upstream_auth {
+        let auth_len = u8::try_from(auth.len()).map_err(|_| Status::PsaErrorGenericError)?;
+        out.extend_from_slice(&[UPSTREAM_KEY, 1, auth_len]);
+        out.extend_from_slice(auth);
+    }
+    out.extend_from_slice(&len.to_be_bytes());
     out.extend_from_slice(&public);
-    out.extend_from_slice(private.value());
+    out.extend_from_slice(key.private.value());
     Ok(out)
 }
 
+/// The first byte of the blob of a key taken over from upstream.
+const UPSTREAM_KEY: u8 = 0xFF;
+
 fn decode_blob(blob: &[u8]) -> Option<TpmKey> {
+    let (upstream_auth, blob) = match blob.first()? {
+        &UPSTREAM_KEY => {
+            if *blob.get(1)? != 1 {
+                return None;
+            }
+            let len = usize::from(*blob.get(2)?);
+            let auth = blob.get(3..3 + len)?;
+            (
+                Some(zeroize::Zeroizing::new(auth.to_vec())),
+                blob.get(3 + len..)?,
+            )
+        }
+        _ => (None, blob),
+    };
     let len = usize::from(u16::from_be_bytes(blob.get(..2)?.try_into().ok()?));
     let public = Public::unmarshall(blob.get(2..2 + len)?).ok()?;
     let private = Private::try_from(blob.get(2 + len..)?.to_vec()).ok()?;
-    Some(TpmKey { public, private })
+    Some(TpmKey {
+        public,
+        private,
+        upstream_auth,
+    })
 }
 
 impl Device for TpmBackend {
@@ -96,9 +129,45 @@ impl Device for TpmBackend {
                 .map_err(tpm_error("making a key"))?;
             Ok(Created {
                 public: export_public(&created.out_public, bits)?,
-                handle: encode_blob(&created.out_public, &created.out_private)?,
+                handle: encode_blob(&TpmKey {
+                    public: created.out_public,
+                    private: created.out_private,
+                    upstream_auth: None,
+                })?,
             })
         })
+    }
+
+    /// A key pair of upstream's TPM provider: `handle` is its record (tss-esapi's
+    /// `PasswordContext`). The key is loaded under upstream's storage key once, which shows
+    /// this TPM (its owner hierarchy, not cleared since) is the one that made it.
+    fn adopt(&self, attributes: &KeyAttributes, handle: &[u8]) -> Result<Created, Status> {
+        if !attributes.key_type.is_key_pair() || !self.supports(attributes, CheckType::Use) {
+            return Err(Status::PsaErrorNotSupported);
+        }
+        let record =
+            crate::migrate::format::tpm_record(handle).map_err(|_| Status::PsaErrorDataCorrupt)?;
+        if record.private.is_empty() {
+            return Err(Status::PsaErrorNotSupported);
+        }
+        let key = TpmKey {
+            public: upstream_key_public(attributes, &record.public)?,
+            private: Private::try_from(record.private.to_vec())
+                .map_err(|_| Status::PsaErrorDataCorrupt)?,
+            upstream_auth: Some(record.auth_value.clone()),
+        };
+        let public = export_public(&key.public, attributes.bits)?;
+        let handle = encode_blob(&key)?;
+        self.run(move |state| {
+            state.handle(&key).map(drop).map_err(|status| {
+                tracing::warn!("TPM: upstream's key does not load under its storage key");
+                match status {
+                    Status::PsaErrorHardwareFailure => Status::PsaErrorDoesNotExist,
+                    other => other,
+                }
+            })
+        })?;
+        Ok(Created { handle, public })
     }
 
     fn import(&self, _attributes: &KeyAttributes, _material: &[u8]) -> Result<Created, Status> {
@@ -224,6 +293,10 @@ impl Device for TpmBackend {
             }
             Ok(Secret::new(std::mem::take(&mut *out)))
         })
+    }
+
+    fn close(&self) {
+        self.end_thread();
     }
 
     fn blocks(&self, _opcode: Opcode) -> bool {

@@ -16,6 +16,10 @@
 //! | verification, encryption | here, with the recorded public key |
 //! | random | `TPM2_GetRandom` |
 //!
+//! Keys taken over from upstream's TPM provider (`parsec migrate`) stay wrapped by upstream's
+//! storage key, an RSA-2048 primary key of the same owner hierarchy, which is made again when
+//! one of them is first used; each has the authorisation value upstream gave it.
+//!
 //! Not offered: key pair import (a TPM imports only duplicated blobs), ECDSA without a hash,
 //! deterministic ECDSA, other curves. The sizes are asked of the TPM at start-up (TPM2_TestParms).
 //!
@@ -44,16 +48,42 @@ pub const TPM_UUID: &str = "1e4954a4-ff21-46d3-ab0c-661eeb667e1d";
 
 /// The TPM side of the provider: a channel to the thread that owns the ESAPI context.
 pub struct TpmBackend {
-    jobs: Mutex<mpsc::Sender<Job>>,
+    /// `None` once the provider is being dropped.
+    jobs: Mutex<Option<mpsc::Sender<Job>>>,
+    /// Closed when the TPM thread has ended (and its context flushed what it loaded).
+    ended: Mutex<mpsc::Receiver<()>>,
     sizes: Sizes,
     identity: [u8; 32],
     described: String,
 }
 
+impl TpmBackend {
+    /// Ends the TPM thread and waits (at most 5 s) for its context to unload what it loaded.
+    fn end_thread(&self) {
+        let jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if jobs.is_none() {
+            return;
+        }
+        drop(jobs);
+        let ended = self.ended.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = ended.recv_timeout(std::time::Duration::from_secs(5));
+    }
+}
+
+impl Drop for TpmBackend {
+    fn drop(&mut self) {
+        self.end_thread();
+    }
+}
+
 /// A key's wrapped blobs, parsed.
+#[derive(Clone)]
 pub struct TpmKey {
     public: Public,
     private: Private,
+    /// A key taken over from upstream's TPM provider: its authorisation value. Such a key is
+    /// wrapped by upstream's storage key, not ours (see `thread::State::upstream_parent`).
+    upstream_auth: Option<zeroize::Zeroizing<Vec<u8>>>,
 }
 
 fn tpm_error(what: &str) -> impl Fn(tss_esapi::Error) -> Status + '_ {
@@ -73,6 +103,7 @@ pub fn open(
 ) -> anyhow::Result<Option<Hardware<TpmBackend>>> {
     let (ready_tx, ready_rx) = mpsc::channel::<Result<(Sizes, [u8; 32]), StartError>>();
     let (jobs_tx, jobs_rx) = mpsc::channel::<Job>();
+    let (ended_tx, ended_rx) = mpsc::channel::<()>();
     let settings = config.clone();
     std::thread::Builder::new()
         .name("tpm".into())
@@ -91,6 +122,11 @@ pub fn open(
             for job in jobs_rx {
                 job(&mut state);
             }
+            // The context flushes the storage keys and the keys left loaded: without a
+            // resource manager (a simulator, /dev/tpm0), they would stay in the TPM's few
+            // object slots after this process ends.
+            drop(state);
+            drop(ended_tx);
         })?;
     let (sizes, identity) = match ready_rx.recv() {
         Ok(Ok(ready)) => ready,
@@ -114,7 +150,8 @@ pub fn open(
         version: (0, 1, 0),
     };
     let backend = TpmBackend {
-        jobs: Mutex::new(jobs_tx),
+        jobs: Mutex::new(Some(jobs_tx)),
+        ended: Mutex::new(ended_rx),
         sizes,
         identity,
         described: format!("the TPM at `{}`", config.tcti),

@@ -13,9 +13,9 @@ use tss_esapi::interface_types::algorithm::{HashingAlgorithm, PublicAlgorithm};
 use tss_esapi::interface_types::ecc::EccCurve;
 use tss_esapi::interface_types::key_bits::RsaKeyBits;
 use tss_esapi::structures::{
-    EccPoint, EccScheme, HashScheme, Public, PublicBuilder, PublicEccParametersBuilder,
-    PublicKeyRsa, PublicRsaParametersBuilder, RsaExponent, RsaScheme, SignatureScheme,
-    SymmetricDefinitionObject,
+    EccParameter, EccPoint, EccScheme, HashScheme, Public, PublicBuilder,
+    PublicEccParametersBuilder, PublicKeyRsa, PublicRsaParametersBuilder, RsaExponent, RsaScheme,
+    SignatureScheme, SymmetricDefinitionObject,
 };
 
 use super::tpm_error;
@@ -209,4 +209,88 @@ pub(super) fn export_public(public: &Public, bits: u32) -> Result<Vec<u8>, Statu
         }
         Err(e) => Err(tpm_error("reading a public key")(e)),
     }
+}
+
+/// The public area upstream's TPM provider gave a key with these attributes (through
+/// tss-esapi's transient key context), with the public key upstream recorded: what the key's
+/// private blob is bound to. Signing and decryption both allowed, the policy's signature
+/// scheme fixed, exponent 0.
+pub(super) fn upstream_key_public(
+    attributes: &KeyAttributes,
+    public: &crate::migrate::format::TpmPublic,
+) -> Result<Public, Status> {
+    use crate::migrate::format::TpmPublic;
+    use AsymmetricSignature as S;
+    let hash = |h: SignHash| match h {
+        SignHash::Specific(h) => hashing(h).map(HashScheme::new),
+        SignHash::Any => None,
+    };
+    let alg = attributes.policy.permitted_algorithms;
+    let decrypt = matches!(alg, Algorithm::AsymmetricEncryption(_));
+    let object = ObjectAttributesBuilder::new()
+        .with_fixed_tpm(true)
+        .with_fixed_parent(true)
+        .with_sensitive_data_origin(true)
+        .with_user_with_auth(true)
+        .with_decrypt(decrypt)
+        .with_sign_encrypt(true)
+        .with_restricted(false)
+        .build()
+        .map_err(template_error)?;
+    let builder = PublicBuilder::new()
+        .with_name_hashing_algorithm(HashingAlgorithm::Sha256)
+        .with_object_attributes(object);
+    let built = match (attributes.key_type, public) {
+        (KeyType::RsaKeyPair, TpmPublic::Rsa(n)) => {
+            let scheme = match alg {
+                Algorithm::AsymmetricSignature(S::RsaPkcs1v15Sign { hash_alg }) => {
+                    RsaScheme::RsaSsa(hash(hash_alg).ok_or(Status::PsaErrorNotSupported)?)
+                }
+                Algorithm::AsymmetricSignature(S::RsaPss { hash_alg }) => {
+                    RsaScheme::RsaPss(hash(hash_alg).ok_or(Status::PsaErrorNotSupported)?)
+                }
+                Algorithm::AsymmetricEncryption(_) => RsaScheme::Null,
+                _ => return Err(Status::PsaErrorNotSupported),
+            };
+            let bits = rsa_key_bits(attributes.bits).ok_or(Status::PsaErrorNotSupported)?;
+            builder
+                .with_public_algorithm(PublicAlgorithm::Rsa)
+                .with_rsa_parameters(
+                    PublicRsaParametersBuilder::new()
+                        .with_scheme(scheme)
+                        .with_key_bits(bits)
+                        .with_exponent(RsaExponent::default())
+                        .with_is_signing_key(true)
+                        .with_is_decryption_key(decrypt)
+                        .with_restricted(false)
+                        .build()
+                        .map_err(template_error)?,
+                )
+                .with_rsa_unique_identifier(
+                    PublicKeyRsa::try_from(n.clone()).map_err(|_| Status::PsaErrorDataCorrupt)?,
+                )
+                .build()
+        }
+        (KeyType::EccKeyPair { curve_family }, TpmPublic::Ecc { x, y }) => {
+            let Algorithm::AsymmetricSignature(S::Ecdsa { hash_alg }) = alg else {
+                return Err(Status::PsaErrorNotSupported);
+            };
+            let scheme = EccScheme::EcDsa(hash(hash_alg).ok_or(Status::PsaErrorNotSupported)?);
+            let curve = curve(curve_family, attributes.bits).ok_or(Status::PsaErrorNotSupported)?;
+            let coordinate = |c: &Vec<u8>| {
+                EccParameter::try_from(c.clone()).map_err(|_| Status::PsaErrorDataCorrupt)
+            };
+            builder
+                .with_public_algorithm(PublicAlgorithm::Ecc)
+                .with_ecc_parameters(
+                    PublicEccParametersBuilder::new_unrestricted_signing_key(scheme, curve)
+                        .build()
+                        .map_err(template_error)?,
+                )
+                .with_ecc_unique_identifier(EccPoint::new(coordinate(x)?, coordinate(y)?))
+                .build()
+        }
+        _ => return Err(Status::PsaErrorDataCorrupt),
+    };
+    built.map_err(template_error)
 }

@@ -9,12 +9,15 @@ use parsec_psa::EccFamily;
 use parsec_wire::Status;
 use tss_esapi::handles::KeyHandle;
 use tss_esapi::interface_types::algorithm::HashingAlgorithm;
+use tss_esapi::interface_types::key_bits::RsaKeyBits;
 use tss_esapi::interface_types::resource_handles::Hierarchy;
 use tss_esapi::interface_types::session_handles::AuthSession;
 use tss_esapi::structures::{
     Auth, EccScheme, HashScheme, PublicEccParametersBuilder, PublicParameters,
-    PublicRsaParametersBuilder, RsaExponent, RsaScheme,
+    PublicRsaParametersBuilder, RsaExponent, RsaScheme, SymmetricCipherParameters,
+    SymmetricDefinitionObject,
 };
+use tss_esapi::utils::TpmsContext;
 use tss_esapi::{Context, TctiNameConf};
 
 use super::templates::{curve, rsa_key_bits, storage_key_template};
@@ -32,6 +35,9 @@ pub(super) struct State {
     /// TPM2_Load. At most [`LOADED_KEYS`]; a TPM's object slots are few (swtpm: 3, one for the
     /// storage key).
     loaded: Vec<(Vec<u8>, KeyHandle)>,
+    /// Upstream's storage key, saved out of the TPM once made (it is loaded only to load one
+    /// of its keys).
+    upstream_parent: Option<TpmsContext>,
 }
 
 /// Keys kept loaded in the TPM between operations.
@@ -39,7 +45,7 @@ const LOADED_KEYS: usize = 2;
 
 impl State {
     /// The handle of `key`, loading it (and unloading the least recently used) if needed.
-    fn handle(&mut self, key: &TpmKey) -> Result<KeyHandle, Status> {
+    pub(super) fn handle(&mut self, key: &TpmKey) -> Result<KeyHandle, Status> {
         if let Some(i) = self
             .loaded
             .iter()
@@ -50,18 +56,83 @@ impl State {
             self.loaded.insert(0, entry);
             return Ok(handle);
         }
-        if self.loaded.len() >= LOADED_KEYS {
+        // A key taken over from upstream needs a slot for upstream's storage key too.
+        let keep = LOADED_KEYS - usize::from(key.upstream_auth.is_some());
+        while self.loaded.len() >= keep {
             self.unload_last();
         }
         let handle = self
-            .with_room(|state| {
-                state
-                    .context
-                    .load(state.primary, key.private.clone(), key.public.clone())
-            })
+            .with_room(|state| state.load(key))
             .map_err(tpm_error("loading a key"))?;
         self.loaded
             .insert(0, (key.private.value().to_vec(), handle));
+        Ok(handle)
+    }
+
+    /// Loads `key` under its parent: our storage key, or upstream's for a key taken over.
+    fn load(&mut self, key: &TpmKey) -> Result<KeyHandle, tss_esapi::Error> {
+        let Some(auth) = &key.upstream_auth else {
+            return self
+                .context
+                .load(self.primary, key.private.clone(), key.public.clone());
+        };
+        let parent = self.upstream_parent()?;
+        let loaded = self
+            .context
+            .load(parent, key.private.clone(), key.public.clone());
+        if let Err(e) = self.context.flush_context(parent.into()) {
+            tracing::error!("TPM: unloading upstream's storage key failed: {e}");
+        }
+        let handle = loaded?;
+        let set = Auth::try_from(auth.to_vec())
+            .and_then(|auth| self.context.tr_set_auth(handle.into(), auth));
+        if let Err(e) = set {
+            let _ = self.context.flush_context(handle.into());
+            return Err(e);
+        }
+        Ok(handle)
+    }
+
+    /// Upstream's storage key, loaded: its saved context, or made again from the owner
+    /// hierarchy with upstream's template (tss-esapi's transient key context: RSA-2048,
+    /// restricted decryption, AES-256-CFB or, where the TPM lacks it, AES-128-CFB, exponent
+    /// 0). Its authorisation value, which upstream picks at random at each start, is not part
+    /// of what the key is derived from.
+    fn upstream_parent(&mut self) -> Result<KeyHandle, tss_esapi::Error> {
+        if let Some(saved) = self.upstream_parent.clone() {
+            match self.context.context_load(saved) {
+                Ok(handle) => return Ok(handle.into()),
+                Err(e) => {
+                    tracing::debug!("TPM: upstream's storage key is made again ({e})");
+                    self.upstream_parent = None;
+                }
+            }
+        }
+        let cipher = [
+            SymmetricDefinitionObject::AES_256_CFB,
+            SymmetricDefinitionObject::AES_128_CFB,
+        ]
+        .into_iter()
+        .find(|cipher| {
+            let params = PublicParameters::SymCipher(SymmetricCipherParameters::new(*cipher));
+            self.context
+                .execute_without_session(|c| c.test_parms(params))
+                .is_ok()
+        })
+        .unwrap_or(SymmetricDefinitionObject::AES_128_CFB);
+        let template = tss_esapi::utils::create_restricted_decryption_rsa_public(
+            cipher,
+            RsaKeyBits::Rsa2048,
+            RsaExponent::ZERO_EXPONENT,
+        )?;
+        let handle = self
+            .context
+            .create_primary(Hierarchy::Owner, template, None, None, None, None)?
+            .key_handle;
+        match self.context.context_save(handle.into()) {
+            Ok(saved) => self.upstream_parent = Some(saved),
+            Err(e) => tracing::warn!("TPM: saving upstream's storage key failed: {e}"),
+        }
         Ok(handle)
     }
 
@@ -212,6 +283,7 @@ pub(super) fn start(config: &TpmConfig) -> Result<State, StartError> {
         primary: created.key_handle,
         identity,
         loaded: Vec::new(),
+        upstream_parent: None,
     })
 }
 
@@ -228,6 +300,8 @@ impl TpmBackend {
         self.jobs
             .lock()
             .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .ok_or(Status::PsaErrorHardwareFailure)?
             .send(job)
             .map_err(|_| Status::PsaErrorHardwareFailure)?;
         rx.recv().map_err(|_| Status::PsaErrorHardwareFailure)?
@@ -239,10 +313,7 @@ impl TpmBackend {
         key: &TpmKey,
         f: impl FnOnce(&mut Context, KeyHandle) -> Result<T, Status> + Send + 'static,
     ) -> Result<T, Status> {
-        let key = TpmKey {
-            public: key.public.clone(),
-            private: key.private.clone(),
-        };
+        let key = key.clone();
         self.run(move |state| {
             let handle = state.handle(&key)?;
             f(&mut state.context, handle)
