@@ -189,10 +189,10 @@ async fn daemon(config: Config, config_path: Option<PathBuf>) -> anyhow::Result<
     notify(NotifyState::Ready);
     let closing = service.clone();
     let result = parsec_service::service::run(service, listeners, shutdown).await;
+    reloads.abort();
     // A TPM's loaded objects are unloaded now, not left to whichever thread drops the service
     // last (which may be after this process has exited).
     closing.close();
-    reloads.abort();
     if let Some(path) = unix.bound_path {
         let _ = std::fs::remove_file(path);
     }

@@ -204,9 +204,11 @@ fn gcm() -> Aead {
     Aead::AeadWithDefaultLengthTag(AeadWithDefaultLengthTag::Gcm)
 }
 
-/// A P-256 public key, to verify ECDSA-SHA256 signatures.
+/// A P-256 public key, to verify ECDSA-SHA256 signatures; imported with 0 bits (its size
+/// taken from the key), which upstream may record as it is.
 fn ecc_public_key() -> Attributes {
     let mut attributes = common::ecdsa_p256();
+    attributes.bits = 0;
     attributes.key_type = Type::EccPublicKey {
         curve_family:
             parsec_client::core::interface::operations::psa_key_attributes::EccFamily::SecpR1,
@@ -366,6 +368,9 @@ fn takes_over(kim: &str, kind: common::backends::Kind) {
     assert_eq!(names(&alice), keys);
     assert_eq!(names(&bob), ["sig"]);
     assert!(names(&client(&socket, "carol")).is_empty());
+    let listed = alice.list_keys().unwrap();
+    let imported = listed.iter().find(|k| k.name == "pub").unwrap();
+    assert_eq!(imported.attributes.bits, 256, "sized from the key");
     let message = b"signed after the upgrade";
     for (client, public) in [(&alice, &alice_public), (&bob, &bob_public)] {
         let signature = client
@@ -382,6 +387,33 @@ fn takes_over(kim: &str, kind: common::backends::Kind) {
         .psa_verify_hash("pub", &sha256(message), common::ECDSA_SHA256, &by_bob)
         .unwrap();
     assert_eq!(alice.psa_export_public_key("pub").unwrap(), bob_public);
+    // Upstream's keys and one made through ours take turns (on a TPM, under two storage keys,
+    // in three object slots).
+    alice
+        .psa_generate_key("mine", common::ecdsa_p256())
+        .unwrap();
+    let mine = alice.psa_export_public_key("mine").unwrap();
+    for round in 0..3 {
+        for (client, name, public) in [
+            (&alice, "mine", &mine),
+            (&alice, "sig", &alice_public),
+            (&bob, "sig", &bob_public),
+        ] {
+            let signature = client
+                .psa_sign_hash(name, &sha256(message), common::ECDSA_SHA256)
+                .unwrap_or_else(|e| panic!("{name}, round {round}: {e}"));
+            assert!(
+                verifies(public, message, &signature),
+                "{name}, round {round}"
+            );
+        }
+    }
+    assert_eq!(
+        alice
+            .psa_asymmetric_decrypt("enc", encryption, &rsa_ciphertext, None)
+            .unwrap(),
+        b"for alice"
+    );
     assert_eq!(
         alice
             .psa_asymmetric_decrypt("enc", encryption, &rsa_ciphertext, None)
@@ -626,5 +658,71 @@ fn tpm_keys_of_another_tpm_are_reported_and_nothing_is_recorded() {
     let ours = Running::start(Path::new(common::PARSEC), dir, &config, "ours.log");
     let listed = common::direct_client(&socket, "alice").list_keys().unwrap();
     assert!(listed.is_empty(), "{listed:?}");
+    ours.stop();
+}
+
+/// A hostile or damaged on-disk store: records that reuse a real TPM key's private blob with
+/// another public key, or carry another auth value, are refused, even right after the real
+/// key was checked (and loaded) in the same run.
+#[test]
+fn tpm_records_that_lie_are_refused() {
+    use base64::Engine;
+    use common::backends::Kind;
+    let upstream = PathBuf::from(std::env::var("PARSEC_UPSTREAM_SERVICE").unwrap());
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let device = Kind::Tpm.device();
+    let config = dir.join("config.toml");
+    std::fs::write(&config, upstream_config_with(dir, KIM_ON_DISK, &device)).unwrap();
+    let socket = dir.join("parsec.sock");
+    let daemon = Running::start(&upstream, dir, &config, "upstream.log");
+    let mut alice = common::direct_client(&socket, "alice");
+    alice.set_implicit_provider(Kind::Tpm.id());
+    alice.psa_generate_key("sig", common::ecdsa_p256()).unwrap();
+    daemon.stop();
+    std::fs::remove_file(&socket).ok();
+
+    // The mapping file: bincode KeyInfo { id, attributes }; id = TPMS_CONTEXT (24 bytes),
+    // auth value (u64 length 32, bytes), public key (u32 tag 1, u64 length, x, ...).
+    let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE.encode(s);
+    let mappings = dir.join("mappings");
+    let real = std::fs::read(mappings.join(b64("alice")).join("3").join(b64("sig"))).unwrap();
+    assert_eq!(real[32..40], 32u64.to_le_bytes(), "the auth value's length");
+    assert_eq!(real[72..76], 1u32.to_le_bytes(), "an ECC public key");
+    let mallory = mappings.join(b64("mallory")).join("3");
+    std::fs::create_dir_all(&mallory).unwrap();
+    let mut wrong_auth = real.clone();
+    wrong_auth[45] ^= 1;
+    std::fs::write(mallory.join(b64("wrong-auth")), &wrong_auth).unwrap();
+    let mut other_public = real.clone();
+    other_public[90] ^= 1;
+    std::fs::write(mallory.join(b64("other-public")), &other_public).unwrap();
+
+    let (ok, out) = migrate(dir, &[]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("imported: key `sig` of Direct application `alice`"),
+        "{out}"
+    );
+    assert!(
+        out.contains("NOT TAKEN OVER: key `wrong-auth` of Direct application `mallory`")
+            && out.contains("refuses the auth value"),
+        "{out}"
+    );
+    assert!(
+        out.contains("NOT TAKEN OVER: key `other-public` of Direct application `mallory`")
+            && out.contains("does not load it under upstream's storage key"),
+        "{out}"
+    );
+    let ours = Running::start(Path::new(common::PARSEC), dir, &config, "ours.log");
+    assert!(common::direct_client(&socket, "mallory")
+        .list_keys()
+        .unwrap()
+        .is_empty());
+    let mut alice = common::direct_client(&socket, "alice");
+    alice.set_implicit_provider(Kind::Tpm.id());
+    alice
+        .psa_sign_hash("sig", &sha256(b"m"), common::ECDSA_SHA256)
+        .unwrap();
     ours.stop();
 }

@@ -40,17 +40,31 @@ const PROVIDER_UUIDS: &[(&str, ProviderId)] = &[
 ];
 
 /// One key of upstream's, as its key info manager names it.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct UpstreamKey {
     /// The wire auth type its application was authenticated with.
     pub auth: u8,
     pub app: String,
     pub name: String,
     pub provider: ProviderId,
-    /// The provider's ID of the key (bincode, as upstream stored it).
-    pub key_id: Vec<u8>,
+    /// The provider's ID of the key (bincode, as upstream stored it). A TPM key's holds its
+    /// auth value.
+    pub key_id: Zeroizing<Vec<u8>>,
     /// Upstream's attributes, or why they do not decode.
     pub attributes: Result<KeyAttributes, String>,
+}
+
+/// Without the key ID, which may hold a secret.
+impl fmt::Debug for UpstreamKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UpstreamKey")
+            .field("auth", &self.auth)
+            .field("app", &self.app)
+            .field("name", &self.name)
+            .field("provider", &self.provider)
+            .field("attributes", &self.attributes)
+            .finish_non_exhaustive()
+    }
 }
 
 impl fmt::Display for UpstreamKey {
@@ -150,7 +164,7 @@ fn read_sqlite(path: &Path) -> anyhow::Result<Vec<UpstreamKey>> {
             app: row.application_name,
             name: row.key_name,
             provider: provider.unwrap_or(ProviderId::Core),
-            key_id: row.key_id,
+            key_id: Zeroizing::new(row.key_id),
             attributes: match provider {
                 Some(_) => attributes,
                 None => Err(format!(
@@ -221,7 +235,7 @@ fn read_on_disk(root: &Path, auth: u8) -> anyhow::Result<Vec<UpstreamKey>> {
                     app: app.clone(),
                     name,
                     provider,
-                    key_id,
+                    key_id: Zeroizing::new(key_id),
                     attributes: attributes.map_err(|e| {
                         format!("its mapping {} does not decode: {e}", key_path.display())
                     }),
@@ -346,7 +360,7 @@ fn migrate_one(
         }
         // Upstream's PKCS#11 objects carry its u32 key ID, big-endian, as their CKA_ID.
         ProviderId::Pkcs11 => match format::u32_key_id(&key.key_id) {
-            Ok(id) => Taken::Handle(id.to_be_bytes().to_vec(), None),
+            Ok(id) => Taken::Handle(Zeroizing::new(id.to_be_bytes().to_vec()), None),
             Err(e) => return Outcome::Failed(e),
         },
         // Upstream's TPM record holds the key's blobs and auth value: our TPM provider takes
@@ -386,8 +400,14 @@ fn migrate_one(
     );
     if let Ok(OpResult::ListKeys(listed)) = &present {
         if let Some(ours) = listed.keys.iter().find(|k| k.name == key.name) {
+            // Upstream may record an imported public key with 0 bits; ours has its size.
+            let sized = KeyAttributes {
+                bits: ours.attributes.bits,
+                ..attributes
+            };
             let same = ours.provider_id == key.provider as u8
-                && ours.attributes == attributes
+                && (ours.attributes == attributes
+                    || (attributes.bits == 0 && ours.attributes == sized))
                 && same_public_key(&dispatcher, &app, key, &attributes, &taken);
             return if same {
                 Outcome::Present
@@ -431,6 +451,11 @@ fn migrate_one(
         Err(Status::PsaErrorDoesNotExist) => {
             Outcome::Failed("the device does not hold its object".into())
         }
+        Err(Status::PsaErrorNotPermitted) if key.provider == ProviderId::Tpm => Outcome::Failed(
+            "the TPM refuses the auth value upstream recorded for it (this counts as one failed \
+             try against the TPM's dictionary-attack lockout)"
+                .into(),
+        ),
         Err(status) => Outcome::Failed(format!("our provider refused it: {status}")),
     }
 }
@@ -504,6 +529,10 @@ fn tpm_public(
             if attributes.bits == 0 {
                 attributes.bits = u32::try_from(x.len().max(y.len()) * 8).unwrap_or(0);
             }
+            // Checked before anything is allocated for it: `bits` is upstream's record's.
+            if !matches!(attributes.bits, 192 | 224 | 256 | 384 | 521) {
+                return Err(mismatch());
+            }
             let len = usize::try_from(attributes.bits.div_ceil(8)).unwrap_or(0);
             if x.len() > len || y.len() > len {
                 return Err(mismatch());
@@ -525,5 +554,5 @@ enum Taken {
     Material(Zeroizing<Vec<u8>>),
     /// The device's handle to it, which our hardware provider records; and its public key
     /// where upstream's record holds it.
-    Handle(Vec<u8>, Option<Vec<u8>>),
+    Handle(Zeroizing<Vec<u8>>, Option<Vec<u8>>),
 }

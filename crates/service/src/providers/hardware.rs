@@ -335,8 +335,15 @@ impl<D: Device> Backend for OnDevice<D> {
         Ok(())
     }
 
-    fn adopt(&self, attributes: &KeyAttributes, handle: &[u8]) -> Result<Material, Status> {
-        Ok(self.record(&self.0.adopt(attributes, handle)?))
+    fn adopt(&self, attributes: &KeyAttributes, handle: &[u8]) -> Result<(u32, Material), Status> {
+        let created = self.0.adopt(attributes, handle)?;
+        // A public key is checked (and sized) as an imported one is.
+        let bits = if attributes.key_type.is_public_key() {
+            asym::import(attributes, &created.public)?.0
+        } else {
+            attributes.bits
+        };
+        Ok((bits, self.record(&created)))
     }
 
     fn generate(&self, attributes: &KeyAttributes) -> Result<Material, Status> {

@@ -160,8 +160,13 @@ pub trait Backend: Send + Sync + 'static {
         name_free: NameFree,
     ) -> Result<(u32, Material), Status>;
     /// What the record of a key the device already holds under `handle` keeps (a device's
-    /// backend reads its public key there); NotSupported where keys live in no device.
-    fn adopt(&self, _attributes: &KeyAttributes, _handle: &[u8]) -> Result<Material, Status> {
+    /// backend reads its public key there), and the key's size (for a public key recorded
+    /// with 0 bits); NotSupported where keys live in no device.
+    fn adopt(
+        &self,
+        _attributes: &KeyAttributes,
+        _handle: &[u8],
+    ) -> Result<(u32, Material), Status> {
         Err(Status::PsaErrorNotSupported)
     }
     /// Prepares a stored key for use.
@@ -628,10 +633,14 @@ impl<B: Backend> Provider for Keyed<B> {
             return Err(Status::PsaErrorInvalidArgument);
         }
         self.check_free(app, name)?;
-        let material = self.backend.adopt(attributes, handle)?;
+        let (bits, material) = self.backend.adopt(attributes, handle)?;
+        let attributes = KeyAttributes {
+            bits,
+            ..*attributes
+        };
         let record = KeyRecord {
             provider: self.provider(),
-            attributes: parsec_psa::encode_key_attributes(attributes),
+            attributes: parsec_psa::encode_key_attributes(&attributes),
             material,
         };
         // Unlike a new key's, the device's object is not removed when this fails: it is the

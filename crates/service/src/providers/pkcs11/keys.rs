@@ -104,7 +104,11 @@ impl Pkcs11Backend {
                     rsa::BigUint::from_bytes_be(&e),
                 )
                 .ok()
-                .filter(|k| k.n().bits() == usize::try_from(attributes.bits).unwrap_or(0))
+                // 0 bits: an imported public key recorded without its size.
+                .filter(|k| {
+                    attributes.bits == 0
+                        || k.n().bits() == usize::try_from(attributes.bits).unwrap_or(0)
+                })
                 .and_then(|k| k.to_pkcs1_der().ok())
                 .map(|der| der.as_bytes().to_vec())
                 .ok_or(Status::PsaErrorHardwareFailure)
@@ -114,6 +118,9 @@ impl Pkcs11Backend {
                 values
                     .into_iter()
                     .find_map(|v| match v {
+                        Attribute::EcPoint(p) if attributes.bits == 0 => [192, 224, 256, 384, 521]
+                            .into_iter()
+                            .find_map(|bits| ec_point(&p, bits)),
                         Attribute::EcPoint(p) => ec_point(&p, attributes.bits),
                         _ => None,
                     })

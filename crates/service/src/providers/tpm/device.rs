@@ -17,6 +17,7 @@ use tss_esapi::tss2_esys::TPMT_TK_HASHCHECK;
 use super::templates::{
     export_public, hashing, key_template, signature_scheme, supports_alg, upstream_key_public,
 };
+use super::thread::is;
 use super::{tpm_error, TpmBackend, TpmKey};
 use crate::engine::oaep;
 use crate::providers::hardware::{Created, Device, HwKey};
@@ -159,11 +160,15 @@ impl Device for TpmBackend {
         let public = export_public(&key.public, attributes.bits)?;
         let handle = encode_blob(&key)?;
         self.run(move |state| {
-            state.handle(&key).map(drop).map_err(|status| {
-                tracing::warn!("TPM: upstream's key does not load under its storage key");
-                match status {
-                    Status::PsaErrorHardwareFailure => Status::PsaErrorDoesNotExist,
-                    other => other,
+            state.check_upstream(&key).map_err(|e| {
+                use tss_esapi::constants::response_code::Tss2ResponseCodeKind as Rc;
+                tracing::warn!("TPM: a key of upstream's fails its check: {e}");
+                if [Rc::Integrity, Rc::Binding].iter().any(|k| is(&e, *k)) {
+                    Status::PsaErrorDoesNotExist
+                } else if [Rc::AuthFail, Rc::BadAuth].iter().any(|k| is(&e, *k)) {
+                    Status::PsaErrorNotPermitted
+                } else {
+                    Status::PsaErrorHardwareFailure
                 }
             })
         })?;
@@ -184,7 +189,7 @@ impl Device for TpmBackend {
             return Ok(());
         };
         self.run(move |state| {
-            state.forget(key.private.value());
+            state.forget(&key);
             Ok(())
         })
     }

@@ -52,21 +52,23 @@ pub struct TpmBackend {
     jobs: Mutex<Option<mpsc::Sender<Job>>>,
     /// Closed when the TPM thread has ended (and its context flushed what it loaded).
     ended: Mutex<mpsc::Receiver<()>>,
+    thread: std::thread::ThreadId,
     sizes: Sizes,
     identity: [u8; 32],
     described: String,
 }
 
 impl TpmBackend {
-    /// Ends the TPM thread and waits (at most 5 s) for its context to unload what it loaded.
-    fn end_thread(&self) {
-        let jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if jobs.is_none() {
+    /// Ends the TPM thread: it runs the jobs already queued, then its context unloads what
+    /// it loaded. Waits for that (at most 20 s: a queued key generation may take seconds),
+    /// unless called on that thread.
+    pub(super) fn end_thread(&self) {
+        drop(self.jobs.lock().unwrap_or_else(|e| e.into_inner()).take());
+        if std::thread::current().id() == self.thread {
             return;
         }
-        drop(jobs);
         let ended = self.ended.lock().unwrap_or_else(|e| e.into_inner());
-        let _ = ended.recv_timeout(std::time::Duration::from_secs(5));
+        let _ = ended.recv_timeout(std::time::Duration::from_secs(20));
     }
 }
 
@@ -77,7 +79,7 @@ impl Drop for TpmBackend {
 }
 
 /// A key's wrapped blobs, parsed.
-#[derive(Clone)]
+#[derive(Clone, PartialEq)]
 pub struct TpmKey {
     public: Public,
     private: Private,
@@ -105,7 +107,7 @@ pub fn open(
     let (jobs_tx, jobs_rx) = mpsc::channel::<Job>();
     let (ended_tx, ended_rx) = mpsc::channel::<()>();
     let settings = config.clone();
-    std::thread::Builder::new()
+    let thread = std::thread::Builder::new()
         .name("tpm".into())
         .spawn(move || {
             let mut state = match start(&settings) {
@@ -151,6 +153,7 @@ pub fn open(
     };
     let backend = TpmBackend {
         jobs: Mutex::new(Some(jobs_tx)),
+        thread: thread.thread().id(),
         ended: Mutex::new(ended_rx),
         sizes,
         identity,

@@ -7,6 +7,7 @@ use std::sync::mpsc;
 
 use parsec_psa::EccFamily;
 use parsec_wire::Status;
+use tss_esapi::constants::response_code::Tss2ResponseCodeKind;
 use tss_esapi::handles::KeyHandle;
 use tss_esapi::interface_types::algorithm::HashingAlgorithm;
 use tss_esapi::interface_types::key_bits::RsaKeyBits;
@@ -31,10 +32,11 @@ pub(super) struct State {
     /// Names this TPM's owner hierarchy: a digest of the storage key's public area, which
     /// the hierarchy's seed determines (another TPM, or this one cleared, has another).
     pub(super) identity: [u8; 32],
-    /// Keys left loaded, most recently used first, by private blob: a key used again needs no
-    /// TPM2_Load. At most [`LOADED_KEYS`]; a TPM's object slots are few (swtpm: 3, one for the
-    /// storage key).
-    loaded: Vec<(Vec<u8>, KeyHandle)>,
+    /// Keys left loaded, most recently used first: a key used again needs no TPM2_Load. At
+    /// most [`LOADED_KEYS`]; a TPM's object slots are few (swtpm: 3, one for the storage key).
+    /// Found by the whole key (public area, private blob, auth value): records from
+    /// upstream's store may share a private blob with another public area or auth value.
+    loaded: Vec<(TpmKey, KeyHandle)>,
     /// Upstream's storage key, saved out of the TPM once made (it is loaded only to load one
     /// of its keys).
     upstream_parent: Option<TpmsContext>,
@@ -46,11 +48,7 @@ const LOADED_KEYS: usize = 2;
 impl State {
     /// The handle of `key`, loading it (and unloading the least recently used) if needed.
     pub(super) fn handle(&mut self, key: &TpmKey) -> Result<KeyHandle, Status> {
-        if let Some(i) = self
-            .loaded
-            .iter()
-            .position(|(b, _)| b == key.private.value())
-        {
+        if let Some(i) = self.loaded.iter().position(|(k, _)| k == key) {
             let entry = self.loaded.remove(i);
             let handle = entry.1;
             self.loaded.insert(0, entry);
@@ -64,8 +62,7 @@ impl State {
         let handle = self
             .with_room(|state| state.load(key))
             .map_err(tpm_error("loading a key"))?;
-        self.loaded
-            .insert(0, (key.private.value().to_vec(), handle));
+        self.loaded.insert(0, (key.clone(), handle));
         Ok(handle)
     }
 
@@ -93,6 +90,37 @@ impl State {
         Ok(handle)
     }
 
+    /// Checks a key of upstream's before it is taken over: it loads under upstream's storage
+    /// key (so this TPM's owner hierarchy made it), and its auth value is the key's
+    /// (TPM2_ObjectChangeAuth to the same value needs it; the new blob is not kept). Nothing is
+    /// left loaded.
+    pub(super) fn check_upstream(&mut self, key: &TpmKey) -> Result<(), tss_esapi::Error> {
+        while !self.loaded.is_empty() {
+            self.unload_last();
+        }
+        let auth = Auth::try_from(key.upstream_auth.as_deref().cloned().unwrap_or_default())?;
+        let parent = self.upstream_parent()?;
+        let loaded = self
+            .context
+            .load(parent, key.private.clone(), key.public.clone());
+        let checked = match loaded {
+            Ok(handle) => {
+                let checked = self
+                    .context
+                    .tr_set_auth(handle.into(), auth.clone())
+                    .and_then(|()| {
+                        self.context
+                            .object_change_auth(handle.into(), parent.into(), auth)
+                    });
+                let _ = self.context.flush_context(handle.into());
+                checked.map(drop)
+            }
+            Err(e) => Err(e),
+        };
+        let _ = self.context.flush_context(parent.into());
+        checked
+    }
+
     /// Upstream's storage key, loaded: its saved context, or made again from the owner
     /// hierarchy with upstream's template (tss-esapi's transient key context: RSA-2048,
     /// restricted decryption, AES-256-CFB or, where the TPM lacks it, AES-128-CFB, exponent
@@ -102,6 +130,8 @@ impl State {
         if let Some(saved) = self.upstream_parent.clone() {
             match self.context.context_load(saved) {
                 Ok(handle) => return Ok(handle.into()),
+                // No room: the caller makes some and tries again.
+                Err(e) if is(&e, Tss2ResponseCodeKind::ObjectMemory) => return Err(e),
                 Err(e) => {
                     tracing::debug!("TPM: upstream's storage key is made again ({e})");
                     self.upstream_parent = None;
@@ -161,15 +191,20 @@ impl State {
         }
     }
 
-    /// Unloads `private`'s key if it is loaded (the key was destroyed).
-    pub(super) fn forget(&mut self, private: &[u8]) {
-        if let Some(i) = self.loaded.iter().position(|(b, _)| b == private) {
+    /// Unloads `key` if it is loaded (the key was destroyed).
+    pub(super) fn forget(&mut self, key: &TpmKey) {
+        if let Some(i) = self.loaded.iter().position(|(k, _)| k == key) {
             let (_, handle) = self.loaded.remove(i);
             if let Err(e) = self.context.flush_context(handle.into()) {
                 tracing::error!("TPM: unloading a key failed: {e}");
             }
         }
     }
+}
+
+/// Whether `e` is the TPM's response code `kind`.
+pub(super) fn is(e: &tss_esapi::Error, kind: Tss2ResponseCodeKind) -> bool {
+    matches!(e, tss_esapi::Error::Tss2Error(rc) if rc.kind() == Some(kind))
 }
 
 /// The key sizes this TPM takes (asked with TPM2_TestParms at start-up).
