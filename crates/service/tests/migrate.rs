@@ -1,11 +1,13 @@
 //! `parsec migrate` against a real upstream installation: upstream parsec-service 1.5.0 (from
-//! crates.io, as the interop tests) creates keys through upstream's client crate for two
-//! applications on its software provider, on SoftHSM2 and on swtpm, with either of its key
-//! info managers; it is stopped,
-//! its keys are taken over, and our daemon, started on the same config.toml in the same
-//! directory, serves them: each application lists only its own, signatures made now verify
-//! with the public keys upstream exported, and ciphertexts upstream made decrypt. Upstream's
-//! files are left as they were, and a second run imports nothing again.
+//! crates.io, as the interop tests) creates keys for two applications, through upstream's
+//! parsec-tool 0.7.0 and upstream's client crate, on its software provider, on SoftHSM2 and on
+//! swtpm, with either of its key info managers; it is stopped, its keys are taken over, and our
+//! daemon, started on the same config.toml in the same directory, serves them to the same
+//! tools: each application lists only its own, signatures made now verify with the public keys
+//! upstream exported, and ciphertexts upstream made decrypt. Upstream's files are left as they
+//! were, a second run imports nothing again, and upstream started again still serves its keys.
+//! Bad input (a missing or corrupt store, a key file that does not parse, a token without the
+//! object, another TPM, TPM records that lie) is reported by key, and nothing is half taken.
 
 mod common;
 
@@ -159,6 +161,42 @@ fn migrate(dir: &Path, args: &[&str]) -> (bool, String) {
     (out.status.success(), text)
 }
 
+/// Alice: the application upstream's parsec-tool is under Direct authentication.
+const ALICE: &str = "parsec-tool";
+
+/// Runs upstream's parsec-tool 0.7.0 against the daemon at `socket`, on `provider`; its
+/// output.
+fn parsec_tool(
+    socket: &Path,
+    provider: parsec_client::core::interface::requests::ProviderId,
+    args: &[&str],
+) -> String {
+    let tool = std::env::var("PARSEC_TOOL")
+        .expect("PARSEC_TOOL must name parsec-tool 0.7.0 (./test.sh installs it)");
+    let out = Command::new(tool)
+        .env(
+            "PARSEC_SERVICE_ENDPOINT",
+            format!("unix:{}", socket.display()),
+        )
+        .args(["-p", &(provider as u8).to_string()])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "parsec-tool {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn base64_decode(text: &str) -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .unwrap()
+}
+
 fn log(dir: &Path, name: &str) -> String {
     std::fs::read_to_string(dir.join(name)).unwrap_or_default()
 }
@@ -178,20 +216,6 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
         }
     }
     out
-}
-
-fn rsa_encryption(alg: AsymmetricEncryption) -> Attributes {
-    let mut usage_flags = UsageFlags::default();
-    usage_flags.set_encrypt().set_decrypt();
-    Attributes {
-        lifetime: Lifetime::Persistent,
-        key_type: Type::RsaKeyPair,
-        bits: 2048,
-        policy: Policy {
-            usage_flags,
-            permitted_algorithms: alg.into(),
-        },
-    }
 }
 
 fn oaep() -> AsymmetricEncryption {
@@ -279,14 +303,20 @@ fn takes_over(kim: &str, kind: common::backends::Kind) {
         keys.insert(0, "aes");
     }
 
-    // Upstream makes the keys, and what the checks compare with.
+    // Upstream makes the keys, and what the checks compare with: alice's through upstream's
+    // parsec-tool (whose Direct application is `parsec-tool`), with upstream's client crate
+    // for what the tool lacks (AES, importing a public key); bob's through the client crate.
     let daemon = Running::start(&upstream, dir, &config, "upstream.log");
-    let alice = client(&socket, "alice");
+    let alice = client(&socket, ALICE);
     let bob = client(&socket, "bob");
-    alice.psa_generate_key("sig", common::ecdsa_p256()).unwrap();
-    alice
-        .psa_generate_key("enc", rsa_encryption(encryption))
-        .unwrap();
+    let tool = |args: &[&str]| parsec_tool(&socket, provider, args);
+    tool(&["create-ecc-key", "-k", "sig"]);
+    if encryption == oaep() {
+        tool(&["create-rsa-key", "-k", "enc", "--oaep"]);
+    } else {
+        tool(&["create-rsa-key", "-k", "enc"]);
+    }
+    let sig_pem = tool(&["export-public-key", "-k", "sig"]);
     if has_aes {
         alice.psa_generate_key("aes", aes_gcm()).unwrap();
     }
@@ -297,9 +327,7 @@ fn takes_over(kim: &str, kind: common::backends::Kind) {
     alice
         .psa_import_key("pub", &bob_public, ecc_public_key())
         .unwrap();
-    let rsa_ciphertext = alice
-        .psa_asymmetric_encrypt("enc", encryption, b"for alice", None)
-        .unwrap();
+    let rsa_ciphertext = tool(&["encrypt", "-k", "enc", "for alice"]);
     let nonce = [9u8; 12];
     let aes_ciphertext = has_aes.then(|| {
         alice
@@ -358,7 +386,7 @@ fn takes_over(kim: &str, kind: common::backends::Kind) {
         std::fs::rename(&kim_db, &moved).unwrap();
     }
     let ours = Running::start(Path::new(common::PARSEC), dir, &config, "ours.log");
-    let alice = client(&socket, "alice");
+    let alice = client(&socket, ALICE);
     let bob = client(&socket, "bob");
     let names = |c: &parsec_client::BasicClient| {
         let mut n: Vec<String> = c.list_keys().unwrap().into_iter().map(|k| k.name).collect();
@@ -379,6 +407,22 @@ fn takes_over(kim: &str, kind: common::backends::Kind) {
         assert!(verifies(public, message, &signature));
         assert_eq!(&client.psa_export_public_key("sig").unwrap(), public);
     }
+    // Upstream's parsec-tool, unchanged, on ours: the same public key, a signature that
+    // verifies with upstream's, and upstream's ciphertext decrypted.
+    let tool = |args: &[&str]| parsec_tool(&socket, provider, args);
+    assert_eq!(tool(&["export-public-key", "-k", "sig"]), sig_pem);
+    let signed = tool(&["sign", "-k", "sig", "signed after the upgrade"]);
+    // parsec-tool gives ECDSA signatures DER-encoded.
+    assert!(aws_lc_rs::signature::UnparsedPublicKey::new(
+        &aws_lc_rs::signature::ECDSA_P256_SHA256_ASN1,
+        &alice_public
+    )
+    .verify(message, &base64_decode(signed.trim()))
+    .is_ok());
+    assert_eq!(
+        tool(&["decrypt", "-k", "enc", rsa_ciphertext.trim()]).trim(),
+        "for alice"
+    );
     assert_ne!(alice_public, bob_public);
     let by_bob = bob
         .psa_sign_hash("sig", &sha256(message), common::ECDSA_SHA256)
@@ -410,13 +454,12 @@ fn takes_over(kim: &str, kind: common::backends::Kind) {
     }
     assert_eq!(
         alice
-            .psa_asymmetric_decrypt("enc", encryption, &rsa_ciphertext, None)
-            .unwrap(),
-        b"for alice"
-    );
-    assert_eq!(
-        alice
-            .psa_asymmetric_decrypt("enc", encryption, &rsa_ciphertext, None)
+            .psa_asymmetric_decrypt(
+                "enc",
+                encryption,
+                &base64_decode(rsa_ciphertext.trim()),
+                None
+            )
             .unwrap(),
         b"for alice"
     );
@@ -437,7 +480,7 @@ fn takes_over(kim: &str, kind: common::backends::Kind) {
 
     // Rolling back: upstream, started again, still serves its keys.
     let daemon = Running::start(&upstream, dir, &config, "upstream-again.log");
-    let alice = client(&socket, "alice");
+    let alice = client(&socket, ALICE);
     assert_eq!(names(&alice), keys);
     let signature = alice
         .psa_sign_hash("sig", &sha256(message), common::ECDSA_SHA256)
