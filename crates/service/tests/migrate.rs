@@ -769,3 +769,47 @@ fn tpm_records_that_lie_are_refused() {
         .unwrap();
     ours.stop();
 }
+
+/// Upstream's naming of Unix peer credentials applications (the decimal UID) is kept: a key
+/// parsec-tool made under upstream's UnixPeerCredentials authenticator is the same
+/// application's under ours, with either key info manager.
+#[test]
+fn unix_peer_credentials_applications_keep_their_keys() {
+    for kim in [KIM_SQLITE, KIM_ON_DISK] {
+        let upstream = PathBuf::from(std::env::var("PARSEC_UPSTREAM_SERVICE").unwrap());
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        std::fs::create_dir(dir.join("kim")).unwrap();
+        let config = dir.join("config.toml");
+        let text = upstream_config(dir, kim).replace(
+            "auth_type = \"Direct\"",
+            "auth_type = \"UnixPeerCredentials\"",
+        );
+        std::fs::write(&config, text).unwrap();
+        let socket = dir.join("parsec.sock");
+        let software = parsec_client::core::interface::requests::ProviderId::MbedCrypto;
+        let daemon = Running::start(&upstream, dir, &config, "upstream.log");
+        parsec_tool(&socket, software, &["create-ecc-key", "-k", "mine"]);
+        let pem = parsec_tool(&socket, software, &["export-public-key", "-k", "mine"]);
+        daemon.stop();
+        std::fs::remove_file(&socket).ok();
+
+        let (ok, out) = migrate(dir, &[]);
+        assert!(ok, "{out}");
+        let uid = rustix::process::geteuid().as_raw();
+        assert!(
+            out.contains(&format!(
+                "imported: key `mine` of UnixPeerCredentials application `{uid}`"
+            )),
+            "{kim}: {out}"
+        );
+        let ours = Running::start(Path::new(common::PARSEC), dir, &config, "ours.log");
+        assert_eq!(
+            parsec_tool(&socket, software, &["export-public-key", "-k", "mine"]),
+            pem
+        );
+        assert!(parsec_tool(&socket, software, &["list-keys"]).contains("mine"));
+        parsec_tool(&socket, software, &["sign", "-k", "mine", "by uid"]);
+        ours.stop();
+    }
+}
