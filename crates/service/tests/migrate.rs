@@ -620,27 +620,52 @@ fn bad_upstream_input_is_reported_by_key_and_nothing_is_half_imported() {
     );
 }
 
-#[test]
-fn a_token_that_lost_the_object_is_reported_and_nothing_is_recorded() {
-    use common::backends::{Device, Kind};
+/// Upstream, on `device` with key info manager `kim` in `dir`, makes alice's ECDSA key `name`
+/// and is stopped; its config file.
+fn upstream_makes_a_key(
+    dir: &Path,
+    kim: &str,
+    device: &common::backends::Device,
+    kind: common::backends::Kind,
+    name: &str,
+) -> PathBuf {
     let upstream = PathBuf::from(std::env::var("PARSEC_UPSTREAM_SERVICE").unwrap());
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
-    std::fs::create_dir(dir.join("kim")).unwrap();
-    let device = Kind::Pkcs11.device();
-    let Device::SoftHsm(h) = &device else {
-        unreachable!()
-    };
-    SOFTHSM2_CONF.with(|c| *c.borrow_mut() = Some(h.conf.clone()));
+    std::fs::create_dir_all(dir.join("kim")).unwrap();
+    if let common::backends::Device::SoftHsm(h) = device {
+        SOFTHSM2_CONF.with(|c| *c.borrow_mut() = Some(h.conf.clone()));
+    }
     let config = dir.join("config.toml");
-    std::fs::write(&config, upstream_config_with(dir, KIM_SQLITE, &device)).unwrap();
+    std::fs::write(&config, upstream_config_with(dir, kim, device)).unwrap();
     let socket = dir.join("parsec.sock");
     let daemon = Running::start(&upstream, dir, &config, "upstream.log");
     let mut alice = common::direct_client(&socket, "alice");
-    alice.set_implicit_provider(Kind::Pkcs11.id());
-    alice.psa_generate_key("k", common::ecdsa_p256()).unwrap();
+    alice.set_implicit_provider(kind.id());
+    alice.psa_generate_key(name, common::ecdsa_p256()).unwrap();
     daemon.stop();
     std::fs::remove_file(&socket).ok();
+    config
+}
+
+/// Ours, started on `config` in `dir`, holds no key of `app`'s.
+fn ours_holds_nothing_of(dir: &Path, config: &Path, app: &str) {
+    let ours = Running::start(Path::new(common::PARSEC), dir, config, "ours.log");
+    let listed = common::direct_client(&dir.join("parsec.sock"), app)
+        .list_keys()
+        .unwrap();
+    assert!(listed.is_empty(), "{listed:?}");
+    ours.stop();
+}
+
+#[test]
+fn a_token_that_lost_the_object_is_reported_and_nothing_is_recorded() {
+    use common::backends::{Device, Kind};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let device = Kind::Pkcs11.device();
+    let config = upstream_makes_a_key(dir, KIM_SQLITE, &device, Kind::Pkcs11, "k");
+    let Device::SoftHsm(h) = &device else {
+        unreachable!()
+    };
     // The token loses its key objects (SoftHSM2 keeps one file per object).
     let tokens = h.conf.parent().unwrap().join("tokens");
     let mut removed = 0;
@@ -662,10 +687,7 @@ fn a_token_that_lost_the_object_is_reported_and_nothing_is_recorded() {
             && out.contains("the device does not hold its object"),
         "{out}"
     );
-    let ours = Running::start(Path::new(common::PARSEC), dir, &config, "ours.log");
-    let listed = common::direct_client(&socket, "alice").list_keys().unwrap();
-    assert!(listed.is_empty(), "{listed:?}");
-    ours.stop();
+    ours_holds_nothing_of(dir, &config, "alice");
 }
 
 /// Upstream's TPM keys load only in the TPM (owner hierarchy) that made them: pointed at
@@ -673,20 +695,10 @@ fn a_token_that_lost_the_object_is_reported_and_nothing_is_recorded() {
 #[test]
 fn tpm_keys_of_another_tpm_are_reported_and_nothing_is_recorded() {
     use common::backends::Kind;
-    let upstream = PathBuf::from(std::env::var("PARSEC_UPSTREAM_SERVICE").unwrap());
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    std::fs::create_dir(dir.join("kim")).unwrap();
-    let config = dir.join("config.toml");
     let made_on = Kind::Tpm.device();
-    std::fs::write(&config, upstream_config_with(dir, KIM_SQLITE, &made_on)).unwrap();
-    let socket = dir.join("parsec.sock");
-    let daemon = Running::start(&upstream, dir, &config, "upstream.log");
-    let mut alice = common::direct_client(&socket, "alice");
-    alice.set_implicit_provider(Kind::Tpm.id());
-    alice.psa_generate_key("k", common::ecdsa_p256()).unwrap();
-    daemon.stop();
-    std::fs::remove_file(&socket).ok();
+    let config = upstream_makes_a_key(dir, KIM_SQLITE, &made_on, Kind::Tpm, "k");
     drop(made_on);
 
     let another = Kind::Tpm.device();
@@ -698,10 +710,7 @@ fn tpm_keys_of_another_tpm_are_reported_and_nothing_is_recorded() {
             && out.contains("does not load it under upstream's storage key"),
         "{out}"
     );
-    let ours = Running::start(Path::new(common::PARSEC), dir, &config, "ours.log");
-    let listed = common::direct_client(&socket, "alice").list_keys().unwrap();
-    assert!(listed.is_empty(), "{listed:?}");
-    ours.stop();
+    ours_holds_nothing_of(dir, &config, "alice");
 }
 
 /// A hostile or damaged on-disk store: records that reuse a real TPM key's private blob with
@@ -711,19 +720,11 @@ fn tpm_keys_of_another_tpm_are_reported_and_nothing_is_recorded() {
 fn tpm_records_that_lie_are_refused() {
     use base64::Engine;
     use common::backends::Kind;
-    let upstream = PathBuf::from(std::env::var("PARSEC_UPSTREAM_SERVICE").unwrap());
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let device = Kind::Tpm.device();
-    let config = dir.join("config.toml");
-    std::fs::write(&config, upstream_config_with(dir, KIM_ON_DISK, &device)).unwrap();
+    let config = upstream_makes_a_key(dir, KIM_ON_DISK, &device, Kind::Tpm, "sig");
     let socket = dir.join("parsec.sock");
-    let daemon = Running::start(&upstream, dir, &config, "upstream.log");
-    let mut alice = common::direct_client(&socket, "alice");
-    alice.set_implicit_provider(Kind::Tpm.id());
-    alice.psa_generate_key("sig", common::ecdsa_p256()).unwrap();
-    daemon.stop();
-    std::fs::remove_file(&socket).ok();
 
     // The mapping file: bincode KeyInfo { id, attributes }; id = TPMS_CONTEXT (24 bytes),
     // auth value (u64 length 32, bytes), public key (u32 tag 1, u64 length, x, ...).
