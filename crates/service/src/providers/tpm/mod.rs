@@ -79,13 +79,26 @@ impl Drop for TpmBackend {
 }
 
 /// A key's wrapped blobs, parsed.
-#[derive(Clone, PartialEq)]
+#[derive(Clone)]
 pub struct TpmKey {
     public: Public,
     private: Private,
     /// A key taken over from upstream's TPM provider: its authorisation value. Such a key is
     /// wrapped by upstream's storage key, not ours (see `thread::State::upstream_parent`).
     upstream_auth: Option<zeroize::Zeroizing<Vec<u8>>>,
+}
+
+/// The same key: public area, private blob and auth value (compared in constant time).
+impl PartialEq for TpmKey {
+    fn eq(&self, other: &TpmKey) -> bool {
+        let auth = match (&self.upstream_auth, &other.upstream_auth) {
+            (None, None) => true,
+            (Some(a), Some(b)) => crate::engine::sym::ct_eq(a, b),
+            _ => false,
+        };
+        // Both sides are evaluated: no early exit on the auth value.
+        auth & (self.public == other.public) & (self.private == other.private)
+    }
 }
 
 fn tpm_error(what: &str) -> impl Fn(tss_esapi::Error) -> Status + '_ {
