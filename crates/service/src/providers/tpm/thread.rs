@@ -68,57 +68,60 @@ impl State {
 
     /// Loads `key` under its parent: our storage key, or upstream's for a key taken over.
     fn load(&mut self, key: &TpmKey) -> Result<KeyHandle, tss_esapi::Error> {
-        let Some(auth) = &key.upstream_auth else {
-            return self
+        match &key.upstream_auth {
+            None => self
                 .context
-                .load(self.primary, key.private.clone(), key.public.clone());
-        };
-        let parent = self.upstream_parent()?;
-        let loaded = self
-            .context
-            .load(parent, key.private.clone(), key.public.clone());
-        if let Err(e) = self.context.flush_context(parent.into()) {
-            tracing::error!("TPM: unloading upstream's storage key failed: {e}");
+                .load(self.primary, key.private.clone(), key.public.clone()),
+            Some(_) => self.load_upstream(key, false),
         }
-        let handle = loaded?;
-        let set = Auth::try_from(auth.to_vec())
-            .and_then(|auth| self.context.tr_set_auth(handle.into(), auth));
-        if let Err(e) = set {
-            let _ = self.context.flush_context(handle.into());
-            return Err(e);
-        }
-        Ok(handle)
     }
 
-    /// Checks a key of upstream's before it is taken over: it loads under upstream's storage
-    /// key (so this TPM's owner hierarchy made it), and its auth value is the key's
-    /// (TPM2_ObjectChangeAuth to the same value needs it; the new blob is not kept). Nothing is
-    /// left loaded.
-    pub(super) fn check_upstream(&mut self, key: &TpmKey) -> Result<(), tss_esapi::Error> {
-        while !self.loaded.is_empty() {
-            self.unload_last();
-        }
+    /// Loads a key taken over from upstream under upstream's storage key (loaded only for
+    /// this) and gives the TPM context its auth value. With `check_auth`, the auth value is
+    /// also shown to be the key's, while the storage key is loaded: TPM2_ObjectChangeAuth to
+    /// the same value needs it (the new blob is not kept).
+    fn load_upstream(
+        &mut self,
+        key: &TpmKey,
+        check_auth: bool,
+    ) -> Result<KeyHandle, tss_esapi::Error> {
         let auth = Auth::try_from(key.upstream_auth.as_deref().cloned().unwrap_or_default())?;
         let parent = self.upstream_parent()?;
         let loaded = self
             .context
-            .load(parent, key.private.clone(), key.public.clone());
-        let checked = match loaded {
-            Ok(handle) => {
-                let checked = self
+            .load(parent, key.private.clone(), key.public.clone())
+            .and_then(|handle| {
+                let ready = self
                     .context
                     .tr_set_auth(handle.into(), auth.clone())
-                    .and_then(|()| {
-                        self.context
+                    .and_then(|()| match check_auth {
+                        true => self
+                            .context
                             .object_change_auth(handle.into(), parent.into(), auth)
+                            .map(drop),
+                        false => Ok(()),
                     });
-                let _ = self.context.flush_context(handle.into());
-                checked.map(drop)
-            }
-            Err(e) => Err(e),
-        };
-        let _ = self.context.flush_context(parent.into());
-        checked
+                if ready.is_err() {
+                    let _ = self.context.flush_context(handle.into());
+                }
+                ready.map(|()| handle)
+            });
+        if let Err(e) = self.context.flush_context(parent.into()) {
+            tracing::error!("TPM: unloading upstream's storage key failed: {e}");
+        }
+        loaded
+    }
+
+    /// Checks a key of upstream's before it is taken over: it loads under upstream's storage
+    /// key (so this TPM's owner hierarchy made it), and its auth value is the key's. Nothing
+    /// is left loaded.
+    pub(super) fn check_upstream(&mut self, key: &TpmKey) -> Result<(), tss_esapi::Error> {
+        while !self.loaded.is_empty() {
+            self.unload_last();
+        }
+        let handle = self.load_upstream(key, true)?;
+        let _ = self.context.flush_context(handle.into());
+        Ok(())
     }
 
     /// Upstream's storage key, loaded: its saved context, or made again from the owner
